@@ -1,0 +1,3 @@
+from helmgen.cli import main
+
+main()

@@ -1,0 +1,333 @@
+"""Check a positioned tree against spec v1 and build the normalised model.
+
+All problems are collected before anything is returned: the caller gets either every
+problem in the file or a model that later stages can trust.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from decimal import Decimal
+from typing import Any
+
+from helmgen.problems import Problem, SpecError
+from helmgen.spec.fields import spec_type
+from helmgen.spec.load import Node, load_file
+from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.types import INVALID, Ctx
+
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+POD_SECURITY = {
+    "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+}
+A2A_CARD = "/.well-known/agent-card.json"
+SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
+           "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+           "P": 10**15, "E": 10**18}
+
+
+def quantity(text: str) -> Decimal:
+    m = re.fullmatch(r"\+?([0-9.]+)([a-zA-Z]*|[eE][-+]?\d+)", str(text))
+    if not m:
+        return Decimal(0)
+    num, suffix = Decimal(m.group(1)), m.group(2)
+    if suffix[:1] in ("e", "E") and suffix[1:].lstrip("+-").isdigit():
+        return num * Decimal(10) ** int(suffix[1:])
+    return num * Decimal(_SUFFIX.get(suffix, 1))
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """The agent wins; mappings merge key by key, anything else is replaced whole."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else v
+        return out
+    return copy.deepcopy(over)
+
+
+def load_spec(path: str) -> Spec:
+    root = load_file(path)
+    return check_tree(root, str(path))
+
+
+def check_tree(root: Node, filename: str) -> Spec:
+    ctx = Ctx()
+    value = spec_type().check(root, "", ctx)
+    if ctx.problems or value is INVALID:
+        raise SpecError(filename, ctx.problems)
+    spec = _build(value, ctx)
+    if ctx.problems:
+        raise SpecError(filename, ctx.problems)
+    return spec
+
+
+class _AgentChecker:
+    def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.raw = raw
+        self.spec = spec
+        self.base = f"agents.{name}"
+
+    def err(self, field: str, message: str, hint: str = "") -> None:
+        path = f"{self.base}.{field}" if field else self.base
+        pos = self.ctx.at(path, f"defaults.{field}") if field else self.ctx.at(path)
+        self.ctx.err(pos, path, message, hint)
+
+    def port_ref(self, ports: dict[str, Any], ref: Any, field: str) -> bool:
+        if isinstance(ref, int):
+            return True
+        if ref not in ports:
+            self.err(field, f"names port {ref!r}, which the agent does not have",
+                     "ports: " + ", ".join(ports) if ports else "the agent has no ports")
+            return False
+        return True
+
+    def probe(self, p: dict[str, Any] | None, ports: dict[str, Any], field: str) -> dict[str, Any] | None:
+        if p is None:
+            return None
+        timings = {k: v for k, v in p.items() if k not in ("path", "port", "scheme", "tcp", "grpc", "exec")}
+        if "path" in p:
+            port = p.get("port") or next(iter(ports), None)
+            if port is None:
+                self.err(field, "an HTTP probe needs a port", "give the agent a port or the probe a port")
+                return None
+            self.port_ref(ports, port, field + ".port")
+            http: dict[str, Any] = {"path": p["path"], "port": port}
+            if "scheme" in p:
+                http["scheme"] = p["scheme"]
+            return {"httpGet": http, **timings}
+        if "tcp" in p:
+            self.port_ref(ports, p["tcp"], field + ".tcp")
+            return {"tcpSocket": {"port": p["tcp"]}, **timings}
+        if "grpc" in p:
+            return {"grpc": {"port": p["grpc"]}, **timings}
+        return {"exec": {"command": list(p["exec"])}, **timings}
+
+    def build(self) -> Agent | None:
+        a = self.raw
+        n0 = len(self.ctx.problems)
+        kind = a.get("kind") or ("StatefulSet" if "state" in a else "CronJob" if "schedule" in a else "Deployment")
+        long_running = kind in ("Deployment", "StatefulSet")
+        ports: dict[str, Any] = a.get("ports", {})
+        if "state" in a and kind != "StatefulSet":
+            self.err("state", f"needs kind StatefulSet, not {kind}", "drop kind or set it to StatefulSet")
+        if kind == "CronJob" and "schedule" not in a:
+            self.err("schedule", "is required for a CronJob", "for example '0 * * * *'")
+        if "schedule" in a and kind != "CronJob":
+            self.err("schedule", f"applies to a CronJob, not to a {kind}")
+        if "job" in a and long_running:
+            self.err("job", f"applies to a Job or CronJob, not to a {kind}")
+        for f in ("scaling", "disruption", "replicas", "expose", "rollout"):
+            if f in a and not long_running and a[f] is not False:
+                self.err(f, f"applies to a Deployment or StatefulSet, not to a {kind}")
+        service = {"type": "ClusterIP", "annotations": {}, **a.get("service", {})}
+        if kind == "StatefulSet" and service["type"] not in ("ClusterIP", "None"):
+            self.err("service.type", f"{service['type']} is not possible for a StatefulSet",
+                     "a StatefulSet's Service is headless (its governing Service)")
+        if kind == "StatefulSet":
+            service["type"] = "None"
+        if "service" in a and not ports and kind != "StatefulSet":
+            self.err("service", "the agent has no ports, so it has no Service", "add port or ports")
+
+        # scaling and replicas
+        scaling = a.get("scaling")
+        if scaling:
+            scaling = dict(scaling)
+            scaling.setdefault("minReplicas", 1)
+            if scaling["minReplicas"] > scaling["maxReplicas"]:
+                self.err("scaling.minReplicas", f"{scaling['minReplicas']} is greater than maxReplicas "
+                                                f"({scaling['maxReplicas']})")
+            if scaling["engine"] == "hpa" and scaling["minReplicas"] < 1:
+                self.err("scaling.minReplicas", "0 needs engine: keda", "the HPA scales down to 1 at least")
+            if scaling["engine"] == "hpa" and not any(k in scaling for k in ("cpu", "memory", "metrics")):
+                scaling["cpu"] = 80
+        replicas = a.get("replicas", 1)
+        max_pods = scaling["maxReplicas"] if scaling else replicas
+        disruption = a.get("disruption")
+        if disruption is False or not long_running:
+            disruption = None
+        elif disruption is None and max_pods > 1:
+            disruption = {"maxUnavailable": 1}
+        disruption = _int_or_percent(disruption)
+
+        # resources: requests default, limits default to the requests (Guaranteed QoS)
+        res = a.get("resources", {})
+        requests = {**DEFAULT_REQUESTS, **res.get("requests", {})}
+        limits = {**requests, **res.get("limits", {})}
+        for k in set(requests) & set(limits):
+            if quantity(limits[k]) < quantity(requests[k]):
+                self.err(f"resources.limits.{k}", f"{limits[k]} is less than the request {requests[k]}")
+        gpu = res.get("gpu")
+        if gpu and gpu["count"] > 0:
+            limits[gpu["resource"]] = gpu["count"]
+
+        # probes
+        health_in = a.get("health")
+        protocol = a.get("protocol", "http")
+        health: dict[str, Any] = {"liveness": None, "readiness": None, "startup": None}
+        if health_in is False:
+            pass
+        elif health_in:
+            for k in health:
+                health[k] = self.probe(health_in.get(k), ports, f"health.{k}")
+        elif ports and long_running:
+            first = next(iter(ports))
+            health["liveness"] = {"tcpSocket": {"port": first}}
+            health["readiness"] = {"tcpSocket": {"port": first}}
+        if protocol == "a2a" and health_in is not False and not (health_in or {}).get("readiness"):
+            if not ports:
+                self.err("protocol", "a2a needs a port to serve its agent card")
+            else:
+                health["readiness"] = {"httpGet": {"path": A2A_CARD, "port": next(iter(ports))}}
+        if protocol != "http" and not ports:
+            if protocol == "mcp":
+                self.err("protocol", "mcp needs a port")
+
+        # env and references to declared secrets
+        env = a.get("env", {})
+        for var, e in env.items():
+            if "secret" in e and e["secret"] in self.spec["secrets"]:
+                keys = self.spec["secrets"][e["secret"]]["keys"]
+                if e["key"] not in keys:
+                    self.err(f"env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
+                             "declared keys: " + ", ".join(keys))
+
+        for i, target in enumerate(a.get("talksTo", [])):
+            if target == self.name:
+                self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
+            elif target not in self.spec["agents"]:
+                import difflib
+                close = difflib.get_close_matches(target, list(self.spec["agents"]), n=1)
+                self.err(f"talksTo[{i}]", f"no agent named {target!r}",
+                         f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(self.spec["agents"]))
+            elif not self.spec["agents"][target].get("ports"):
+                self.err(f"talksTo[{i}]", f"agent {target!r} has no port to call", "give it port or ports")
+            elif self.spec["agents"][target].get("kind") in ("Job", "CronJob") or (
+                    "schedule" in self.spec["agents"][target] and "kind" not in self.spec["agents"][target]):
+                self.err(f"talksTo[{i}]", f"agent {target!r} is a Job or CronJob and serves no traffic")
+
+        expose = a.get("expose")
+        if expose:
+            if not ports:
+                self.err("expose", "the agent has no port to expose", "add port or ports")
+            else:
+                expose = {"path": "/", "pathType": "Prefix", "port": next(iter(ports)), "annotations": {}, **expose}
+                self.port_ref(ports, expose["port"], "expose.port")
+
+        monitoring = a.get("monitoring")
+        if monitoring is not None:
+            monitoring = {"path": "/metrics", "serviceMonitor": False, **monitoring}
+            if "port" not in monitoring:
+                if not ports:
+                    self.err("monitoring.port", "is required when the agent has no ports")
+                monitoring["port"] = next(iter(ports), "")
+            elif isinstance(monitoring["port"], str):
+                self.port_ref(ports, monitoring["port"], "monitoring.port")
+            elif monitoring["port"] not in [p["port"] for p in ports.values()]:
+                if "metrics" in ports:
+                    self.err("monitoring.port", "is not among the agent's ports and the name 'metrics' is taken")
+                ports = {**ports, "metrics": {"port": monitoring["port"], "protocol": "TCP"}}
+                monitoring["port"] = "metrics"
+            else:
+                monitoring["port"] = next(k for k, p in ports.items() if p["port"] == monitoring["port"])
+            if monitoring["serviceMonitor"] and kind not in ("Deployment", "StatefulSet"):
+                self.err("monitoring.serviceMonitor", "needs a Service; a Job or CronJob has none")
+
+        sa = {"create": True, "name": "", "annotations": {}, **a.get("serviceAccount", {})}
+        rbac = a.get("rbac")
+        if rbac and not sa["create"] and not sa["name"]:
+            self.err("rbac", "needs a ServiceAccount to bind to", "leave serviceAccount.create true or give a name")
+
+        pod = {k: copy.deepcopy(a[k]) for k in POD_FIELDS if k in a}
+        for key in pod.get("podLabels", {}):
+            if key in SELECTOR_LABELS:
+                self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")
+
+        rollout = {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0, **a.get("rollout", {})}
+        rollout = _int_or_percent(rollout)
+        if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
+            self.err("rollout", "maxSurge and maxUnavailable cannot both be 0")
+
+        state = a.get("state")
+        if state:
+            state = {"mountPath": "/data", "accessModes": ["ReadWriteOnce"], "storageClass": "", "retain": True, **state}
+        config = a.get("config")
+        if config:
+            config = {"mountPath": f"/etc/{self.name}", "reload": "restart", **config}
+        job: dict[str, Any] = {}
+        if not long_running:
+            job = {"backoffLimit": 3, **a.get("job", {})}
+            if kind == "CronJob":
+                job.setdefault("concurrencyPolicy", "Forbid")
+
+        image = dict(a["image"])
+        image.setdefault("tag", "" if image.get("digest") else self.spec["_appVersion"])
+        image.setdefault("digest", "")
+        image.setdefault("pullPolicy", "IfNotPresent")
+        if len(self.ctx.problems) > n0:
+            return None
+        return Agent(
+            name=self.name, enabled=a.get("enabled", True), description=a.get("description", ""), kind=kind,
+            image=image, command=list(a.get("command", [])), args=list(a.get("args", [])), ports=ports,
+            service=service, replicas=replicas, resources={"requests": requests, "limits": limits}, health=health,
+            scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
+            state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
+            protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
+            securityContext=deep_merge(CONTAINER_SECURITY, a.get("securityContext", {})),
+            podSecurityContext=deep_merge(POD_SECURITY, a.get("podSecurityContext", {})), pod=pod,
+        )
+
+
+def _int_or_percent(d: dict[str, Any] | None) -> Any:
+    if d is None:
+        return None
+    return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in d.items()}
+
+
+def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
+    defaults = v.get("defaults", {})
+    v["_appVersion"] = v.get("appVersion", v["version"])
+    v.setdefault("secrets", {})
+    merged = {name: deep_merge(defaults, a) for name, a in v["agents"].items()}
+    v["agents"] = merged
+    agents: dict[str, Agent] = {}
+    for name, a in merged.items():
+        if "image" not in a:
+            ctx.err(ctx.at(f"agents.{name}"), f"agents.{name}.image", "is required")
+            continue
+        agent = _AgentChecker(ctx, name, a, v).build()
+        if agent is not None:
+            agents[name] = agent
+    secrets = {
+        name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
+                     external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
+                               if "external" in s else None))
+        for name, s in v["secrets"].items()
+    }
+    if v.get("environments"):
+        print("helmgen: warning: 'environments' is accepted but not generated by this version "
+              "(values-<env>.yaml files are not written yet)", file=sys.stderr)
+    return Spec(
+        name=v["name"], version=v["version"], appVersion=v["_appVersion"], description=v.get("description", ""),
+        kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
+        networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
+        extraManifests=v.get("extraManifests", []), environments=v.get("environments", {}),
+    )
+
+
+def problems_of(path: str) -> list[Problem]:
+    try:
+        load_spec(path)
+    except SpecError as exc:
+        return exc.problems
+    return []

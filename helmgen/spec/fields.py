@@ -1,0 +1,468 @@
+"""The shape of agent spec v1 (SPEC.md), declared once.
+
+`post` hooks expand shorthands (`port`, `image: repo:tag`, `health: /x`, `resources:
+{cpu, memory}`) so that `defaults` and agents merge in one canonical form.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from helmgen import SPEC_API_VERSIONS
+from helmgen.spec.load import Node
+from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
+
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+SEMVER = (r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+          r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+          r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
+QUANTITY = r"[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?"
+PORT_NAME = r"(?=.{1,15}$)(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
+SECRET_KEY = r"[-._a-zA-Z0-9]+"
+LABEL_VALUE = r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
+LABEL_KEY = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+PERCENT_OR_INT = r"\d+%?"
+TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
+           "terminationGracePeriodSeconds")
+
+
+def _memory_check(text: str) -> str | None:
+    if text.endswith("m") and not text.endswith(("Em", "Pm")):
+        return f"is millibytes (did you mean {text[:-1]}Mi?)"
+    return None
+
+
+def dns_name(max_len: int, what: str) -> Str:
+    return Str(DNS_LABEL, f"a valid {what} (DNS-1123 label: lowercase letters, digits and '-')", max_len=max_len,
+               min_len=1, hint="lowercase letters, digits and '-', starting and ending with a letter or digit")
+
+
+AGENT_NAME = dns_name(40, "agent name")
+CPU = Str(QUANTITY, "a CPU quantity", hint="for example 250m, 0.5 or 2")
+MEMORY = Str(QUANTITY, "a memory quantity", hint="for example 128Mi or 2Gi", check_fn=_memory_check)
+STRING = Str()
+STRINGS = List(Str())
+STR_MAP = Map(Str())
+PORT_NUMBER = Int(1, 65535)
+PORT_REF = Union(PORT_NUMBER, Str(PORT_NAME, "a port name", hint="a name from `ports`"), what="a port number or a port name")
+INT_OR_PERCENT = Union(Int(0), Str(PERCENT_OR_INT, "an integer or a percentage", hint="for example 1 or 25%"),
+                       what="an integer or a percentage")
+
+_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+_CRON_NAMES = [{}, {}, {},
+               {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
+               {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}]
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def cron_problem(text: str) -> str | None:
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        return "sets a time zone inside the schedule, which Kubernetes rejects (use job.timeZone)"
+    if text.startswith("@"):
+        return None if text in _CRON_MACROS else "is not a known macro (@hourly, @daily, @weekly, @monthly, @yearly)"
+    parts = text.split()
+    if len(parts) != 5:
+        return f"has {len(parts)} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)"
+    fields = ("minute", "hour", "day-of-month", "month", "day-of-week")
+    for part, (lo, hi), names, fname in zip(parts, _CRON_RANGES, _CRON_NAMES, fields):
+        for item in part.split(","):
+            base, _, step = item.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                return f"has an invalid step in the {fname} field"
+            if base in ("*", "?"):
+                continue
+            for bound in base.split("-", 1):
+                value = names.get(bound.upper()) if not bound.isdigit() else int(bound)
+                if value is None or not lo <= value <= hi:
+                    return f"has {bound!r} in the {fname} field (allowed {lo}-{hi})"
+    return None
+
+
+SCHEDULE = Str(what="a cron schedule", check_fn=cron_problem, hint="for example '*/15 * * * *' or @hourly")
+
+_IMAGE_REPO = re.compile(r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
+_IMAGE_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_IMAGE_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
+
+
+def _image_parts(ref: str) -> tuple[str, str, str]:
+    repo, _, digest = ref.partition("@")
+    tag = ""
+    slash = repo.rfind("/")
+    colon = repo.rfind(":")
+    if colon > slash:
+        repo, tag = repo[:colon], repo[colon + 1:]
+    return repo, tag, digest
+
+
+def _image_from_string(value: str, node: Node, path: str, ctx: Ctx) -> Any:
+    repo, tag, digest = _image_parts(value)
+    out = {"repository": repo}
+    if tag:
+        out["tag"] = tag
+    if digest:
+        out["digest"] = digest
+    return _image_post(out, node, path, ctx)
+
+
+def _image_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    ok = True
+    if "repository" in v and not _IMAGE_REPO.fullmatch(v["repository"]):
+        ctx.err(node, path + ".repository" if ":" not in path else path,
+                f"{v['repository']!r} is not a valid image repository", "lowercase, for example ghcr.io/acme/planner")
+        ok = False
+    if v.get("tag") and not _IMAGE_TAG.fullmatch(v["tag"]):
+        ctx.err(node, path + ".tag", f"{v['tag']!r} is not a valid image tag")
+        ok = False
+    if v.get("digest") and not _IMAGE_DIGEST.fullmatch(v["digest"]):
+        ctx.err(node, path + ".digest", f"{v['digest']!r} is not a valid image digest", "for example sha256:<64 hex digits>")
+        ok = False
+    return v if ok else INVALID
+
+
+class ImageString(Str):
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        text = super().check(node, path, ctx)
+        return INVALID if text is INVALID else _image_from_string(text, node, path, ctx)
+
+
+IMAGE = Union(
+    ImageString(what="an image reference", min_len=1),
+    Obj({"repository": Str(min_len=1), "tag": Str(), "digest": Str(),
+         "pullPolicy": Str(enum=("Always", "IfNotPresent", "Never"))}, post=_image_post),
+    what="an image reference (repo[:tag][@digest]) or {repository, tag, digest, pullPolicy}",
+)
+
+
+def _port_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    return {"port": v["port"], "protocol": v.get("protocol", "TCP")}
+
+
+PORT_ENTRY = Union(PORT_NUMBER, Obj({"port": PORT_NUMBER, "protocol": Str(enum=("TCP", "UDP", "SCTP"))},
+                                    required=("port",), post=_port_post), what="a port number or {port, protocol}")
+PORTS = Map(PORT_ENTRY, key=Str(PORT_NAME, "a valid port name (IANA_SVC_NAME: at most 15 lowercase letters, digits "
+                                           "and '-', with at least one letter)", max_len=15, min_len=1))
+
+
+def _probe_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    forms = [k for k in ("path", "tcp", "grpc", "exec") if k in v]
+    if len(forms) != 1:
+        ctx.err(node, path, "needs exactly one of path, tcp, grpc or exec" if not forms
+                else f"gives {' and '.join(forms)}; a probe is one of them")
+        return INVALID
+    if "port" in v and forms[0] != "path":
+        ctx.err(node, path + ".port", f"port goes with path; {forms[0]} takes its own value")
+        return INVALID
+    return v
+
+
+PROBE_OBJ = Obj({
+    "path": Str(r"/.*", "an HTTP path starting with '/'"), "port": PORT_REF,
+    "scheme": Str(enum=("HTTP", "HTTPS")), "tcp": PORT_REF, "grpc": PORT_NUMBER,
+    "exec": List(Str(), min_items=1), **{t: Int(0) for t in TIMINGS},
+}, post=_probe_post)
+
+
+class PathProbe(Str):
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        text = super().check(node, path, ctx)
+        return INVALID if text is INVALID else {"path": text}
+
+
+PROBE = Union(PathProbe(r"/.*", "an HTTP path starting with '/'"), PROBE_OBJ,
+              what="a path, {path, port, ...}, {tcp: port}, {grpc: port} or {exec: [argv]}")
+
+
+class HealthPath(Str):
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        text = super().check(node, path, ctx)
+        return INVALID if text is INVALID else {"liveness": {"path": text}, "readiness": {"path": text}}
+
+
+HEALTH = Union(Const(False), HealthPath(r"/.*", "an HTTP path starting with '/'"),
+               Obj({"liveness": PROBE, "readiness": PROBE, "startup": PROBE}),
+               what="a path, {liveness, readiness, startup} or false")
+
+
+def _gpu_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    return {"count": v["count"], "resource": v.get("resource", "nvidia.com/gpu")}
+
+
+GPU = Union(Int(0), Obj({"count": Int(0), "resource": Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "an extended resource name")},
+                        required=("count",), post=_gpu_post), what="a GPU count or {count, resource}")
+REQS = Obj({"cpu": CPU, "memory": MEMORY, "ephemeral-storage": MEMORY})
+
+
+def _resources_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    out: dict[str, Any] = {}
+    requests = dict(v.get("requests", {}))
+    for k in ("cpu", "memory"):
+        if k in v:
+            if k in requests:
+                ctx.err(node, f"{path}.{k}", f"given twice ({k} and requests.{k})")
+                return INVALID
+            requests[k] = v[k]
+    if requests:
+        out["requests"] = requests
+    if "limits" in v:
+        out["limits"] = dict(v["limits"])
+    if "gpu" in v:
+        g = v["gpu"]
+        out["gpu"] = g if isinstance(g, dict) else {"count": g, "resource": "nvidia.com/gpu"}
+    return out
+
+
+RESOURCES = Obj({"cpu": CPU, "memory": MEMORY, "requests": REQS, "limits": REQS, "gpu": GPU}, post=_resources_post)
+
+
+def _scaling_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    engine = v.setdefault("engine", "hpa")
+    wrong = [k for k in (("cpu", "memory", "behavior", "metrics") if engine == "keda"
+                         else ("triggers", "pollingInterval", "cooldownPeriod")) if k in v]
+    for k in wrong:
+        ctx.err(ctx.at(f"{path}.{k}"), f"{path}.{k}", f"does not apply to engine {engine}",
+                "KEDA takes triggers; the HPA takes cpu, memory, behavior and metrics")
+    if engine == "keda" and not v.get("triggers"):
+        ctx.err(node, f"{path}.triggers", "is required with engine keda", "for example a prometheus or queue trigger")
+        return INVALID
+    return INVALID if wrong else v
+
+
+SCALING = Obj({
+    "engine": Str(enum=("hpa", "keda")), "minReplicas": Int(0), "maxReplicas": Int(1),
+    "cpu": Int(1), "memory": Int(1), "behavior": Raw(), "metrics": Raw("array"),
+    "triggers": Raw("array"), "pollingInterval": Int(1), "cooldownPeriod": Int(0),
+}, required=("maxReplicas",), post=_scaling_post)
+
+
+def _disruption_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if len(v) != 1:
+        ctx.err(node, path, "needs exactly one of minAvailable or maxUnavailable")
+        return INVALID
+    return v
+
+
+DISRUPTION = Union(Const(False), Obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT},
+                                     post=_disruption_post), what="{minAvailable} or {maxUnavailable}, or false")
+
+
+def _env_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    forms = [k for k in ("secret", "configMap", "field", "resource") if k in v]
+    if len(forms) != 1:
+        ctx.err(node, path, "needs exactly one of secret, configMap, field or resource" if not forms
+                else f"gives {' and '.join(forms)}; an env value has one source")
+        return INVALID
+    if forms[0] in ("secret", "configMap") and "key" not in v:
+        ctx.err(node, path + ".key", f"is required with {forms[0]}")
+        return INVALID
+    if forms[0] in ("field", "resource") and "key" in v:
+        ctx.err(node, path + ".key", f"does not apply to {forms[0]}")
+        return INVALID
+    return v
+
+
+class EnvLiteral(Str):
+    def accepts(self, node: Node) -> bool:
+        from helmgen.spec.load import Scalar
+        return isinstance(node, Scalar)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        from helmgen.spec.load import Scalar
+        assert isinstance(node, Scalar)
+        if node.value is None:
+            return {"value": ""}
+        return {"value": node.value if isinstance(node.value, str) else node.text}
+
+
+ENV = Map(Union(EnvLiteral(), Obj({
+    "secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), "configMap": Str(DNS_SUBDOMAIN, "a ConfigMap name", max_len=253),
+    "key": Str(SECRET_KEY, "a valid key"), "field": Str(r"[a-zA-Z][a-zA-Z0-9.\[\]'/_-]*", "a field path"),
+    "resource": Str(r"(limits|requests)\.(cpu|memory|ephemeral-storage|hugepages-[^ ]+)", "a resource field",
+                    hint="for example limits.memory"),
+    "optional": Bool(),
+}, post=_env_post), what="a literal or {secret, key}, {configMap, key}, {field} or {resource}"),
+    key=Str(ENV_NAME, "a valid environment variable name"))
+
+
+def _env_from_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if ("secret" in v) == ("configMap" in v):
+        ctx.err(node, path, "needs exactly one of secret or configMap")
+        return INVALID
+    return v
+
+
+ENV_FROM = List(Obj({"secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253),
+                     "configMap": Str(DNS_SUBDOMAIN, "a ConfigMap name", max_len=253),
+                     "prefix": Str(ENV_NAME, "a valid prefix"), "optional": Bool()}, post=_env_from_post))
+CONFIG = Obj({
+    "mountPath": Str(r"/.*", "an absolute path"),
+    "files": Map(Str(), key=Str(r"[-._a-zA-Z0-9]+", "a valid file name (letters, digits, '-', '_', '.')", max_len=253),
+                 min_items=1),
+    "reload": Str(enum=("restart", "live")),
+}, required=("files",))
+STATE = Obj({
+    "size": MEMORY, "mountPath": Str(r"/.*", "an absolute path"), "storageClass": Str(),
+    "accessModes": List(Str(enum=("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")), min_items=1),
+    "retain": Bool(),
+}, required=("size",))
+
+
+def _expose_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "gateway" in v:
+        bad = [k for k in ("className", "tls") if k in v]
+        for k in bad:
+            ctx.err(ctx.at(f"{path}.{k}"), f"{path}.{k}", "applies to an Ingress, not to a gateway route")
+        if bad:
+            return INVALID
+    return v
+
+
+EXPOSE = Obj({
+    "host": Str(r"(\*\.)?" + DNS_SUBDOMAIN, "a host name", max_len=253), "path": Str(r"/.*", "a path starting with '/'"),
+    "pathType": Str(enum=("Prefix", "Exact", "ImplementationSpecific")), "port": PORT_REF,
+    "className": Str(), "tls": Obj({"secretName": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253)}, required=("secretName",)),
+    "annotations": STR_MAP,
+    "gateway": Obj({"name": Str(min_len=1), "namespace": Str(DNS_LABEL, "a namespace", max_len=63), "sectionName": Str()},
+                   required=("name",)),
+}, post=_expose_post)
+
+
+def _rollout_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    strategy = v.setdefault("strategy", "rolling")
+    if strategy != "rolling":
+        ctx.err(ctx.at(f"{path}.strategy"), f"{path}.strategy", f"{strategy!r} is not supported by this helmgen yet",
+                "use rolling; canary and blueGreen arrive in a later release")
+        return INVALID
+    extra = [k for k in ("canary", "blueGreen", "engine", "analysis") if k in v]
+    for k in extra:
+        ctx.err(ctx.at(f"{path}.{k}"), f"{path}.{k}", "applies only to canary or blueGreen rollouts")
+    return INVALID if extra else v
+
+
+ROLLOUT = Obj({"strategy": Str(enum=("rolling", "canary", "blueGreen")), "maxSurge": INT_OR_PERCENT,
+               "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": Raw(),
+               "blueGreen": Raw(), "analysis": Raw()}, post=_rollout_post)
+JOB = Obj({
+    "backoffLimit": Int(0), "activeDeadlineSeconds": Int(1), "ttlSecondsAfterFinished": Int(0),
+    "parallelism": Int(0), "completions": Int(0),
+    "concurrencyPolicy": Str(enum=("Allow", "Forbid", "Replace")), "timeZone": Str(r"[A-Za-z_+\-/0-9]+", "a time zone"),
+    "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0),
+    "suspend": Bool(),
+})
+MONITORING = Obj({"port": PORT_REF, "path": Str(r"/.*", "a path starting with '/'"), "serviceMonitor": Bool(),
+                  "interval": Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s")})
+SERVICE = Obj({"type": Str(enum=("ClusterIP", "NodePort", "LoadBalancer", "None")), "annotations": STR_MAP})
+SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAccount name", max_len=253),
+                       "annotations": STR_MAP})
+LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_KEY, "a valid label key", max_len=316))
+
+
+def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "port" in v:
+        if "ports" in v:
+            ctx.err(ctx.at(f"{path}.port"), f"{path}.port", "given together with ports", "use one of them")
+            return INVALID
+        v["ports"] = {"http": {"port": v.pop("port"), "protocol": "TCP"}}
+    if "ports" in v:
+        v["ports"] = {k: p if isinstance(p, dict) else {"port": p, "protocol": "TCP"} for k, p in v["ports"].items()}
+    return v
+
+
+def agent_type(required: tuple[str, ...]) -> Obj:
+    return Obj({
+        "enabled": Bool(), "description": Str(), "kind": Str(enum=("Deployment", "StatefulSet", "Job", "CronJob")),
+        "image": IMAGE, "command": STRINGS, "args": STRINGS, "port": PORT_NUMBER, "ports": PORTS,
+        "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
+        "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
+        "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
+        "rbac": Obj({"rules": Raw("array")}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
+        "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
+        "terminationGracePeriodSeconds": Int(0), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
+        "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
+        "topologySpreadConstraints": Raw("array"), "podAnnotations": STR_MAP, "podLabels": LABELS,
+        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": Raw("array"),
+        "sidecars": Raw("array"), "volumes": Raw("array"), "volumeMounts": Raw("array"),
+    }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
+
+
+def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "existingSecret" in v and "external" in v:
+        ctx.err(node, path, "gives both existingSecret and external", "a secret comes from one place")
+        return INVALID
+    return v
+
+
+SECRET = Obj({
+    "keys": List(Str(SECRET_KEY, "a valid Secret key (letters, digits, '-', '_', '.')", max_len=253), min_items=1, unique=True),
+    "existingSecret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253),
+    "external": Obj({"store": Str(min_len=1), "kind": Str(enum=("SecretStore", "ClusterSecretStore")),
+                     "remoteKey": Str(min_len=1), "refreshInterval": Str(r"\d+(s|m|h)", "a duration")},
+                    required=("store", "remoteKey")),
+}, required=("keys",), xkeys=True, post=_secret_post)
+
+CHART_META = Obj({
+    "home": Str(), "icon": Str(), "sources": STRINGS, "keywords": STRINGS,
+    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(), "url": Str()}, required=("name",))),
+    "annotations": STR_MAP, "deprecated": Bool(),
+})
+
+
+class ApiVersion(Str):
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        text = super().check(node, path, ctx)
+        if text is not INVALID and text not in SPEC_API_VERSIONS:
+            ctx.err(node, path, f"{text!r} is not supported", "supported: " + ", ".join(SPEC_API_VERSIONS))
+            return INVALID
+        return text
+
+
+def _manifest_problem(v: Any) -> str | None:
+    if not isinstance(v, dict):
+        return "must be a Kubernetes object"
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(v.get(k), str) or not v.get(k)]
+    meta = v.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
+        missing.append("metadata.name")
+    return f"misses {', '.join(missing)}" if missing else None
+
+
+class Manifest(Raw):
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        v = super().check(node, path, ctx)
+        if v is not INVALID and (msg := _manifest_problem(v)):
+            ctx.err(node, path, msg, "each entry is a whole object: apiVersion, kind, metadata.name, ...")
+            return INVALID
+        return v
+
+
+def spec_type() -> Obj:
+    return Obj({
+        "apiVersion": ApiVersion(), "name": Str(DNS_LABEL, "a valid chart name (lowercase letters, digits and '-')",
+                                                max_len=53, min_len=1),
+        "version": Str(SEMVER, "a SemVer 2 version", hint="for example 0.3.0"), "appVersion": Str(min_len=1),
+        "description": Str(), "kubeVersion": Str(min_len=1), "chart": CHART_META,
+        "imagePullSecrets": List(Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), unique=True),
+        "networkPolicy": Bool(), "secrets": Map(SECRET, key=dns_name(40, "secret name")),
+        "defaults": agent_type(()), "agents": Map(agent_type(("image",)), key=AGENT_NAME, min_items=1,
+                                                  what="a mapping of agent name to agent"),
+        "environments": Map(Raw(), key=dns_name(40, "environment name")),
+        "extraManifests": List(Manifest()),
+    }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)")
+
+
+def json_schema() -> dict[str, Any]:
+    from helmgen import __version__
+
+    s = spec_type().schema()
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://helmgen.dev/schemas/agentgen-v1.schema.json",
+        "title": f"helmgen agent spec v1 (helmgen {__version__})",
+        **s,
+    }
+
+
+T_ = T  # re-exported for type hints in callers

@@ -1,0 +1,301 @@
+"""Load a spec file into a positioned YAML tree.
+
+The tree is built from PyYAML's event stream (an iterative parser), never from its
+recursive composer, so hostile input (deep nesting, alias bombs, binary data, huge
+files) ends in a Problem instead of a crash. Scalars keep their source text so that a
+string field can take `tag: 1.10` as "1.10" rather than the float 1.1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from helmgen.problems import Problem, SpecError
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_EXPANDED_NODES = 200_000
+
+
+@dataclass(eq=False)
+class Scalar:
+    line: int
+    column: int
+    value: Any
+    text: str
+    plain: bool
+
+
+@dataclass(eq=False)
+class Mapping:
+    line: int
+    column: int
+    items: dict[str, tuple[Scalar, "Node"]] = field(default_factory=dict)
+    merged: set[str] = field(default_factory=set)  # keys brought in by '<<'
+
+
+@dataclass(eq=False)
+class Sequence:
+    line: int
+    column: int
+    items: list["Node"] = field(default_factory=list)
+
+
+Node = Union[Scalar, Mapping, Sequence]
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL_TRUE = re.compile(r"^(?:true|True|TRUE)$")
+_BOOL_FALSE = re.compile(r"^(?:false|False|FALSE)$")
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+def resolve_plain(text: str) -> Any:
+    """YAML 1.2 core schema: `no`, `on` and `0123`-style text stay what they look like."""
+    if _NULL.match(text):
+        return None
+    if _BOOL_TRUE.match(text):
+        return True
+    if _BOOL_FALSE.match(text):
+        return False
+    if _INT.match(text):
+        return int(text, 10)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+_TAGS = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+    "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:null": type(None),
+}
+
+
+class _Builder:
+    """Turns parser events into nodes with an explicit stack (no recursion)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        self.anchors: dict[str, Node] = {}
+
+    def scalar(self, ev: Any) -> Scalar:
+        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+        text = ev.value
+        plain = not ev.style and ev.implicit[0]
+        tag = ev.tag
+        if tag in (None, "!") or (plain and tag is None):
+            value: Any = resolve_plain(text) if plain else text
+        elif tag in _TAGS:
+            want = _TAGS[tag]
+            try:
+                value = {str: str, int: lambda t: int(t, 0), float: float,
+                         bool: lambda t: {"true": True, "false": False}[t.lower()],
+                         type(None): lambda t: None}[want](text)
+            except (ValueError, KeyError):
+                self.problems.append(Problem(line, col, "", f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
+                value = text
+        else:
+            self.problems.append(Problem(line, col, "", f"unsupported YAML tag {tag!r}",
+                                         "remove the tag; the spec uses plain YAML"))
+            value = text
+        return Scalar(line, col, value, text, plain)
+
+    def build(self, events: Any) -> Node | None:
+        import yaml
+
+        root: Node | None = None
+        # stack entries: [container, pending_key_or_None]
+        stack: list[list[Any]] = []
+        documents = 0
+
+        def attach(node: Node, ev: Any) -> None:
+            nonlocal root
+            anchor = getattr(ev, "anchor", None)
+            if anchor:
+                self.anchors[anchor] = node
+            if not stack:
+                root = node
+                return
+            top = stack[-1]
+            parent = top[0]
+            if isinstance(parent, Sequence):
+                parent.items.append(node)
+            elif top[1] is None:
+                if not isinstance(node, Scalar):
+                    self.problems.append(Problem(node.line, node.column, "",
+                                                 "a mapping key must be a plain value"))
+                    top[1] = Scalar(node.line, node.column, "?", "?", True)
+                else:
+                    top[1] = node
+            else:
+                key: Scalar = top[1]
+                top[1] = None
+                self._add_item(parent, key, node)
+
+        for ev in events:
+            if isinstance(ev, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                                                 "the file holds more than one YAML document",
+                                                 "a spec is one document; remove the extra '---'"))
+                    break
+            elif isinstance(ev, yaml.ScalarEvent):
+                attach(self.scalar(ev), ev)
+            elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                                                 f"nesting deeper than {MAX_DEPTH} levels",
+                                                 "a spec never needs this; is the file what you meant?"))
+                    return None
+                if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                                                 f"unsupported YAML tag {ev.tag!r}"))
+                line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+                container: Node = Mapping(line, col) if isinstance(ev, yaml.MappingStartEvent) else Sequence(line, col)
+                stack.append([container, None, ev])
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                container, _, start = stack.pop()
+                attach(container, start)
+            elif isinstance(ev, yaml.AliasEvent):
+                target = self.anchors.get(ev.anchor)
+                if target is None:
+                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                                                 f"unknown alias *{ev.anchor}"))
+                    target = Scalar(ev.start_mark.line + 1, ev.start_mark.column + 1, None, "", True)
+                attach(target, ev)
+        return root
+
+    def _add_item(self, parent: Mapping, key: Scalar, node: Node) -> None:
+        name = key.text if key.value is not None else "null"
+        if key.plain and name == "<<":
+            sources = node.items if isinstance(node, Sequence) else [node]
+            for src in sources:
+                if not isinstance(src, Mapping):
+                    self.problems.append(Problem(key.line, key.column, "", "'<<' merges only mappings"))
+                    continue
+                for k, item in src.items.items():
+                    if k not in parent.items:
+                        parent.items[k] = item
+                        parent.merged.add(k)
+            return
+        if name in parent.items and name not in parent.merged:
+            first = parent.items[name][0]
+            self.problems.append(Problem(key.line, key.column, "", f"duplicate key {name!r}",
+                                         f"first given at line {first.line}"))
+            return
+        parent.merged.discard(name)
+        parent.items[name] = (key, node)
+
+
+def expanded_size(node: Node, memo: dict[int, int] | None = None) -> int:
+    """Node count with aliases expanded, computed without expanding (DAG walk)."""
+    memo = {} if memo is None else memo
+    order: list[Node] = []
+    todo = [node]
+    seen: set[int] = set()
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        order.append(n)
+        if isinstance(n, Mapping):
+            todo.extend(v for _, v in n.items.values())
+        elif isinstance(n, Sequence):
+            todo.extend(n.items)
+    for n in reversed(order):
+        if isinstance(n, Mapping):
+            memo[id(n)] = 1 + sum(memo.get(id(v), 1) for _, v in n.items.values())
+        elif isinstance(n, Sequence):
+            memo[id(n)] = 1 + sum(memo.get(id(v), 1) for v in n.items)
+        else:
+            memo[id(n)] = 1
+        if memo[id(n)] > MAX_EXPANDED_NODES:
+            return memo[id(n)]
+    return memo[id(node)]
+
+
+def parse_text(text: str, filename: str) -> Node:
+    import yaml
+
+    problems: list[Problem] = []
+    if "\x00" in text:
+        raise SpecError(filename, [Problem(1, 1, "", "the file is binary, not YAML text")])
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise SpecError(filename, [Problem(1, 1, "", "the file is empty",
+                                           "run 'helmgen init' for a commented starter spec")])
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    builder = _Builder(problems)
+    try:
+        root = builder.build(yaml.parse(text, Loader=loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or "invalid YAML"
+        raise SpecError(filename, problems + [Problem(line, col, "", f"invalid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(filename, problems + [Problem(1, 1, "", f"invalid YAML: {exc}")]) from None
+    if problems:
+        raise SpecError(filename, problems)
+    if root is None:
+        raise SpecError(filename, [Problem(1, 1, "", "the file is empty")])
+    size = expanded_size(root)
+    if size > MAX_EXPANDED_NODES:
+        raise SpecError(filename, [Problem(1, 1, "", f"aliases expand to more than {MAX_EXPANDED_NODES} values",
+                                           "an alias bomb? a spec never needs this")])
+    return root
+
+
+def load_file(path: str | Path) -> Node:
+    p = Path(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(name, [Problem(1, 1, "", f"the file is too large ({size} bytes; the limit is {MAX_BYTES})")])
+        data = p.read_bytes()
+    except SpecError:
+        raise
+    except IsADirectoryError:
+        raise SpecError(name, [Problem(1, 1, "", "is a directory, not a spec file")]) from None
+    except OSError as exc:
+        raise SpecError(name, [Problem(1, 1, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(name, [Problem(1, 1, "", f"the file is too large (the limit is {MAX_BYTES} bytes)")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(name, [Problem(line, 1, "", "the file is not UTF-8 text (binary data?)")]) from None
+    return parse_text(text, name)
+
+
+def to_python(node: Node) -> Any:
+    """Plain data for pass-through fields (their shape is Kubernetes', checked later)."""
+    if isinstance(node, Scalar):
+        return node.value
+    if isinstance(node, Sequence):
+        return [to_python(n) for n in node.items]
+    return {k: to_python(v) for k, (_, v) in node.items.items()}

@@ -1,0 +1,83 @@
+"""The normalised model: plain data, no I/O, no YAML library types.
+
+Every default is already applied, every shorthand expanded; the render stage only
+reshapes it. Field names follow the spec so that values.yaml mirrors the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Kubernetes fields an agent passes through to the pod as they are.
+POD_FIELDS = (
+    "terminationGracePeriodSeconds", "priorityClassName", "nodeSelector", "tolerations", "affinity",
+    "topologySpreadConstraints", "podAnnotations", "podLabels", "initContainers", "sidecars", "volumes",
+    "volumeMounts",
+)
+
+
+@dataclass
+class Agent:
+    name: str
+    enabled: bool
+    description: str
+    kind: str
+    image: dict[str, str]
+    command: list[str]
+    args: list[str]
+    ports: dict[str, dict[str, Any]]  # in spec order; the first is the agent's primary port
+    service: dict[str, Any]
+    replicas: int
+    resources: dict[str, dict[str, Any]]
+    health: dict[str, Any]  # liveness/readiness/startup: Kubernetes probe objects or None
+    scaling: dict[str, Any] | None
+    disruption: dict[str, Any] | None
+    env: dict[str, dict[str, Any]]
+    envFrom: list[dict[str, Any]]
+    config: dict[str, Any] | None
+    state: dict[str, Any] | None
+    talksTo: list[str]
+    expose: dict[str, Any] | None
+    serviceAccount: dict[str, Any]
+    rbac: dict[str, Any] | None
+    protocol: str
+    rollout: dict[str, Any]
+    monitoring: dict[str, Any] | None
+    schedule: str
+    job: dict[str, Any]
+    securityContext: dict[str, Any]
+    podSecurityContext: dict[str, Any]
+    pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
+
+    @property
+    def primary_port(self) -> str:
+        return next(iter(self.ports), "")
+
+    @property
+    def long_running(self) -> bool:
+        return self.kind in ("Deployment", "StatefulSet")
+
+
+@dataclass
+class Secret:
+    name: str
+    keys: list[str]
+    existingSecret: str
+    external: dict[str, Any] | None
+
+
+@dataclass
+class Spec:
+    name: str
+    version: str
+    appVersion: str
+    description: str
+    kubeVersion: str
+    chart: dict[str, Any]
+    imagePullSecrets: list[str]
+    networkPolicy: bool
+    secrets: dict[str, Secret]
+    agents: dict[str, Agent]
+    extraManifests: list[dict[str, Any]]
+    environments: dict[str, Any]

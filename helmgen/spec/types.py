@@ -1,0 +1,419 @@
+"""A small declarative type system for the spec.
+
+Each type checks a positioned node, returns plain Python data (shorthands expanded by
+`post` hooks) and can describe itself as JSON Schema, so the checker and the published
+spec schema come from one table and cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any, Callable
+
+from helmgen.problems import Problem, join_path
+from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
+
+INVALID: Any = object()  # a value that failed its check; the problem is already recorded
+
+
+class Ctx:
+    """Collects problems and remembers where every value came from."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.pos: dict[str, tuple[int, int]] = {}
+
+    def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
+        line, col = (where.line, where.column) if not isinstance(where, tuple) else where
+        self.problems.append(Problem(line, col, path, message, hint))
+
+    def at(self, *paths: str) -> tuple[int, int]:
+        """Position of the first known path (or of its nearest known parent)."""
+        for path in paths:
+            p = path
+            while p:
+                if p in self.pos:
+                    return self.pos[p]
+                p = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", p) if re.search(r"(\.[^.\[]+|\[\d+\])$", p) else ""
+        return (1, 1)
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, Sequence):
+        return "a list"
+    v = node.value
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return f"the boolean {node.text}"
+    if isinstance(v, (int, float)):
+        return f"the number {node.text}"
+    return f"the string {node.text!r}" if len(node.text) <= 40 else "a string"
+
+
+class T:
+    description = ""
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def expects(self) -> str:
+        return "a value"
+
+    def accepts(self, node: Node) -> bool:
+        """Cheap shape test used by Union to pick an alternative."""
+        return True
+
+    def wrong(self, node: Node, path: str, ctx: Ctx, hint: str = "") -> Any:
+        ctx.err(node, path, f"expected {self.expects()}, got {_kind(node)}", hint)
+        return INVALID
+
+    def doc(self, text: str) -> "T":
+        self.description = text
+        return self
+
+    def _described(self, s: dict[str, Any]) -> dict[str, Any]:
+        if self.description:
+            s["description"] = self.description
+        return s
+
+
+class Str(T):
+    def __init__(self, pattern: str | None = None, what: str = "", max_len: int | None = None,
+                 min_len: int = 0, enum: tuple[str, ...] | None = None, hint: str = "",
+                 check_fn: Callable[[str], str | None] | None = None) -> None:
+        self.pattern = re.compile(pattern) if pattern else None
+        self.what = what
+        self.max_len = max_len
+        self.min_len = min_len
+        self.enum = enum
+        self.hint = hint
+        self.check_fn = check_fn
+
+    def expects(self) -> str:
+        if self.enum:
+            return "one of " + ", ".join(self.enum)
+        return self.what or "a string"
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Scalar) and node.value is not None
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not isinstance(node, Scalar) or node.value is None:
+            return self.wrong(node, path, ctx)
+        # a string field takes any plain scalar's source text: `tag: 1.10` is "1.10"
+        text = node.value if isinstance(node.value, str) else node.text
+        if self.enum is not None:
+            if text not in self.enum:
+                close = difflib.get_close_matches(text, self.enum, n=1, cutoff=0.5)
+                hint = f'did you mean "{close[0]}"?' if close else "one of " + ", ".join(self.enum)
+                ctx.err(node, path, f"{text!r} is not allowed", hint)
+                return INVALID
+            return text
+        if len(text) < self.min_len:
+            ctx.err(node, path, "must not be empty" if self.min_len == 1 else f"shorter than {self.min_len} characters")
+            return INVALID
+        if self.max_len is not None and len(text) > self.max_len:
+            ctx.err(node, path, f"{text[:40]!r}{'...' if len(text) > 40 else ''} is {len(text)} characters long; "
+                                f"the limit is {self.max_len}")
+            return INVALID
+        if self.pattern and not self.pattern.fullmatch(text):
+            ctx.err(node, path, f"{text!r} is not {self.what or 'valid'}", self.hint)
+            return INVALID
+        if self.check_fn:
+            msg = self.check_fn(text)
+            if msg:
+                ctx.err(node, path, f"{text!r} {msg}", self.hint)
+                return INVALID
+        return text
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": ["string", "number", "boolean"]} if not (self.pattern or self.enum) else {"type": "string"}
+        if self.enum:
+            s["enum"] = list(self.enum)
+        if self.pattern:
+            s["pattern"] = "^(?:" + self.pattern.pattern + ")$"
+        if self.max_len:
+            s["maxLength"] = self.max_len
+        if self.min_len:
+            s["minLength"] = self.min_len
+        return self._described(s)
+
+
+class Int(T):
+    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def expects(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"an integer from {self.minimum} to {self.maximum}"
+        if self.minimum is not None:
+            return f"an integer >= {self.minimum}"
+        return "an integer"
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Scalar) and isinstance(node.value, int) and not isinstance(node.value, bool)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not self.accepts(node):
+            if isinstance(node, Scalar) and isinstance(node.value, float) and node.value.is_integer() \
+                    and not math.isinf(node.value):
+                node = Scalar(node.line, node.column, int(node.value), node.text, node.plain)
+            else:
+                return self.wrong(node, path, ctx)
+        assert isinstance(node, Scalar)
+        v = node.value
+        if (self.minimum is not None and v < self.minimum) or (self.maximum is not None and v > self.maximum):
+            ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            return INVALID
+        return v
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        if self.maximum is not None:
+            s["maximum"] = self.maximum
+        return self._described(s)
+
+
+class Bool(T):
+    def expects(self) -> str:
+        return "true or false"
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Scalar) and isinstance(node.value, bool)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not self.accepts(node):
+            hint = "YAML 1.2: write true or false" if isinstance(node, Scalar) and str(node.value).lower() in (
+                "yes", "no", "on", "off", "y", "n") else ""
+            return self.wrong(node, path, ctx, hint)
+        assert isinstance(node, Scalar)
+        return node.value
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"type": "boolean"})
+
+
+class Raw(T):
+    """A Kubernetes pass-through value: its shape is checked by the Kubernetes schemas."""
+
+    def __init__(self, kind: str = "object") -> None:
+        self.kind = kind
+
+    def expects(self) -> str:
+        return {"object": "a mapping", "array": "a list"}.get(self.kind, "a value")
+
+    def accepts(self, node: Node) -> bool:
+        return {"object": isinstance(node, Mapping), "array": isinstance(node, Sequence)}.get(self.kind, True)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not self.accepts(node):
+            return self.wrong(node, path, ctx)
+        return to_python(node)
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"type": self.kind} if self.kind in ("object", "array") else {})
+
+
+class List(T):
+    def __init__(self, item: T, min_items: int = 0, unique: bool = False) -> None:
+        self.item = item
+        self.min_items = min_items
+        self.unique = unique
+
+    def expects(self) -> str:
+        return "a list"
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Sequence)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not isinstance(node, Sequence):
+            return self.wrong(node, path, ctx)
+        out = []
+        ok = True
+        for i, item in enumerate(node.items):
+            p = join_path(path, i)
+            ctx.pos[p] = (item.line, item.column)
+            v = self.item.check(item, p, ctx)
+            ok = ok and v is not INVALID
+            out.append(v)
+        if len(out) < self.min_items:
+            ctx.err(node, path, f"needs at least {self.min_items} item{'s' if self.min_items > 1 else ''}")
+            return INVALID
+        if self.unique and ok:
+            seen: set[Any] = set()
+            for i, v in enumerate(out):
+                key = repr(v)
+                if key in seen:
+                    ctx.err(node.items[i], join_path(path, i), f"{v!r} is listed twice")
+                    ok = False
+                seen.add(key)
+        return out if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.min_items:
+            s["minItems"] = self.min_items
+        return self._described(s)
+
+
+class Map(T):
+    """A mapping whose keys the user chooses (agent names, env names, files)."""
+
+    def __init__(self, value: T, key: Str | None = None, min_items: int = 0, what: str = "a mapping") -> None:
+        self.value = value
+        self.key = key
+        self.min_items = min_items
+        self.what = what
+
+    def expects(self) -> str:
+        return self.what
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Mapping)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not isinstance(node, Mapping):
+            return self.wrong(node, path, ctx)
+        out: dict[str, Any] = {}
+        ok = True
+        for name, (knode, vnode) in node.items.items():
+            p = join_path(path, name)
+            ctx.pos[p] = (knode.line, knode.column)
+            if self.key is not None and self.key.check(Scalar(knode.line, knode.column, name, name, False), p, ctx) is INVALID:
+                ok = False
+                continue
+            v = self.value.check(vnode, p, ctx)
+            ok = ok and v is not INVALID
+            out[name] = v
+        if len(out) < self.min_items and ok:
+            ctx.err(node, path, f"needs at least {self.min_items} entr{'ies' if self.min_items > 1 else 'y'}")
+            return INVALID
+        return out if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "object", "additionalProperties": self.value.schema()}
+        if self.key is not None and self.key.pattern is not None:
+            s["propertyNames"] = {"pattern": "^(?:" + self.key.pattern.pattern + ")$"}
+            if self.key.max_len:
+                s["propertyNames"]["maxLength"] = self.key.max_len
+        if self.min_items:
+            s["minProperties"] = self.min_items
+        return self._described(s)
+
+
+Post = Callable[[dict[str, Any], Node, str, Ctx], Any]
+
+
+class Obj(T):
+    """A mapping whose keys the spec defines: unknown keys are errors, `x-` keys are free."""
+
+    def __init__(self, fields: dict[str, T], required: tuple[str, ...] = (), xkeys: bool = False,
+                 post: Post | None = None, what: str = "a mapping") -> None:
+        self.fields = fields
+        self.required = required
+        self.xkeys = xkeys
+        self.post = post
+        self.what = what
+
+    def expects(self) -> str:
+        return self.what
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Mapping)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        if not isinstance(node, Mapping):
+            return self.wrong(node, path, ctx)
+        out: dict[str, Any] = {}
+        ok = True
+        for name, (knode, vnode) in node.items.items():
+            p = join_path(path, name)
+            ctx.pos[p] = (knode.line, knode.column)
+            if self.xkeys and name.startswith("x-"):
+                continue
+            field = self.fields.get(name)
+            if field is None:
+                close = difflib.get_close_matches(name, list(self.fields), n=1, cutoff=0.6)
+                hint = f'did you mean "{close[0]}"?' if close else "known fields: " + ", ".join(sorted(self.fields))
+                ctx.err(knode, p, "unknown field", hint)
+                ok = False
+                continue
+            if isinstance(vnode, Scalar) and vnode.value is None and vnode.plain:
+                continue  # `field:` or `field: null` means "not set"
+            v = field.check(vnode, p, ctx)
+            ok = ok and v is not INVALID
+            if v is not INVALID:
+                out[name] = v
+        for name in self.required:
+            if name not in node.items:
+                ctx.err(node, join_path(path, name), "is required")
+                ok = False
+        if not ok:
+            return INVALID
+        return self.post(out, node, path, ctx) if self.post else out
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {
+            "type": "object",
+            "properties": {k: v.schema() for k, v in self.fields.items()},
+            "additionalProperties": False,
+        }
+        if self.xkeys:
+            s["patternProperties"] = {"^x-": {}}
+        if self.required:
+            s["required"] = list(self.required)
+        return self._described(s)
+
+
+class Union(T):
+    """Alternatives told apart by the node's shape (scalar, mapping or list)."""
+
+    def __init__(self, *alts: T, what: str = "") -> None:
+        self.alts = alts
+        self.what = what
+
+    def expects(self) -> str:
+        return self.what or " or ".join(a.expects() for a in self.alts)
+
+    def accepts(self, node: Node) -> bool:
+        return any(a.accepts(node) for a in self.alts)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        for alt in self.alts:
+            if alt.accepts(node):
+                return alt.check(node, path, ctx)
+        return self.wrong(node, path, ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"anyOf": [a.schema() for a in self.alts]})
+
+
+class Const(T):
+    """`false` where a feature can be switched off (for example `disruption: false`)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def expects(self) -> str:
+        return repr(self.value).lower()
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Scalar) and node.value is self.value
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        return self.value if self.accepts(node) else self.wrong(node, path, ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"const": self.value})
