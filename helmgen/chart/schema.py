@@ -1,0 +1,140 @@
+"""The chart's values.schema.json (draft-07, self-contained, closed).
+
+Closed means a misspelt key in any values file fails `helm install/upgrade/template/lint`;
+`global` (injected by Helm into subcharts) and new agent names under `agents` stay allowed.
+The schema is the same for every spec: it describes the generic templates' input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _obj(props: dict[str, Any], required: tuple[str, ...] = (), nullable: bool = False) -> dict[str, Any]:
+    s: dict[str, Any] = {"type": ["object", "null"] if nullable else "object", "properties": props,
+                         "additionalProperties": False}
+    if required:
+        s["required"] = list(required)
+    return s
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+NN_INT = {"type": "integer", "minimum": 0}
+BOOL = {"type": "boolean"}
+OBJ = {"type": "object"}
+ARR = {"type": "array"}
+STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+STRS = {"type": "array", "items": {"type": "string"}}
+INT_OR_STR = {"type": ["integer", "string"]}
+QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
+PROBE = {"type": ["object", "null"]}
+
+
+def _nullable(s: dict[str, Any]) -> dict[str, Any]:
+    out = dict(s)
+    t = out.get("type")
+    out["type"] = [t, "null"] if isinstance(t, str) else list(t) + ["null"]
+    return out
+
+
+def agent_schema() -> dict[str, Any]:
+    reqs = {"type": "object", "additionalProperties": {"type": ["string", "number"]}}
+    return _obj({
+        "enabled": BOOL,
+        "description": STR,
+        "kind": {"enum": ["Deployment", "StatefulSet", "Job", "CronJob"]},
+        "image": _obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]},
+                       "digest": STR, "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}},
+                      required=("repository",)),
+        "command": STRS,
+        "args": STRS,
+        "ports": {"type": "object", "additionalProperties": _obj(
+            {"port": {"type": "integer", "minimum": 1, "maximum": 65535}, "protocol": {"enum": ["TCP", "UDP", "SCTP"]}},
+            required=("port",))},
+        "primaryPort": STR,
+        "service": _obj({"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer", "None"]}, "annotations": STR_MAP}),
+        "replicas": NN_INT,
+        "resources": _obj({"requests": reqs, "limits": reqs}),
+        "health": _obj({"liveness": PROBE, "readiness": PROBE, "startup": PROBE}, nullable=True),
+        "scaling": _obj({
+            "engine": {"enum": ["hpa", "keda"]}, "minReplicas": NN_INT, "maxReplicas": {"type": "integer", "minimum": 1},
+            "cpu": {"type": ["integer", "null"], "minimum": 1}, "memory": {"type": ["integer", "null"], "minimum": 1},
+            "behavior": _nullable(OBJ), "metrics": _nullable(ARR), "triggers": _nullable(ARR),
+            "pollingInterval": NN_INT, "cooldownPeriod": NN_INT,
+        }, required=("maxReplicas",), nullable=True),
+        "disruption": _obj({"minAvailable": INT_OR_STR, "maxUnavailable": INT_OR_STR}, nullable=True),
+        "env": {"type": "object", "additionalProperties": _obj({
+            "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
+            "field": STR, "resource": STR, "optional": BOOL})},
+        "envFrom": {"type": "array", "items": _obj({"secret": STR, "configMap": STR, "prefix": STR, "optional": BOOL})},
+        "config": _obj({"mountPath": STR, "files": STR_MAP, "reload": {"enum": ["restart", "live"]}},
+                       required=("files",), nullable=True),
+        "state": _obj({"size": QUANTITY, "mountPath": STR, "storageClass": STR, "accessModes": STRS, "retain": BOOL},
+                      required=("size",), nullable=True),
+        "talksTo": STRS,
+        "expose": _obj({
+            "host": STR, "path": STR, "pathType": {"enum": ["Prefix", "Exact", "ImplementationSpecific"]},
+            "port": INT_OR_STR, "className": STR, "tls": _obj({"secretName": STR}, nullable=True),
+            "annotations": STR_MAP,
+            "gateway": _obj({"name": STR, "namespace": STR, "sectionName": STR}, required=("name",), nullable=True),
+        }, nullable=True),
+        "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
+        "rbac": _obj({"rules": ARR}, required=("rules",), nullable=True),
+        "protocol": {"enum": ["http", "a2a", "mcp"]},
+        "rollout": _obj({"strategy": {"enum": ["rolling"]}, "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR}),
+        "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR}, nullable=True),
+        "schedule": STR,
+        "job": _obj({k: NN_INT for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
+                                         "parallelism", "completions", "successfulJobsHistoryLimit",
+                                         "failedJobsHistoryLimit", "startingDeadlineSeconds")}
+                    | {"concurrencyPolicy": {"enum": ["Allow", "Forbid", "Replace"]}, "timeZone": STR, "suspend": BOOL}),
+        "terminationGracePeriodSeconds": _nullable(NN_INT),
+        "priorityClassName": STR,
+        "nodeSelector": STR_MAP,
+        "tolerations": ARR,
+        "affinity": OBJ,
+        "topologySpreadConstraints": ARR,
+        "podAnnotations": STR_MAP,
+        "podLabels": STR_MAP,
+        "securityContext": OBJ,
+        "podSecurityContext": OBJ,
+        "initContainers": ARR,
+        "sidecars": ARR,
+        "volumes": ARR,
+        "volumeMounts": ARR,
+    }, required=("image",))
+
+
+def values_schema() -> dict[str, Any]:
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "Values of a chart generated by helmgen",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "nameOverride": STR,
+            "fullnameOverride": STR,
+            "imagePullSecrets": STRS,
+            "networkPolicy": BOOL,
+            "tests": _obj({"enabled": BOOL, "image": _obj({"repository": STR, "tag": {"type": ["string", "number"]},
+                                                           "pullPolicy": STR})}),
+            "secrets": {"type": "object", "additionalProperties": _obj({
+                "keys": STRS, "existingSecret": STR,
+                "external": _obj({"store": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
+                                  "remoteKey": STR, "refreshInterval": STR}, required=("store", "remoteKey"),
+                                 nullable=True),
+                "values": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            }, required=("keys",))},
+            "agents": {"type": "object", "propertyNames": {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 40},
+                       "additionalProperties": {"$ref": "#/definitions/agent"}},
+            "extraManifests": {"type": "array", "items": {"type": "object", "required": ["apiVersion", "kind", "metadata"]}},
+            "global": {"type": "object"},
+        },
+        "definitions": {"agent": agent_schema()},
+    }
+
+
+def render_schema() -> str:
+    return json.dumps(values_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,174 @@
+"""Model → the values tree (pure). values.yaml mirrors the spec: agents.<name>.<field>."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helmgen.spec.model import Agent, Spec
+
+TEST_IMAGE = {"repository": "busybox", "tag": "1.37.0", "pullPolicy": "IfNotPresent"}
+
+# Comments above each setting in values.yaml (and rows of the chart README's values table).
+DOCS: dict[str, str] = {
+    "nameOverride": "Replaces the chart name in the app.kubernetes.io/name label.",
+    "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
+    "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
+    "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo\n"
+                     "(and from anywhere on an exposed or monitoring port).",
+    "tests": "The `helm test` pods: one per agent with ports.",
+    "tests.enabled": "false: render no test pods.",
+    "tests.image": "A small image with sh, nc and wget (BusyBox).",
+    "secrets": "Chart-managed Secrets. Values are never stored in a file: give them at install time,\n"
+               "for example --set secrets.<secret>.values.<key>=$VALUE",
+    "secrets.*": "Secret <release>-<name> (or the existing/external Secret below).",
+    "secrets.*.keys": "The keys agents may reference.",
+    "secrets.*.existingSecret": "Use this existing Secret instead of creating one.",
+    "secrets.*.external": "Create the Secret with an ExternalSecret (external-secrets.io/v1) from this store.",
+    "secrets.*.values": "Install-time values by key. Leave empty here; pass them with --set or -f from a safe place.",
+    "agents": "The agents, by name. Every agent is rendered by the same generic templates;\n"
+              "a values file may override any field or add an agent.",
+    "agents.*": "",
+    "agents.*.enabled": "false: render nothing for this agent.",
+    "agents.*.description": "One line; shown in the chart README and as the agentgen.io/description annotation.",
+    "agents.*.kind": "Deployment, StatefulSet, Job or CronJob.",
+    "agents.*.image": "The container image; no tag and no digest means the chart's appVersion.",
+    "agents.*.image.repository": "Image repository.",
+    "agents.*.image.tag": "Image tag (empty: the chart's appVersion, unless a digest is set).",
+    "agents.*.image.digest": "Image digest (sha256:...); pins the image when set.",
+    "agents.*.image.pullPolicy": "Always, IfNotPresent or Never.",
+    "agents.*.command": "Overrides the image's entrypoint.",
+    "agents.*.args": "Arguments to the entrypoint.",
+    "agents.*.ports": "Container ports by name; the first is the agent's primary port (see primaryPort).",
+    "agents.*.ports.*": "",
+    "agents.*.ports.*.port": "Port number.",
+    "agents.*.ports.*.protocol": "TCP, UDP or SCTP.",
+    "agents.*.primaryPort": "The port other agents call (talksTo URLs), probes default to and expose serves.",
+    "agents.*.service": "The agent's Service (exists when the agent has ports; headless for a StatefulSet).",
+    "agents.*.service.type": "ClusterIP, NodePort, LoadBalancer, or None for a headless Service.",
+    "agents.*.service.annotations": "Annotations on the Service.",
+    "agents.*.replicas": "Number of pods; ignored while scaling is set (the autoscaler owns it).",
+    "agents.*.resources": "Requests and limits of the agent's container (a GPU is a limit).",
+    "agents.*.resources.requests": "What the scheduler reserves.",
+    "agents.*.resources.limits": "The most the container may use.",
+    "agents.*.health": "Kubernetes probes; null turns one off.",
+    "agents.*.health.liveness": "Restart the container when this fails.",
+    "agents.*.health.readiness": "Take the pod out of its Service while this fails.",
+    "agents.*.health.startup": "Hold the other probes until this succeeds.",
+    "agents.*.scaling": "Autoscaling: a HorizontalPodAutoscaler, or a KEDA ScaledObject with engine: keda. null: fixed replicas.",
+    "agents.*.disruption": "PodDisruptionBudget (minAvailable or maxUnavailable); null: none.",
+    "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.",
+    "agents.*.envFrom": "Whole Secrets or ConfigMaps as environment variables.",
+    "agents.*.config": "Files mounted as a directory from a ConfigMap. reload: restart rolls the pods when\n"
+                       "they change; live leaves the pods running and the agent re-reads the files.",
+    "agents.*.state": "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet).",
+    "agents.*.talksTo": "Agents this agent calls: each adds <TARGET>_URL and opens the target's NetworkPolicy.",
+    "agents.*.expose": "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute. null: none.",
+    "agents.*.serviceAccount": "The agent's ServiceAccount; its token is mounted only when rbac is set.",
+    "agents.*.serviceAccount.create": "Create a ServiceAccount for the agent.",
+    "agents.*.serviceAccount.name": "Its name (empty: <release>-<agent>); with create false, an existing one.",
+    "agents.*.serviceAccount.annotations": "Annotations, for example for cloud workload identity.",
+    "agents.*.rbac": "Role rules bound to the agent's ServiceAccount. null: no Role.",
+    "agents.*.protocol": "http, a2a (readiness on the agent card, checked by helm test) or mcp.",
+    "agents.*.rollout": "How a new version rolls out.",
+    "agents.*.rollout.strategy": "rolling.",
+    "agents.*.rollout.maxSurge": "Extra pods allowed during a rollout.",
+    "agents.*.rollout.maxUnavailable": "Pods that may be unavailable during a rollout.",
+    "agents.*.monitoring": "Prometheus scraping: pod annotations, or a ServiceMonitor. null: none.",
+    "agents.*.schedule": "CronJob schedule (cron syntax).",
+    "agents.*.job": "Job and CronJob settings.",
+    "agents.*.terminationGracePeriodSeconds": "Seconds a pod has to stop after SIGTERM.",
+    "agents.*.priorityClassName": "PriorityClass of the pods.",
+    "agents.*.nodeSelector": "Node labels the pods must run on.",
+    "agents.*.tolerations": "Taints the pods tolerate.",
+    "agents.*.affinity": "Pod and node affinity.",
+    "agents.*.topologySpreadConstraints": "How pods spread over zones and nodes.",
+    "agents.*.podAnnotations": "Extra pod annotations.",
+    "agents.*.podLabels": "Extra pod labels (not selector labels).",
+    "agents.*.securityContext": "Container securityContext (restricted Pod Security Standard by default).",
+    "agents.*.podSecurityContext": "Pod securityContext (non-root, RuntimeDefault seccomp by default).",
+    "agents.*.initContainers": "Init containers (they get the agent's securityContext under their own).",
+    "agents.*.sidecars": "Extra containers beside the agent (they get the agent's securityContext under their own).",
+    "agents.*.volumes": "Extra pod volumes.",
+    "agents.*.volumeMounts": "Extra volume mounts of the agent's container.",
+    "extraManifests": "Raw Kubernetes objects rendered as they are.",
+    "global": "Values shared with subcharts (set by an umbrella chart).",
+}
+
+
+def comment_for(path: tuple[str, ...]) -> str:
+    p = list(path)
+    if len(p) >= 2 and p[0] in ("agents", "secrets"):
+        p[1] = "*"
+    if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
+        p[3] = "*"
+    return DOCS.get(".".join(p), "")
+
+
+def agent_values(a: Agent) -> dict[str, Any]:
+    pod = a.pod
+    return {
+        "enabled": a.enabled,
+        "description": a.description,
+        "kind": a.kind,
+        "image": {k: a.image[k] for k in ("repository", "tag", "digest", "pullPolicy")},
+        "command": a.command,
+        "args": a.args,
+        "ports": a.ports,
+        "primaryPort": a.primary_port,
+        "service": a.service,
+        "replicas": a.replicas,
+        "resources": a.resources,
+        "health": a.health,
+        "scaling": a.scaling,
+        "disruption": a.disruption,
+        "env": a.env,
+        "envFrom": a.envFrom,
+        "config": a.config,
+        "state": a.state,
+        "talksTo": a.talksTo,
+        "expose": a.expose,
+        "serviceAccount": a.serviceAccount,
+        "rbac": a.rbac,
+        "protocol": a.protocol,
+        "rollout": a.rollout,
+        "monitoring": a.monitoring,
+        "schedule": a.schedule,
+        "job": a.job,
+        "terminationGracePeriodSeconds": pod.get("terminationGracePeriodSeconds", 30),
+        "priorityClassName": pod.get("priorityClassName", ""),
+        "nodeSelector": pod.get("nodeSelector", {}),
+        "tolerations": pod.get("tolerations", []),
+        "affinity": pod.get("affinity", {}),
+        "topologySpreadConstraints": pod.get("topologySpreadConstraints", []),
+        "podAnnotations": pod.get("podAnnotations", {}),
+        "podLabels": pod.get("podLabels", {}),
+        "securityContext": a.securityContext,
+        "podSecurityContext": a.podSecurityContext,
+        "initContainers": pod.get("initContainers", []),
+        "sidecars": pod.get("sidecars", []),
+        "volumes": pod.get("volumes", []),
+        "volumeMounts": pod.get("volumeMounts", []),
+    }
+
+
+def values_tree(spec: Spec) -> dict[str, Any]:
+    return {
+        "nameOverride": "",
+        "fullnameOverride": "",
+        "imagePullSecrets": spec.imagePullSecrets,
+        "networkPolicy": spec.networkPolicy,
+        "tests": {"enabled": True, "image": dict(TEST_IMAGE)},
+        "secrets": {
+            name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
+            for name, s in spec.secrets.items()
+        },
+        "agents": {name: agent_values(a) for name, a in spec.agents.items()},
+        "extraManifests": spec.extraManifests,
+        "global": {},
+    }
+
+
+def render_values(spec: Spec, header: str) -> str:
+    from helmgen.chart.emit import dump
+
+    return header + dump(values_tree(spec), comment_for)
