@@ -446,7 +446,7 @@ def spec_type() -> Obj:
         "description": Str(), "kubeVersion": Str(min_len=1), "chart": CHART_META,
         "imagePullSecrets": List(Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), unique=True),
         "networkPolicy": Bool(), "secrets": Map(SECRET, key=dns_name(40, "secret name")),
-        "defaults": agent_type(()), "agents": Map(agent_type(("image",)), key=AGENT_NAME, min_items=1,
+        "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,
                                                   what="a mapping of agent name to agent"),
         "environments": Map(Raw(), key=dns_name(40, "environment name")),
         "extraManifests": List(Manifest()),
@@ -464,5 +464,3 @@ def json_schema() -> dict[str, Any]:
         **s,
     }
 
-
-T_ = T  # re-exported for type hints in callers

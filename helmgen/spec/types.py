@@ -130,7 +130,7 @@ class Str(T):
         if self.check_fn:
             msg = self.check_fn(text)
             if msg:
-                ctx.err(node, path, f"{text!r} {msg}", self.hint)
+                ctx.err(node, path, f"{text!r} {msg}", "" if "did you mean" in msg else self.hint)
                 return INVALID
         return text
 
@@ -358,7 +358,7 @@ class Obj(T):
                 out[name] = v
         for name in self.required:
             if name not in node.items:
-                ctx.err(node, join_path(path, name), "is required")
+                ctx.err(ctx.pos.get(path, (node.line, node.column)), join_path(path, name), "is required")
                 ok = False
         if not ok:
             return INVALID
