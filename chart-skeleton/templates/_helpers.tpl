@@ -67,6 +67,36 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
+{{/* Secure defaults for an agent whose values do not say (for example one added by a values file). */}}
+{{- define "agentgen.podSecurityDefaults" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "agentgen.securityDefaults" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "agentgen.resourceDefaults" -}}
+requests:
+  cpu: 100m
+  memory: 128Mi
+limits:
+  cpu: 100m
+  memory: 128Mi
+{{- end -}}
+
 {{/* The first (primary) port name of an agent's values. */}}
 {{- define "agentgen.primaryPort" -}}
 {{- $a := . -}}
@@ -89,7 +119,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/*
 The pod template of one agent. Arg: dict with root, name, a (the agent's values), prefix,
-selector (selector labels), common (common labels).
+common (common labels, computed once per file).
 */}}
 {{- define "agentgen.pod" -}}
 {{- $root := .root -}}
@@ -97,6 +127,8 @@ selector (selector labels), common (common labels).
 {{- $name := .name -}}
 {{- $prefix := .prefix -}}
 {{- $agents := $root.Values.agents -}}
+{{- $sc := $a.securityContext | default (include "agentgen.securityDefaults" . | fromYaml) -}}
+{{- $psc := $a.podSecurityContext | default (include "agentgen.podSecurityDefaults" . | fromYaml) -}}
 metadata:
   labels:
     {{- .common | nindent 4 }}
@@ -120,10 +152,11 @@ metadata:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  {{- if and $a.serviceAccount $a.serviceAccount.create }}
-  serviceAccountName: {{ $a.serviceAccount.name | default (include "agentgen.objname" (list $prefix $name)) }}
-  {{- else if and $a.serviceAccount $a.serviceAccount.name }}
-  serviceAccountName: {{ $a.serviceAccount.name }}
+  {{- $sa := $a.serviceAccount | default dict }}
+  {{- if ne (toString $sa.create) "false" }}
+  serviceAccountName: {{ $sa.name | default (include "agentgen.objname" (list $prefix $name)) }}
+  {{- else if $sa.name }}
+  serviceAccountName: {{ $sa.name }}
   {{- end }}
   automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
   enableServiceLinks: false
@@ -133,7 +166,7 @@ spec:
     - name: {{ . | quote }}
     {{- end }}
   {{- end }}
-  {{- with $a.podSecurityContext }}
+  {{- with $psc }}
   securityContext:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -159,12 +192,12 @@ spec:
   topologySpreadConstraints:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- if or (eq $a.kind "Job") (eq $a.kind "CronJob") }}
+  {{- if or (eq (toString $a.kind) "Job") (eq (toString $a.kind) "CronJob") }}
   restartPolicy: Never
   {{- end }}
   {{- with $a.initContainers }}
   initContainers:
-    {{- include "agentgen.extraContainers" (list . $a.securityContext) | nindent 4 }}
+    {{- include "agentgen.extraContainers" (list . $sc) | nindent 4 }}
   {{- end }}
   containers:
     - name: {{ $name }}
@@ -250,7 +283,7 @@ spec:
           {{- end }}
         {{- end }}
       {{- end }}
-      {{- with $a.resources }}
+      {{- with ($a.resources | default (include "agentgen.resourceDefaults" . | fromYaml)) }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -268,7 +301,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- end }}
-      {{- with $a.securityContext }}
+      {{- with $sc }}
       securityContext:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -288,7 +321,7 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     {{- with $a.sidecars }}
-    {{- include "agentgen.extraContainers" (list . $a.securityContext) | nindent 4 }}
+    {{- include "agentgen.extraContainers" (list . $sc) | nindent 4 }}
     {{- end }}
   volumes:
     - name: tmp
