@@ -127,8 +127,13 @@ common (common labels, computed once per file).
 {{- $name := .name -}}
 {{- $prefix := .prefix -}}
 {{- $agents := $root.Values.agents -}}
-{{- $sc := $a.securityContext | default (include "agentgen.securityDefaults" . | fromYaml) -}}
-{{- $psc := $a.podSecurityContext | default (include "agentgen.podSecurityDefaults" . | fromYaml) -}}
+{{- /* `default` would evaluate its fallback every time: branch instead, the fallback is rare */ -}}
+{{- $sc := $a.securityContext -}}
+{{- if not $sc }}{{ $sc = include "agentgen.securityDefaults" . | fromYaml }}{{ end -}}
+{{- $psc := $a.podSecurityContext -}}
+{{- if not $psc }}{{ $psc = include "agentgen.podSecurityDefaults" . | fromYaml }}{{ end -}}
+{{- $res := $a.resources -}}
+{{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end -}}
 metadata:
   labels:
     {{- .common | nindent 4 }}
@@ -283,7 +288,7 @@ spec:
           {{- end }}
         {{- end }}
       {{- end }}
-      {{- with ($a.resources | default (include "agentgen.resourceDefaults" . | fromYaml)) }}
+      {{- with $res }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}

@@ -1,0 +1,108 @@
+"""Speed benchmarks, printed as ratios measured in one run (never asserted in tests).
+
+1. `helmgen generate` of a 7-agent spec vs `helm create` (target: <= 3x).
+2. `helmgen generate` of a 300-agent spec (target: < 2 s).
+3. `helm template` of that chart vs the same objects as static YAML (target: <= 1.5x).
+4. Hostile spec files end cleanly (target: each < 2 s).
+
+Usage: .venv/bin/python bench/bench.py [--helm PATH] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def spec_text(n: int) -> str:
+    lines = ["apiVersion: agentgen/v1", f"name: bench-{n}", "version: 1.0.0", 'appVersion: "1.0.0"',
+             "secrets:", "  keys:", "    keys: [openai]", "    existingSecret: llm-keys",
+             "defaults:", "  resources: {cpu: 100m, memory: 256Mi}", "agents:"]
+    for i in range(n):
+        name = f"agent-{i:03d}"
+        targets = sorted({f"agent-{(i + 1) % n:03d}", f"agent-{(i + 7) % n:03d}"} - {name})
+        lines += [f"  {name}:", f"    description: Agent number {i}", f"    image: ghcr.io/acme/agent-{i % 10}:1.{i}",
+                  "    port: 8080", "    health: /healthz", f"    talksTo: [{', '.join(targets)}]",
+                  "    env:", "      OPENAI_API_KEY: {secret: keys, key: openai}", f"      INDEX: {i}"]
+        if i % 3 == 0:
+            lines += ["    scaling: {minReplicas: 2, maxReplicas: 6, cpu: 70}"]
+        if i % 5 == 0:
+            lines += ["    config:", "      files:", "        settings.yaml: |", f"          index: {i}"]
+        if i % 7 == 0:
+            lines += ["    state: {size: 1Gi}"]
+        if i % 11 == 0:
+            lines += [f"    expose: {{host: a{i}.example.org}}"]
+    return "\n".join(lines) + "\n"
+
+
+def timed(cmd: list[str], runs: int, cwd: Path | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, cwd=cwd)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--helm", default=str(ROOT / ".cache" / "helm" / "4.3.1" / "helm"))
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    helm, runs = args.helm, args.runs
+    helmgen = [sys.executable, "-m", "helmgen"]
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        seven = tmp / "seven.yaml"
+        seven.write_text(spec_text(7))
+        (tmp / "hc").mkdir()
+        t_create = timed([helm, "create", "demo"], runs, cwd=tmp / "hc")
+        t_gen7 = timed([*helmgen, "generate", str(seven), "-o", str(tmp / "g7"), "--force"], runs)
+        print(f"7-agent generate:       {t_gen7 * 1000:7.0f} ms   helm create: {t_create * 1000:6.0f} ms   "
+              f"ratio {t_gen7 / t_create:4.2f}x  (target <= 3x)")
+
+        big = tmp / "big.yaml"
+        big.write_text(spec_text(300))
+        t_gen300 = timed([*helmgen, "generate", str(big), "-o", str(tmp / "g300"), "--force"], runs)
+        print(f"300-agent generate:     {t_gen300 * 1000:7.0f} ms   (target < 2000 ms)")
+
+        chart = tmp / "g300" / "bench-300"
+        rendered = subprocess.run([helm, "template", "rel", str(chart)], check=True, capture_output=True,
+                                  text=True).stdout
+        static = tmp / "static"
+        (static / "templates").mkdir(parents=True)
+        (static / "Chart.yaml").write_text("apiVersion: v2\nname: static\nversion: 1.0.0\n")
+        (static / "templates" / "all.yaml").write_text(rendered)
+        t_tpl = timed([helm, "template", "rel", str(chart)], runs)
+        t_static = timed([helm, "template", "rel", str(static)], runs)
+        n_objs = rendered.count("\nkind: ")
+        print(f"300-agent helm template:{t_tpl * 1000:7.0f} ms   static YAML ({n_objs} objects): "
+              f"{t_static * 1000:6.0f} ms   ratio {t_tpl / t_static:4.2f}x  (target <= 1.5x)")
+
+        from tests.test_load import HOSTILE
+
+        worst = 0.0
+        for name, text in HOSTILE.items():
+            f = tmp / name
+            if text is None:
+                f.write_bytes(bytes((i * 7919) % 256 for i in range(20000)))
+            else:
+                f.write_text(text)
+            t = time.perf_counter()
+            proc = subprocess.run([*helmgen, "generate", str(f), "-o", str(tmp / "h")], capture_output=True)
+            elapsed = time.perf_counter() - t
+            worst = max(worst, elapsed)
+            assert proc.returncode == 2, (name, proc.stderr)
+        print(f"hostile files:          {worst * 1000:7.0f} ms worst of {len(HOSTILE)}   (target < 2000 ms each)")
+
+
+if __name__ == "__main__":
+    main()
