@@ -181,6 +181,24 @@ CATALOGUE = {
             image: nginx
             resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}
         """, ["spec.yaml:7:51: agents.a.resources.limits.memory: 1Gi is less than the request 2Gi"]),
+    "expose-port-not-a-port": ("""
+        agents:
+          a: {image: nginx, port: 80, expose: {host: a.example.org, port: 1234}}
+        """, ["spec.yaml:5:61: agents.a.expose.port: 1234 is not one of the agent's ports (ports: http=80)"]),
+    "a2a-without-port": ("""
+        agents:
+          a: {image: nginx, protocol: a2a, health: false}
+        """, ["spec.yaml:5:21: agents.a.protocol: a2a needs a port (add port or ports)"]),
+    "cron-field-on-job": ("""
+        agents:
+          a: {image: nginx, kind: Job, job: {timeZone: UTC}}
+        """, ["spec.yaml:5:38: agents.a.job.timeZone: applies to a CronJob, not to a Job"]),
+    "inherited-problem-points-at-defaults": ("""
+        defaults:
+          scaling: {minReplicas: 4, maxReplicas: 2}
+        agents:
+          a: {image: nginx}
+        """, ["spec.yaml:5:13: agents.a.scaling.minReplicas: 4 is greater than maxReplicas (2)"]),
 }
 HEADS = {
     "wrong-api-version": "apiVersion: agentgen/v2\nname: demo\nversion: 0.1.0\n",

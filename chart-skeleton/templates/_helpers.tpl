@@ -36,12 +36,13 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | default .Chart.Version | repla
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* Selector labels of one agent's pods: minimal, because selectors are immutable. Arg: list root agentName. */}}
-{{- define "agentgen.selectorLabels" -}}
-{{- $root := index . 0 -}}
-app.kubernetes.io/name: {{ include "agentgen.chartName" $root }}
-app.kubernetes.io/instance: {{ $root.Release.Name | quote }}
-app.kubernetes.io/component: {{ index . 1 }}
+{{/*
+Selector labels shared by every agent (name and instance); each selector adds
+app.kubernetes.io/component: <agent>. Minimal, because selectors are immutable.
+*/}}
+{{- define "agentgen.selectorBase" -}}
+app.kubernetes.io/name: {{ include "agentgen.chartName" . }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/* The image reference: repository[:tag][@digest]; no tag and no digest means the chart's appVersion. */}}
@@ -67,27 +68,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
-{{/* Secure defaults for an agent whose values do not say (for example one added by a values file). */}}
-{{- define "agentgen.podSecurityDefaults" -}}
-runAsNonRoot: true
-runAsUser: 65532
-runAsGroup: 65532
-fsGroup: 65532
-seccompProfile:
-  type: RuntimeDefault
-{{- end -}}
-
-{{- define "agentgen.securityDefaults" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop:
-    - ALL
-seccompProfile:
-  type: RuntimeDefault
-{{- end -}}
-
+{{/* Requests and limits for an agent whose values give none (for example one added by a values file). */}}
 {{- define "agentgen.resourceDefaults" -}}
 requests:
   cpu: 100m
@@ -95,6 +76,25 @@ requests:
 limits:
   cpu: 100m
   memory: 128Mi
+{{- end -}}
+
+{{/*
+Once per file, for templates that refer to other agents: each agent's object name and
+primary port, as {agent: {fullname, port}}. One pass over the agents instead of one per reference.
+*/}}
+{{- define "agentgen.directory" -}}
+{{- $prefix := include "agentgen.prefix" . -}}
+{{- $out := dict -}}
+{{- range $name, $a := .Values.agents -}}
+{{- $n := printf "%s-%s" $prefix $name -}}
+{{- if gt (len $n) 63 }}{{ $n = include "agentgen.objname" (list $prefix $name) }}{{ end -}}
+{{- $pp := $a.primaryPort -}}
+{{- if not (and $pp (hasKey ($a.ports | default dict) $pp)) }}{{ $pp = include "agentgen.primaryPort" $a }}{{ end -}}
+{{- $port := 0 -}}
+{{- if $pp }}{{ $port = int (index $a.ports $pp).port }}{{ end -}}
+{{- $_ := set $out $name (dict "fullname" $n "port" $port "enabled" (ne $a.enabled false)) -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/* The first (primary) port name of an agent's values. */}}
@@ -107,7 +107,7 @@ limits:
 {{- end -}}
 {{- end -}}
 
-{{/* The restricted-PSS securityContext of an extra container: the agent's, with the container's own on top. Arg: list container agentSecurityContext. */}}
+{{/* Extra containers (init or sidecar) with the agent's securityContext under their own. Arg: list containers agentSecurityContext. */}}
 {{- define "agentgen.extraContainers" -}}
 {{- $base := index . 1 -}}
 {{- range (index . 0) }}
@@ -119,19 +119,23 @@ limits:
 
 {{/*
 The pod template of one agent. Arg: dict with root, name, a (the agent's values), prefix,
-common (common labels, computed once per file).
+fullname, and, computed once per file: common (common labels), sec (the default
+securityContexts as YAML text) and dir (agentgen.directory).
 */}}
 {{- define "agentgen.pod" -}}
 {{- $root := .root -}}
 {{- $a := .a -}}
 {{- $name := .name -}}
 {{- $prefix := .prefix -}}
-{{- $agents := $root.Values.agents -}}
-{{- /* `default` would evaluate its fallback every time: branch instead, the fallback is rare */ -}}
-{{- $sc := $a.securityContext -}}
-{{- if not $sc }}{{ $sc = include "agentgen.securityDefaults" . | fromYaml }}{{ end -}}
-{{- $psc := $a.podSecurityContext -}}
-{{- if not $psc }}{{ $psc = include "agentgen.podSecurityDefaults" . | fromYaml }}{{ end -}}
+{{- $dir := .dir -}}
+{{- /* the chart's securityDefaults with the agent's own settings on top; the usual agent has none
+       and reuses the text rendered once per file */ -}}
+{{- $defaults := $root.Values.securityDefaults -}}
+{{- $sc := $defaults.container -}}
+{{- $scText := .sec.container -}}
+{{- if $a.securityContext }}{{ $sc = mergeOverwrite (deepCopy $defaults.container) $a.securityContext }}{{ $scText = toYaml $sc }}{{ end -}}
+{{- $pscText := .sec.pod -}}
+{{- if $a.podSecurityContext }}{{ $pscText = toYaml (mergeOverwrite (deepCopy $defaults.pod) $a.podSecurityContext) }}{{ end -}}
 {{- $res := $a.resources -}}
 {{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end -}}
 metadata:
@@ -141,11 +145,14 @@ metadata:
     {{- with $a.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- $ann := deepCopy ($a.podAnnotations | default dict) }}
-  {{- if and $a.config (ne ($a.config.reload | default "restart") "live") }}
+  {{- $ann := $a.podAnnotations | default dict }}
+  {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
+  {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
+  {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
+  {{- if $restart }}
   {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
   {{- end }}
-  {{- if and $a.monitoring (not $a.monitoring.serviceMonitor) }}
+  {{- if $scrape }}
   {{- $mport := $a.monitoring.port }}
   {{- if hasKey ($a.ports | default dict) (toString $mport) }}{{ $mport = (index $a.ports (toString $mport)).port }}{{ end }}
   {{- $_ := set $ann "prometheus.io/scrape" "true" }}
@@ -158,9 +165,10 @@ metadata:
   {{- end }}
 spec:
   {{- $sa := $a.serviceAccount | default dict }}
-  {{- if ne (toString $sa.create) "false" }}
-  serviceAccountName: {{ $sa.name | default (include "agentgen.objname" (list $prefix $name)) }}
-  {{- else if $sa.name }}
+  {{- if $sa.name }}
+  serviceAccountName: {{ $sa.name }}
+  {{- else if ne $sa.create false }}
+  serviceAccountName: {{ .fullname }}
   serviceAccountName: {{ $sa.name }}
   {{- end }}
   automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
@@ -171,10 +179,8 @@ spec:
     - name: {{ . | quote }}
     {{- end }}
   {{- end }}
-  {{- with $psc }}
   securityContext:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- $pscText | nindent 4 }}
   {{- if and (not (kindIs "invalid" $a.terminationGracePeriodSeconds)) (ne (toString $a.terminationGracePeriodSeconds) "") }}
   terminationGracePeriodSeconds: {{ int $a.terminationGracePeriodSeconds }}
   {{- end }}
@@ -197,7 +203,7 @@ spec:
   topologySpreadConstraints:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- if or (eq (toString $a.kind) "Job") (eq (toString $a.kind) "CronJob") }}
+  {{- if or (eq $a.kind "Job") (eq $a.kind "CronJob") }}
   restartPolicy: Never
   {{- end }}
   {{- with $a.initContainers }}
@@ -260,13 +266,10 @@ spec:
         {{- end }}
         {{- range $target := $a.talksTo }}
         {{- $var := printf "%s_URL" ($target | upper | replace "-" "_") }}
-        {{- $t := index $agents $target }}
-        {{- if and $t (not (hasKey $env $var)) }}
-        {{- $tport := index ($t.ports | default dict) (include "agentgen.primaryPort" $t) }}
-        {{- if $tport }}
+        {{- $t := index $dir $target }}
+        {{- if and $t $t.port (not (hasKey $env $var)) }}
         - name: {{ $var }}
-          value: {{ printf "http://%s:%d" (include "agentgen.objname" (list $prefix $target)) (int $tport.port) | quote }}
-        {{- end }}
+          value: {{ printf "http://%s:%d" $t.fullname (int $t.port) | quote }}
         {{- end }}
         {{- end }}
       {{- end }}
@@ -288,10 +291,13 @@ spec:
           {{- end }}
         {{- end }}
       {{- end }}
-      {{- with $res }}
       resources:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+        {{- range $part, $amounts := $res }}
+        {{ $part }}:
+          {{- range $k, $v := $amounts }}
+          {{ $k }}: {{ if kindIs "string" $v }}{{ $v | quote }}{{ else }}{{ $v }}{{ end }}
+          {{- end }}
+        {{- end }}
       {{- with $a.health }}
       {{- with .liveness }}
       livenessProbe:
@@ -306,10 +312,8 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- end }}
-      {{- with $sc }}
       securityContext:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+        {{- $scText | nindent 8 }}
       volumeMounts:
         - name: tmp
           mountPath: /tmp
@@ -334,7 +338,7 @@ spec:
     {{- if $a.config }}
     - name: config
       configMap:
-        name: {{ include "agentgen.objname" (list $prefix $name "config") }}
+        name: {{ include "agentgen.objname" (list .fullname "config") }}
     {{- end }}
     {{- with $a.volumes }}
     {{- toYaml . | nindent 4 }}

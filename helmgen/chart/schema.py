@@ -118,6 +118,7 @@ def values_schema() -> dict[str, Any]:
             "fullnameOverride": STR,
             "imagePullSecrets": STRS,
             "networkPolicy": BOOL,
+            "securityDefaults": _obj({"pod": OBJ, "container": OBJ}, required=("pod", "container")),
             "tests": _obj({"enabled": BOOL, "image": _obj({"repository": STR, "tag": {"type": ["string", "number"]},
                                                            "pullPolicy": STR})}),
             "secrets": {"type": "object", "additionalProperties": _obj({

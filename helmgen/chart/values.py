@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
+from helmgen.spec.check import CONTAINER_SECURITY, POD_SECURITY
 from helmgen.spec.model import Agent, Spec
 
 TEST_IMAGE = {"repository": "busybox", "tag": "1.37.0", "pullPolicy": "IfNotPresent"}
@@ -21,6 +23,21 @@ DOCS: dict[str, str] = {
     "tests.image.repository": "Test image repository.",
     "tests.image.tag": "Test image tag.",
     "tests.image.pullPolicy": "Test image pull policy.",
+    "securityDefaults": "The secure defaults every agent starts from (restricted Pod Security Standard);\n"
+                        "an agent's securityContext / podSecurityContext are merged over them.",
+    "securityDefaults.pod": "Pod securityContext: non-root user, RuntimeDefault seccomp.",
+    "securityDefaults.container": "Container securityContext: no privilege escalation, read-only root filesystem\n"
+                                  "(with a writable /tmp), all capabilities dropped.",
+    "securityDefaults.pod.runAsNonRoot": "Refuse to start a container as root.",
+    "securityDefaults.pod.runAsUser": "User ID of every container (distroless 'nonroot').",
+    "securityDefaults.pod.runAsGroup": "Group ID of every container.",
+    "securityDefaults.pod.fsGroup": "Group that owns mounted volumes, so the user can write to them.",
+    "securityDefaults.pod.seccompProfile": "The container runtime's default seccomp filter.",
+    "securityDefaults.container.allowPrivilegeEscalation": "No setuid/privilege escalation.",
+    "securityDefaults.container.readOnlyRootFilesystem": "Read-only image filesystem; /tmp is a writable emptyDir.",
+    "securityDefaults.container.runAsNonRoot": "Refuse to start as root.",
+    "securityDefaults.container.capabilities": "Linux capabilities: all dropped.",
+    "securityDefaults.container.seccompProfile": "The container runtime's default seccomp filter.",
     "secrets": "Chart-managed Secrets. Values are never stored in a file: give them at install time,\n"
                "for example --set secrets.<secret>.values.<key>=$VALUE",
     "secrets.*": "Secret <release>-<name> (or the existing/external Secret below).",
@@ -135,8 +152,8 @@ DOCS: dict[str, str] = {
     "agents.*.topologySpreadConstraints": "How pods spread over zones and nodes.",
     "agents.*.podAnnotations": "Extra pod annotations.",
     "agents.*.podLabels": "Extra pod labels (not selector labels).",
-    "agents.*.securityContext": "Container securityContext (restricted Pod Security Standard by default).",
-    "agents.*.podSecurityContext": "Pod securityContext (non-root, RuntimeDefault seccomp by default).",
+    "agents.*.securityContext": "The agent container's securityContext settings, merged over securityDefaults.container.",
+    "agents.*.podSecurityContext": "The agent pod's securityContext settings, merged over securityDefaults.pod.",
     "agents.*.initContainers": "Init containers (they get the agent's securityContext under their own).",
     "agents.*.sidecars": "Extra containers beside the agent (they get the agent's securityContext under their own).",
     "agents.*.volumes": "Extra pod volumes.",
@@ -153,6 +170,29 @@ def comment_for(path: tuple[str, ...]) -> str:
     if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
         p[3] = "*"
     return DOCS.get(".".join(p), "")
+
+
+def short(text: str) -> str:
+    """The first clause of a comment: later agents repeat only this, which keeps values.yaml
+    readable (and quick for Helm to load) with hundreds of agents."""
+    first = re.split(r"(?<=[a-z0-9)])[.;] |\n", text, maxsplit=1)[0].rstrip(".")
+    return first
+
+
+def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
+    first = next(iter(spec.agents), "")
+
+    def comment(path: tuple[str, ...]) -> str:
+        text = comment_for(path)
+        if text and len(path) > 2 and path[0] == "agents" and path[1] != first:
+            return short(text)
+        if len(path) == 2 and path[0] == "agents" and path[1] != first:
+            return ""
+        if len(path) == 2 and path[0] == "agents":
+            return f"Each agent has the same settings; they are described in full here, on {first}."
+        return text
+
+    return comment
 
 
 def agent_values(a: Agent) -> dict[str, Any]:
@@ -209,6 +249,7 @@ def values_tree(spec: Spec) -> dict[str, Any]:
         "imagePullSecrets": spec.imagePullSecrets,
         "networkPolicy": spec.networkPolicy,
         "tests": {"enabled": True, "image": dict(TEST_IMAGE)},
+        "securityDefaults": {"pod": POD_SECURITY, "container": CONTAINER_SECURITY},
         "secrets": {
             name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
             for name, s in spec.secrets.items()
@@ -222,4 +263,4 @@ def values_tree(spec: Spec) -> dict[str, Any]:
 def render_values(spec: Spec, header: str) -> str:
     from helmgen.chart.emit import dump
 
-    return header + dump(values_tree(spec), comment_for)
+    return header + dump(values_tree(spec), commenter(spec))

@@ -28,6 +28,8 @@ CONTAINER_SECURITY = {
     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
 }
 A2A_CARD = "/.well-known/agent-card.json"
+CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
+             "startingDeadlineSeconds", "suspend")
 SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 _SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
            "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -80,7 +82,9 @@ class _AgentChecker:
 
     def err(self, field: str, message: str, hint: str = "") -> None:
         path = f"{self.base}.{field}" if field else self.base
-        pos = self.ctx.at(path, f"defaults.{field}") if field else self.ctx.at(path)
+        # the agent's own line for the field, else the defaults line it inherited, else the nearest parent
+        exact = [p for p in (path, f"defaults.{field}") if field and p in self.ctx.pos]
+        pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path)
         self.ctx.err(pos, path, message, hint)
 
     def port_ref(self, ports: dict[str, Any], ref: Any, field: str) -> bool:
@@ -140,7 +144,7 @@ class _AgentChecker:
             self.err("service", "the agent has no ports, so it has no Service", "add port or ports")
 
         # scaling and replicas
-        scaling = a.get("scaling")
+        scaling = a.get("scaling") or None  # `scaling: false` turns off a scaling inherited from defaults
         if scaling:
             scaling = dict(scaling)
             scaling.setdefault("minReplicas", 1)
@@ -189,9 +193,8 @@ class _AgentChecker:
                 self.err("protocol", "a2a needs a port to serve its agent card")
             else:
                 health["readiness"] = {"httpGet": {"path": A2A_CARD, "port": next(iter(ports))}}
-        if protocol != "http" and not ports:
-            if protocol == "mcp":
-                self.err("protocol", "mcp needs a port")
+        if protocol != "http" and not ports and not (protocol == "a2a" and health_in is not False):
+            self.err("protocol", f"{protocol} needs a port", "add port or ports")
 
         # env and references to declared secrets
         env = a.get("env", {})
@@ -223,6 +226,13 @@ class _AgentChecker:
             else:
                 expose = {"path": "/", "pathType": "Prefix", "port": next(iter(ports)), "annotations": {}, **expose}
                 self.port_ref(ports, expose["port"], "expose.port")
+                if isinstance(expose["port"], int):
+                    named = [n for n, p in ports.items() if p["port"] == expose["port"]]
+                    if not named:
+                        self.err("expose.port", f"{expose['port']} is not one of the agent's ports",
+                                 "ports: " + ", ".join(f"{n}={p['port']}" for n, p in ports.items()))
+                    else:
+                        expose["port"] = named[0]
 
         monitoring = a.get("monitoring")
         if monitoring is not None:
@@ -265,6 +275,9 @@ class _AgentChecker:
         if config:
             config = {"mountPath": f"/etc/{self.name}", "reload": "restart", **config}
         job: dict[str, Any] = {}
+        cron_only = [k for k in a.get("job", {}) if k in CRON_ONLY]
+        if kind == "Job" and cron_only:
+            self.err(f"job.{cron_only[0]}", "applies to a CronJob, not to a Job")
         if not long_running:
             job = {"backoffLimit": 3, **a.get("job", {})}
             if kind == "CronJob":
@@ -283,8 +296,7 @@ class _AgentChecker:
             scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
             state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
             protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
-            securityContext=deep_merge(CONTAINER_SECURITY, a.get("securityContext", {})),
-            podSecurityContext=deep_merge(POD_SECURITY, a.get("podSecurityContext", {})), pod=pod,
+            securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
         )
 
 

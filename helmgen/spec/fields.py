@@ -41,8 +41,8 @@ def dns_name(max_len: int, what: str) -> Str:
 
 
 AGENT_NAME = dns_name(40, "agent name")
-CPU = Str(QUANTITY, "a CPU quantity", hint="for example 250m, 0.5 or 2")
-MEMORY = Str(QUANTITY, "a memory quantity", hint="for example 128Mi or 2Gi", check_fn=_memory_check)
+CPU = Str(QUANTITY, "a CPU quantity", hint="for example 250m, 0.5 or 2", numeric=True)
+MEMORY = Str(QUANTITY, "a memory quantity", hint="for example 128Mi or 2Gi", check_fn=_memory_check, numeric=True)
 STRING = Str()
 STRINGS = List(Str())
 STR_MAP = Map(Str())
@@ -231,11 +231,12 @@ def _scaling_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return INVALID if wrong else v
 
 
-SCALING = Obj({
+SCALING_OBJ = Obj({
     "engine": Str(enum=("hpa", "keda")), "minReplicas": Int(0), "maxReplicas": Int(1),
     "cpu": Int(1), "memory": Int(1), "behavior": Raw(), "metrics": Raw("array"),
     "triggers": Raw("array"), "pollingInterval": Int(1), "cooldownPeriod": Int(0),
 }, required=("maxReplicas",), post=_scaling_post)
+SCALING = Union(Const(False), SCALING_OBJ, what="{minReplicas, maxReplicas, ...} or false")
 
 
 def _disruption_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:

@@ -46,7 +46,7 @@ class Agent:
     monitoring: dict[str, Any] | None
     schedule: str
     job: dict[str, Any]
-    securityContext: dict[str, Any]
+    securityContext: dict[str, Any]  # the spec's own settings, merged over SECURITY_DEFAULTS by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
 

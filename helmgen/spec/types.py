@@ -8,6 +8,7 @@ spec schema come from one table and cannot drift apart.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from typing import Any, Callable
@@ -15,7 +16,12 @@ from typing import Any, Callable
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
 
-INVALID: Any = object()  # a value that failed its check; the problem is already recorded
+INVALID: Any = object()
+
+
+@functools.lru_cache(maxsize=None)
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)  # a value that failed its check; the problem is already recorded
 
 
 class Ctx:
@@ -88,8 +94,9 @@ class T:
 class Str(T):
     def __init__(self, pattern: str | None = None, what: str = "", max_len: int | None = None,
                  min_len: int = 0, enum: tuple[str, ...] | None = None, hint: str = "",
-                 check_fn: Callable[[str], str | None] | None = None) -> None:
-        self.pattern = re.compile(pattern) if pattern else None
+                 check_fn: Callable[[str], str | None] | None = None, numeric: bool = False) -> None:
+        self.numeric = numeric  # a plain number is fine too (cpu: 2); the schema says so
+        self.pattern = pattern  # compiled on first use: most runs need few of the spec's patterns
         self.what = what
         self.max_len = max_len
         self.min_len = min_len
@@ -124,7 +131,7 @@ class Str(T):
             ctx.err(node, path, f"{text[:40]!r}{'...' if len(text) > 40 else ''} is {len(text)} characters long; "
                                 f"the limit is {self.max_len}")
             return INVALID
-        if self.pattern and not self.pattern.fullmatch(text):
+        if self.pattern and not _rx(self.pattern).fullmatch(text):
             ctx.err(node, path, f"{text!r} is not {self.what or 'valid'}", self.hint)
             return INVALID
         if self.check_fn:
@@ -135,11 +142,16 @@ class Str(T):
         return text
 
     def schema(self) -> dict[str, Any]:
-        s: dict[str, Any] = {"type": ["string", "number", "boolean"]} if not (self.pattern or self.enum) else {"type": "string"}
+        if self.enum:
+            s: dict[str, Any] = {"type": "string"}
+        elif self.pattern:
+            s = {"type": ["string", "number"] if self.numeric else "string"}
+        else:
+            s = {"type": ["string", "number", "boolean"]}
         if self.enum:
             s["enum"] = list(self.enum)
         if self.pattern:
-            s["pattern"] = "^(?:" + self.pattern.pattern + ")$"
+            s["pattern"] = "^(?:" + self.pattern + ")$"
         if self.max_len:
             s["maxLength"] = self.max_len
         if self.min_len:
@@ -305,7 +317,7 @@ class Map(T):
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "object", "additionalProperties": self.value.schema()}
         if self.key is not None and self.key.pattern is not None:
-            s["propertyNames"] = {"pattern": "^(?:" + self.key.pattern.pattern + ")$"}
+            s["propertyNames"] = {"pattern": "^(?:" + self.key.pattern + ")$"}
             if self.key.max_len:
                 s["propertyNames"]["maxLength"] = self.key.max_len
         if self.min_items:
