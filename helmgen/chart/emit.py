@@ -13,15 +13,15 @@ from typing import Any, Callable
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_NONPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# escaped inside quotes: control characters, and the line breaks YAML knows beyond \n and \r
+_NONPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 Comment = Callable[[tuple[str, ...]], str]
 
 
 def quote(s: str) -> str:
     text = json.dumps(s, ensure_ascii=False)
-    return _NONPRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), text).replace("\u2028", "\\u2028").replace(
-        "\u2029", "\\u2029")
+    return _NONPRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
 def key(k: str) -> str:
@@ -45,7 +45,7 @@ def scalar(v: Any) -> str:
 
 
 def _literal_ok(s: str) -> bool:
-    if "\n" not in s.rstrip("\n") or "\r" in s or _NONPRINTABLE.search(s) or "\u2028" in s or "\u2029" in s:
+    if "\n" not in s.rstrip("\n") or "\r" in s or _NONPRINTABLE.search(s):
         return False
     lines = s.rstrip("\n").split("\n")
     if not lines[0] or lines[0][0] in " \t":
