@@ -10,7 +10,7 @@ import click
 
 from helmgen import __version__
 
-COMMANDS = ("generate", "validate", "schema", "init")
+COMMANDS = ("generate", "validate", "template", "diff", "schema", "init")
 
 
 class _DefaultGenerate(click.Group):
@@ -45,6 +45,8 @@ def cli() -> None:
     helmgen SPEC                  same as: helmgen generate SPEC
     helmgen generate SPEC -o DIR  write the chart to DIR/<name>/
     helmgen validate SPEC         check the spec only (exit 0 or 2)
+    helmgen template SPEC [--env ENV] [helm template options]
+    helmgen diff SPEC ENV_A ENV_B what differs between two environments
     helmgen schema                print the spec's JSON Schema
     helmgen init [NAME]           write a commented starter spec
     """
@@ -85,6 +87,74 @@ def generate(spec: str, output: str, force: bool, check: bool) -> None:
         click.echo(f"helmgen: {exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {target}/ ({len(files)} files, {len(model.agents)} agents)")
+
+
+def _render_env(model: Any, env: str | None, helm_args: tuple[str, ...], release: str,
+                placeholder_secrets: bool = False) -> str:
+    """Generate into a temporary folder and `helm template` it, with values-<env>.yaml for an environment."""
+    import tempfile
+
+    from helmgen.chart.render import render_chart
+    from helmgen.helm import HelmError, run
+    from helmgen.write import write_chart
+
+    if env is not None and env not in model.environments:
+        known = ", ".join(model.environments) or "none"
+        raise click.UsageError(f"no environment named {env!r} (environments: {known})")
+    with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
+        chart = Path(tmp) / model.name
+        write_chart(render_chart(model), chart)
+        args = ["template", release, str(chart)]
+        if env is not None:
+            args += ["-f", str(chart / f"values-{env}.yaml")]
+        if placeholder_secrets:  # a diff compares objects, not secret values
+            for s in model.secrets.values():
+                if not s.existingSecret and not s.external:
+                    for key in s.keys:
+                        args += ["--set-string", f"secrets.{s.name}.values.{key}=placeholder"]
+        try:
+            return run(*args, *helm_args)
+        except HelmError as exc:
+            click.echo(f"helmgen: {exc}", err=True)
+            sys.exit(1)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--env", "env", default=None, help="Render with values-<ENV>.yaml.")
+@click.option("--release", default=None, help="Release name (default: the chart name).")
+@click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
+def template(spec: str, env: str | None, release: str | None, helm_args: tuple[str, ...]) -> None:
+    """Print the manifests SPEC renders to (for GitOps): generates into a temporary folder and
+    runs `helm template`; extra options (--set, -f, --namespace, ...) go to Helm."""
+    model = _spec_or_exit(spec)
+    click.echo(_render_env(model, env, helm_args, release or model.name), nl=False)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("env_a")
+@click.argument("env_b")
+@click.option("--release", default=None, help="Release name (default: the chart name).")
+@click.option("--color/--no-color", default=None, help="Colour the diff (default: when the output is a terminal).")
+def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | None) -> None:
+    """What differs between two environments, object by object, in the rendered manifests.
+    `base` names values.yaml alone (unless an environment is called base)."""
+    from helmgen.diff import unified
+
+    model = _spec_or_exit(spec)
+    name = release or model.name
+
+    def env_of(e: str) -> str | None:
+        return None if e == "base" and "base" not in model.environments else e
+
+    a = _render_env(model, env_of(env_a), (), name, placeholder_secrets=True)
+    b = _render_env(model, env_of(env_b), (), name, placeholder_secrets=True)
+    use_color = sys.stdout.isatty() if color is None else color
+    text, changed = unified(env_a, a, env_b, b, color=use_color)
+    click.echo(text, nl=False, color=use_color)
+    click.echo(f"{changed} object{'s' if changed != 1 else ''} differ{'s' if changed == 1 else ''} "
+               f"between {env_a} and {env_b}", err=True)
 
 
 @cli.command()

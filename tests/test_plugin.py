@@ -84,3 +84,18 @@ def test_launcher_says_what_to_do_without_helmgen(tmp_path: Path) -> None:
                           env=env)
     assert proc.returncode == 1
     assert "install-hook" in proc.stderr and "pip install helmgen" in proc.stderr
+
+
+def test_plugin_template_uses_the_calling_helm(plugin_helm: tuple[Path, dict[str, str]]) -> None:
+    helm, env = plugin_helm
+    spec = next(e for e in EXAMPLES if e.stem == "research-crew")
+    env = {**env, "PATH": "/usr/bin:/bin"}  # no helm on PATH: the plugin must use $HELM_BIN from Helm
+    out = run_helm(helm, "agentgen", "template", str(spec), "--env", "prod", "-n", "team", "--set",
+                   "secrets.llm-keys.values.openai=a", "--set", "secrets.llm-keys.values.anthropic=b", env=env).stdout
+    objs = [d for d in yaml.safe_load_all(out) if d]
+    worker = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-worker"))
+    assert worker["spec"]["replicas"] == 6
+    desk = next(e for e in EXAMPLES if e.stem == "support-desk")
+    out = run_helm(helm, "agentgen", "template", str(desk), "-n", "team", env=env).stdout
+    bindings = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "RoleBinding"]
+    assert bindings and all(b["subjects"][0]["namespace"] == "team" for b in bindings)  # Helm's -n reached helm

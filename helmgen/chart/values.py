@@ -176,6 +176,8 @@ def short(text: str) -> str:
     """The first clause of a comment: later agents repeat only this, which keeps values.yaml
     readable (and quick for Helm to load) with hundreds of agents."""
     first = re.split(r"(?<=[a-z0-9)])[.;] |\n", text, maxsplit=1)[0].rstrip(".")
+    if first.count("(") > first.count(")"):
+        first = first[:first.index(" (")]
     return first
 
 
@@ -242,7 +244,7 @@ def agent_values(a: Agent) -> dict[str, Any]:
     }
 
 
-def values_tree(spec: Spec) -> dict[str, Any]:
+def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
     return {
         "nameOverride": "",
         "fullnameOverride": "",
@@ -254,7 +256,7 @@ def values_tree(spec: Spec) -> dict[str, Any]:
             name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
             for name, s in spec.secrets.items()
         },
-        "agents": {name: agent_values(a) for name, a in spec.agents.items()},
+        "agents": {name: agent_values(a) for name, a in (spec.agents if agents is None else agents).items()},
         "extraManifests": spec.extraManifests,
         "global": {},
     }
@@ -264,3 +266,38 @@ def render_values(spec: Spec, header: str) -> str:
     from helmgen.chart.emit import dump
 
     return header + dump(values_tree(spec), commenter(spec))
+
+
+def overrides(base: Any, new: Any) -> Any:
+    """What a values file must hold to turn `base` into `new` under Helm's merge: mappings
+    merge key by key, null removes a key, anything else (lists too) is replaced whole."""
+    if not (isinstance(base, dict) and isinstance(new, dict)):
+        return new
+    out: dict[str, Any] = {}
+    for k, v in new.items():
+        if k not in base:
+            out[k] = v
+        elif base[k] != v:
+            out[k] = overrides(base[k], v) if isinstance(base[k], dict) and isinstance(v, dict) else v
+    for k in base:
+        if k not in new:
+            out[k] = None
+    return out
+
+
+def render_env_values(spec: Spec, env: str, header: str) -> str:
+    from helmgen.chart.emit import dump
+
+    diff = overrides(values_tree(spec), values_tree(spec, spec.environments[env]))
+
+    def comment(path: tuple[str, ...]) -> str:
+        if path == ("agents",):
+            return f"Agents as they differ in {env}; null removes a setting."
+        if len(path) == 2 and path[0] == "agents":
+            a = spec.environments[env][path[1]]
+            if path[1] not in spec.agents:
+                return f"{path[1]}: exists only in {env}."
+            return f"{path[1]}: changed in {env}." if a.enabled else f"{path[1]}: removed in {env}."
+        return short(comment_for(path))
+
+    return header + (dump(diff, comment) if diff else "{}\n")

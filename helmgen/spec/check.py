@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 from decimal import Decimal
 from typing import Any
 
@@ -73,18 +72,21 @@ def check_tree(root: Node, filename: str) -> Spec:
 
 
 class _AgentChecker:
-    def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any]) -> None:
+    def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any], where: str = "") -> None:
         self.ctx = ctx
         self.name = name
         self.raw = raw
         self.spec = spec
-        self.base = f"agents.{name}"
+        self.where = where  # "environments.<env>." when checking an environment's view of the agent
+        self.base = f"{where}agents.{name}"
 
     def err(self, field: str, message: str, hint: str = "") -> None:
         path = f"{self.base}.{field}" if field else self.base
-        # the agent's own line for the field, else the defaults line it inherited, else the nearest parent
-        exact = [p for p in (path, f"defaults.{field}") if field and p in self.ctx.pos]
-        pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path)
+        # where the value was written: the environment's override, the agent's own line, the
+        # environment's defaults or the spec's defaults; else the nearest parent
+        candidates = [path, f"agents.{self.name}.{field}", f"{self.where}defaults.{field}", f"defaults.{field}"]
+        exact = [p for p in candidates if field and p in self.ctx.pos]
+        pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}")
         self.ctx.err(pos, path, message, hint)
 
     def port_ref(self, ports: dict[str, Any], ref: Any, field: str) -> bool:
@@ -306,34 +308,71 @@ def _int_or_percent(d: dict[str, Any] | None) -> Any:
     return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in d.items()}
 
 
+def remove_paths(d: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """`null` in an environment: drop each path from a (copied) mapping."""
+    out = copy.deepcopy(d)
+    for path in paths:
+        node: Any = out
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return out
+
+
+def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ctx,
+            where: str = "") -> dict[str, Agent]:
+    """Check every merged agent; `where` prefixes paths for an environment's agents."""
+    view = {**spec, "agents": raw_agents}
+    agents: dict[str, Agent] = {}
+    for name, a in raw_agents.items():
+        if "image" not in a:
+            path = f"{where}agents.{name}"
+            ctx.err(ctx.at(path, f"agents.{name}"), f"{path}.image", "is required")
+            continue
+        agent = _AgentChecker(ctx, name, a, view, where).build()
+        if agent is not None:
+            agents[name] = agent
+    return agents
+
+
+def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) -> dict[str, Agent]:
+    """The agents as environment `name` sees them: its defaults reach every agent that does not set
+    the field itself, its agent overrides win, `null` removes a setting, new agents join."""
+    base_defaults = v.get("defaults", {})
+    env_defaults = env.get("defaults", {"set": {}, "unset": []})
+    defaults = remove_paths(deep_merge(base_defaults, env_defaults["set"]), env_defaults["unset"])
+    overrides = env.get("agents", {})
+    merged: dict[str, dict[str, Any]] = {}
+    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"]]]:
+        own = v["_own_agents"].get(agent_name, {})
+        # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
+        a = deep_merge(defaults, own)
+        if agent_name in overrides:
+            a = remove_paths(deep_merge(a, overrides[agent_name]["set"]), overrides[agent_name]["unset"])
+        merged[agent_name] = a
+    return _agents(merged, v, ctx, where=f"environments.{name}.")
+
+
 def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     defaults = v.get("defaults", {})
     v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
+    v["_own_agents"] = v["agents"]
     merged = {name: deep_merge(defaults, a) for name, a in v["agents"].items()}
-    v["agents"] = merged
-    agents: dict[str, Agent] = {}
-    for name, a in merged.items():
-        if "image" not in a:
-            ctx.err(ctx.at(f"agents.{name}"), f"agents.{name}.image", "is required")
-            continue
-        agent = _AgentChecker(ctx, name, a, v).build()
-        if agent is not None:
-            agents[name] = agent
+    agents = _agents(merged, v, ctx)
+    environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
                                if "external" in s else None))
         for name, s in v["secrets"].items()
     }
-    if v.get("environments"):
-        print("helmgen: warning: 'environments' is accepted but not generated by this version "
-              "(values-<env>.yaml files are not written yet)", file=sys.stderr)
     return Spec(
         name=v["name"], version=v["version"], appVersion=v["_appVersion"], description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
-        extraManifests=v.get("extraManifests", []), environments=v.get("environments", {}),
+        extraManifests=v.get("extraManifests", []), environments=environments,
     )
 
 

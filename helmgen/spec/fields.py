@@ -439,6 +439,61 @@ class Manifest(Raw):
         return v
 
 
+def _strip_nulls(node: Node, path: tuple[str, ...], out: list[tuple[str, ...]]) -> Node:
+    """A copy of a mapping without its `key: null` entries, whose paths go to `out`."""
+    from helmgen.spec.load import Mapping, Scalar
+
+    if not isinstance(node, Mapping):
+        return node
+    copy = Mapping(node.line, node.column)
+    for k, (knode, v) in node.items.items():
+        if isinstance(v, Scalar) and v.value is None and v.plain:
+            out.append(path + (k,))
+        else:
+            copy.items[k] = (knode, _strip_nulls(v, path + (k,), out))
+    return copy
+
+
+# `null` in an environment removes a setting. Shorthand names map to where the setting lives.
+_NULL_ALIASES = {("port",): ("ports",), ("resources", "cpu"): ("resources", "requests", "cpu"),
+                 ("resources", "memory"): ("resources", "requests", "memory")}
+
+
+class Overrides(T):
+    """An agent (or defaults) inside an environment: any agent field, and `null` to remove one.
+    Returns {"set": <checked fields>, "unset": [paths]}."""
+
+    def __init__(self) -> None:
+        self.agent = agent_type(())
+
+    def expects(self) -> str:
+        return self.agent.expects()
+
+    def accepts(self, node: Node) -> bool:
+        return self.agent.accepts(node)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        unset: list[tuple[str, ...]] = []
+        value = self.agent.check(_strip_nulls(node, (), unset), path, ctx)
+        if value is INVALID:
+            return INVALID
+        for p in unset:
+            if p[0] == "image":
+                ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
+                        "every agent needs an image; use enabled: false to remove the agent")
+                return INVALID
+        return {"set": value, "unset": [_NULL_ALIASES.get(p, p) for p in unset]}
+
+    def schema(self) -> dict[str, Any]:
+        s = self.agent.schema()
+        s["properties"] = {k: {"anyOf": [v, {"type": "null"}]} for k, v in s["properties"].items()}
+        return s
+
+
+ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME)}, xkeys=True,
+                  what="an environment ({defaults, agents})")
+
+
 def spec_type() -> Obj:
     return Obj({
         "apiVersion": ApiVersion(), "name": Str(DNS_LABEL, "a valid chart name (lowercase letters, digits and '-')",
@@ -449,7 +504,7 @@ def spec_type() -> Obj:
         "networkPolicy": Bool(), "secrets": Map(SECRET, key=dns_name(40, "secret name")),
         "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,
                                                   what="a mapping of agent name to agent"),
-        "environments": Map(Raw(), key=dns_name(40, "environment name")),
+        "environments": Map(ENVIRONMENT, key=dns_name(40, "environment name")),
         "extraManifests": List(Manifest()),
     }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)")
 

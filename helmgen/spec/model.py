@@ -80,4 +80,4 @@ class Spec:
     secrets: dict[str, Secret]
     agents: dict[str, Agent]
     extraManifests: list[dict[str, Any]]
-    environments: dict[str, Any]
+    environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
