@@ -45,6 +45,9 @@ def objects(rendered: dict[tuple[str, str, str], list[dict[str, Any]]], spec: st
 def test_helm_lint_strict_passes_on_both_versions(charts: dict[str, Path], helm: Path, spec: str) -> None:
     proc = run_helm(helm, "lint", "--strict", str(charts[spec]))
     assert "0 chart(s) failed" in proc.stdout
+    for env_file in sorted(charts[spec].glob("values-*.yaml")):
+        proc = run_helm(helm, "lint", "--strict", str(charts[spec]), "-f", str(env_file))
+        assert "0 chart(s) failed" in proc.stdout, env_file.name
 
 
 @pytest.mark.parametrize("spec", [s.stem for s in ALL_SPECS])
