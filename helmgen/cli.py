@@ -10,7 +10,6 @@ import click
 
 from helmgen import __version__
 
-COMMANDS = ("generate", "validate", "template", "diff", "schema", "init")
 
 
 class _DefaultGenerate(click.Group):
@@ -47,6 +46,8 @@ def cli() -> None:
     helmgen validate SPEC         check the spec only (exit 0 or 2)
     helmgen template SPEC [--env ENV] [helm template options]
     helmgen diff SPEC ENV_A ENV_B what differs between two environments
+    helmgen images SPEC [--env ENV]  every image a release pulls
+    helmgen publish SOURCE --to oci://HOST/PATH | FOLDER  [--sign ...] [--bump patch]
     helmgen schema                print the spec's JSON Schema
     helmgen init [NAME]           write a commented starter spec
     """
@@ -155,6 +156,86 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
     click.echo(text, nl=False, color=use_color)
     click.echo(f"{changed} object{'s' if changed != 1 else ''} differ{'s' if changed == 1 else ''} "
                f"between {env_a} and {env_b}", err=True)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--env", "env", default=None, help="The images of this environment.")
+def images(spec: str, env: str | None) -> None:
+    """Print every image a release pulls, one a line (for mirroring into air-gapped registries)."""
+    from helmgen.chart.images import images as list_images
+
+    model = _spec_or_exit(spec)
+    if env is not None and env not in model.environments:
+        raise click.UsageError(f"no environment named {env!r} (environments: {', '.join(model.environments) or 'none'})")
+    for ref in list_images(model.agents if env is None else model.environments[env]):
+        click.echo(ref)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--to", "target", required=True, help="oci://HOST[:PORT]/PATH, or a folder (a classic chart repository).")
+@click.option("--plain-http", is_flag=True, help="The OCI registry speaks HTTP, not HTTPS (Helm 4 needs this even on localhost).")
+@click.option("--url", default="", help="Public URL of a classic repository, for its index.yaml.")
+@click.option("--sign", is_flag=True, help="Sign the package: a .prov file beside it that `helm verify` accepts.")
+@click.option("--key", default="", help="Name of the signing key (with --sign).")
+@click.option("--keyring", default="", type=click.Path(dir_okay=False), help="Secret keyring (with --sign).")
+@click.option("--passphrase-file", default="", type=click.Path(dir_okay=False), help="The key's passphrase (with --sign).")
+@click.option("--bump", type=click.Choice(["patch", "minor", "major"]), default=None,
+              help="Raise the version in the spec (comments and layout kept) before publishing.")
+def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, key: str, keyring: str,
+            passphrase_file: str, bump: str | None) -> None:
+    """Publish SOURCE (a spec, a chart folder or a packaged .tgz) to a registry or repository.
+
+    A published version never changes: the same content again is a no-op, different content
+    under a published version is refused with the next version to use.
+    """
+    import tempfile
+
+    from helmgen import publish as pub
+    from helmgen.helm import HelmError
+
+    src = Path(source)
+    kind = "package" if src.is_file() and src.name.endswith(".tgz") else "chart" if src.is_dir() else "spec"
+    if bump and kind != "spec":
+        raise click.UsageError("--bump raises the version in a spec; SOURCE is a " + kind)
+    if sign and not (key and keyring):
+        raise click.UsageError("--sign needs --key and --keyring")
+    if sign and kind == "package":
+        raise click.UsageError("--sign packages the chart itself: give a spec or a chart folder, not a .tgz")
+    signing = pub.Signing(key, keyring, passphrase_file) if sign else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="helmgen-publish-") as tmp:
+            work = Path(tmp)
+            if kind == "spec":
+                from helmgen.chart.render import render_chart
+                from helmgen.write import write_chart
+
+                model = _spec_or_exit(source)
+                if bump:
+                    new = pub.bump_spec(src, bump)
+                    click.echo(f"{source}: version {model.version} -> {new}")
+                    model = _spec_or_exit(source)
+                chart = work / "chart" / model.name
+                write_chart(render_chart(model), chart)
+                tgz = pub.package(chart, work / "pkg", signing)
+            elif kind == "chart":
+                if not (src / "Chart.yaml").exists():
+                    raise click.UsageError(f"{source} is a folder without Chart.yaml")
+                tgz = pub.package(src, work / "pkg", signing)
+            else:
+                tgz = src
+            if target.startswith("oci://"):
+                result = pub.to_oci(tgz, target, plain_http)
+            elif "://" in target:
+                raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
+            else:
+                result = pub.to_folder(tgz, Path(target), url)
+    except (pub.PublishError, HelmError) as exc:
+        click.echo(f"helmgen: {exc}", err=True)
+        sys.exit(1)
+    word = "already published, unchanged" if result.status == "unchanged" else "published"
+    click.echo(f"{result.name} {result.version}: {word} ({result.reference})")
 
 
 @cli.command()

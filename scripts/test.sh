@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# Install everything the tests need (a virtualenv with the package and test tools, the real
-# Helm 4.3.1 and 3.17.3 binaries) and run the whole test suite. Extra arguments go to pytest.
+# Install everything the tests need and run the whole test suite. Extra arguments go to pytest.
+#   - Debian packages: docker-registry (the OCI registry the publish tests start on 127.0.0.1), gnupg
+#   - a virtualenv (.venv) with helmgen and the test tools (pytest, hypothesis, kubernetes-validate, checkov)
+#   - the real Helm 4.3.1 and 3.17.3 binaries in .cache/helm/ (scripts/fetch_helm.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+need=()
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing ${need[*]} (Debian packages)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'

@@ -99,3 +99,13 @@ def test_plugin_template_uses_the_calling_helm(plugin_helm: tuple[Path, dict[str
     out = run_helm(helm, "agentgen", "template", str(desk), "-n", "team", env=env).stdout
     bindings = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "RoleBinding"]
     assert bindings and all(b["subjects"][0]["namespace"] == "team" for b in bindings)  # Helm's -n reached helm
+
+
+def test_plugin_publish_uses_the_calling_helm(plugin_helm: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    helm, env = plugin_helm
+    spec = next(e for e in EXAMPLES if e.stem == "support-desk")
+    env = {**env, "PATH": "/usr/bin:/bin"}  # no helm on PATH: $HELM_BIN from Helm
+    out = run_helm(helm, "agentgen", "publish", str(spec), "--to", str(tmp_path / "repo"), env=env).stdout
+    assert "support-desk 1.4.0: published" in out
+    index = yaml.safe_load((tmp_path / "repo" / "index.yaml").read_text())
+    assert [e["version"] for e in index["entries"]["support-desk"]] == ["1.4.0"]

@@ -44,24 +44,14 @@ def chart_yaml(spec: Spec) -> str:
         if k in spec.chart:
             meta[k] = spec.chart[k]
     annotations = dict(spec.chart.get("annotations", {}))
-    images = sorted({_image_ref(a.image) for a in spec.agents.values() if a.enabled})
-    if images and "artifacthub.io/images" not in annotations:
-        from helmgen.chart.emit import dump as _dump
+    if "artifacthub.io/images" not in annotations:  # so that scanners see every image
+        from helmgen.chart.images import images
 
-        annotations["artifacthub.io/images"] = _dump([{"name": i.rsplit("/", 1)[-1].split("@")[0].split(":")[0],
-                                                        "image": i} for i in images])
+        annotations["artifacthub.io/images"] = dump([
+            {"name": ref.rsplit("/", 1)[-1].split("@")[0].split(":")[0], "image": ref} for ref in images(spec.agents)])
     if annotations:
         meta["annotations"] = dict(sorted(annotations.items()))
     return HEADER + dump(meta)
-
-
-def _image_ref(img: dict[str, str]) -> str:
-    ref = img["repository"]
-    if img.get("tag"):
-        ref += ":" + img["tag"]
-    if img.get("digest"):
-        ref += "@" + img["digest"]
-    return ref
 
 
 def render_chart(spec: Spec) -> dict[str, bytes]:
