@@ -147,14 +147,22 @@ PORTS = Map(PORT_ENTRY, key=Str(PORT_NAME, "a valid port name (IANA_SVC_NAME: at
                                            "and '-', with at least one letter)", max_len=15, min_len=1))
 
 
+def _exactly_one(v: dict[str, Any], keys: tuple[str, ...], node: Node, path: str, ctx: Ctx, rule: str) -> str | None:
+    """The one form a mapping uses among `keys`, or None after reporting none or several."""
+    forms = [k for k in keys if k in v]
+    if len(forms) == 1:
+        return forms[0]
+    listed = ", ".join(keys[:-1]) + " or " + keys[-1]
+    ctx.err(node, path, f"needs exactly one of {listed}" if not forms else f"gives {' and '.join(forms)}; {rule}")
+    return None
+
+
 def _probe_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    forms = [k for k in ("path", "tcp", "grpc", "exec") if k in v]
-    if len(forms) != 1:
-        ctx.err(node, path, "needs exactly one of path, tcp, grpc or exec" if not forms
-                else f"gives {' and '.join(forms)}; a probe is one of them")
+    form = _exactly_one(v, ("path", "tcp", "grpc", "exec"), node, path, ctx, "a probe is one of them")
+    if form is None:
         return INVALID
-    if "port" in v and forms[0] != "path":
-        ctx.err(node, path + ".port", f"port goes with path; {forms[0]} takes its own value")
+    if "port" in v and form != "path":
+        ctx.err(node, path + ".port", f"port goes with path; {form} takes its own value")
         return INVALID
     return v
 
@@ -240,10 +248,8 @@ SCALING = Union(Const(False), SCALING_OBJ, what="{minReplicas, maxReplicas, ...}
 
 
 def _disruption_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    if len(v) != 1:
-        ctx.err(node, path, "needs exactly one of minAvailable or maxUnavailable")
-        return INVALID
-    return v
+    ok = _exactly_one(v, ("minAvailable", "maxUnavailable"), node, path, ctx, "a budget is one of them")
+    return INVALID if ok is None else v
 
 
 DISRUPTION = Union(Const(False), Obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT},
@@ -251,16 +257,15 @@ DISRUPTION = Union(Const(False), Obj({"minAvailable": INT_OR_PERCENT, "maxUnavai
 
 
 def _env_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    forms = [k for k in ("secret", "configMap", "field", "resource") if k in v]
-    if len(forms) != 1:
-        ctx.err(node, path, "needs exactly one of secret, configMap, field or resource" if not forms
-                else f"gives {' and '.join(forms)}; an env value has one source")
+    form = _exactly_one(v, ("secret", "configMap", "field", "resource"), node, path, ctx,
+                        "an env value has one source")
+    if form is None:
         return INVALID
-    if forms[0] in ("secret", "configMap") and "key" not in v:
-        ctx.err(node, path + ".key", f"is required with {forms[0]}")
+    if form in ("secret", "configMap") and "key" not in v:
+        ctx.err(node, path + ".key", f"is required with {form}")
         return INVALID
-    if forms[0] in ("field", "resource") and "key" in v:
-        ctx.err(node, path + ".key", f"does not apply to {forms[0]}")
+    if form in ("field", "resource") and "key" in v:
+        ctx.err(node, path + ".key", f"does not apply to {form}")
         return INVALID
     return v
 
@@ -289,10 +294,8 @@ ENV = Map(Union(EnvLiteral(), Obj({
 
 
 def _env_from_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    if ("secret" in v) == ("configMap" in v):
-        ctx.err(node, path, "needs exactly one of secret or configMap")
-        return INVALID
-    return v
+    ok = _exactly_one(v, ("secret", "configMap"), node, path, ctx, "an envFrom entry has one source")
+    return INVALID if ok is None else v
 
 
 ENV_FROM = List(Obj({"secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253),

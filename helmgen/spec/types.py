@@ -11,7 +11,7 @@ import difflib
 import functools
 import math
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
@@ -280,7 +280,25 @@ class List(T):
         return self._described(s)
 
 
-class Map(T):
+class _MappingT(T):
+    what = "a mapping"
+
+    def expects(self) -> str:
+        return self.what
+
+    def accepts(self, node: Node) -> bool:
+        return isinstance(node, Mapping)
+
+    @staticmethod
+    def entries(node: Mapping, path: str, ctx: Ctx) -> Iterator[tuple[str, Scalar, Node, str]]:
+        """Each entry with its path, its key's position remembered for later problems."""
+        for name, (knode, vnode) in node.items.items():
+            p = join_path(path, name)
+            ctx.pos[p] = (knode.line, knode.column)
+            yield name, knode, vnode, p
+
+
+class Map(_MappingT):
     """A mapping whose keys the user chooses (agent names, env names, files)."""
 
     def __init__(self, value: T, key: Str | None = None, min_items: int = 0, what: str = "a mapping") -> None:
@@ -289,20 +307,12 @@ class Map(T):
         self.min_items = min_items
         self.what = what
 
-    def expects(self) -> str:
-        return self.what
-
-    def accepts(self, node: Node) -> bool:
-        return isinstance(node, Mapping)
-
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         if not isinstance(node, Mapping):
             return self.wrong(node, path, ctx)
         out: dict[str, Any] = {}
         ok = True
-        for name, (knode, vnode) in node.items.items():
-            p = join_path(path, name)
-            ctx.pos[p] = (knode.line, knode.column)
+        for name, knode, vnode, p in self.entries(node, path, ctx):
             if self.key is not None and self.key.check(Scalar(knode.line, knode.column, name, name, False), p, ctx) is INVALID:
                 ok = False
                 continue
@@ -328,7 +338,7 @@ class Map(T):
 Post = Callable[[dict[str, Any], Node, str, Ctx], Any]
 
 
-class Obj(T):
+class Obj(_MappingT):
     """A mapping whose keys the spec defines: unknown keys are errors, `x-` keys are free."""
 
     def __init__(self, fields: dict[str, T], required: tuple[str, ...] = (), xkeys: bool = False,
@@ -339,20 +349,12 @@ class Obj(T):
         self.post = post
         self.what = what
 
-    def expects(self) -> str:
-        return self.what
-
-    def accepts(self, node: Node) -> bool:
-        return isinstance(node, Mapping)
-
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         if not isinstance(node, Mapping):
             return self.wrong(node, path, ctx)
         out: dict[str, Any] = {}
         ok = True
-        for name, (knode, vnode) in node.items.items():
-            p = join_path(path, name)
-            ctx.pos[p] = (knode.line, knode.column)
+        for name, knode, vnode, p in self.entries(node, path, ctx):
             if self.xkeys and name.startswith("x-"):
                 continue
             field = self.fields.get(name)
