@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import (CRD_KINDS, EXAMPLES, HELM_VERSIONS, K8S_VERSIONS, SPECS, by_kind, generate, helm_path,
-                            run_helm, template, tree_bytes)
+                            run_helm, secret_sets, template, tree_bytes)
 
 ALL_SPECS = [*EXAMPLES, *sorted(SPECS.glob("*.yaml"))]
 RELEASES = ("rel", "a-release-name-that-is-long-enough-to-overflow-names", "my.dotted.release")
@@ -48,6 +48,22 @@ def test_helm_lint_strict_passes_on_both_versions(charts: dict[str, Path], helm:
     for env_file in sorted(charts[spec].glob("values-*.yaml")):
         proc = run_helm(helm, "lint", "--strict", str(charts[spec]), "-f", str(env_file))
         assert "0 chart(s) failed" in proc.stdout, env_file.name
+
+
+class _NoDuplicates(yaml.SafeLoader):
+    """PyYAML silently keeps the last of two equal keys; Kubernetes may not. Refuse them."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        assert not dupes, f"duplicate keys {dupes} at line {node.start_mark.line + 1}"
+        return super().construct_mapping(node, deep=deep)
+
+
+@pytest.mark.parametrize("spec", [s.stem for s in ALL_SPECS])
+def test_rendered_yaml_has_no_duplicate_keys(charts: dict[str, Path], spec: str) -> None:
+    out = run_helm(helm_path("4.3.1"), "template", "rel", str(charts[spec]), *secret_sets(charts[spec])).stdout
+    assert list(yaml.load_all(out, Loader=_NoDuplicates))
 
 
 @pytest.mark.parametrize("spec", [s.stem for s in ALL_SPECS])
@@ -229,6 +245,7 @@ def test_research_crew_fields(rendered: Any) -> None:
     deps = by_kind(objs, "Deployment")
     planner = deps["rel-planner"]
     assert "replicas" not in planner["spec"]  # the HPA owns it
+    assert planner["spec"]["template"]["spec"]["serviceAccountName"] == "rel-planner"
     c = planner["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in c["env"]}
     assert env["WORKER_URL"]["value"] == "http://rel-worker:8080"

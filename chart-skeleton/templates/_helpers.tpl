@@ -29,8 +29,8 @@ cut and end in a hash of the whole name, so they stay unique whatever the releas
 
 {{/* Labels on every object (without the component). */}}
 {{- define "agentgen.commonLabels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/name: {{ include "agentgen.chartName" . }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/name: {{ include "agentgen.chartName" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | default .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -41,7 +41,7 @@ Selector labels shared by every agent (name and instance); each selector adds
 app.kubernetes.io/component: <agent>. Minimal, because selectors are immutable.
 */}}
 {{- define "agentgen.selectorBase" -}}
-app.kubernetes.io/name: {{ include "agentgen.chartName" . }}
+app.kubernetes.io/name: {{ include "agentgen.chartName" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
@@ -141,7 +141,7 @@ securityContexts as YAML text) and dir (agentgen.directory).
 metadata:
   labels:
     {{- .common | nindent 4 }}
-    app.kubernetes.io/component: {{ $name }}
+    app.kubernetes.io/component: {{ $name | quote }}
     {{- with $a.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -166,10 +166,9 @@ metadata:
 spec:
   {{- $sa := $a.serviceAccount | default dict }}
   {{- if $sa.name }}
-  serviceAccountName: {{ $sa.name }}
+  serviceAccountName: {{ $sa.name | quote }}
   {{- else if ne $sa.create false }}
   serviceAccountName: {{ .fullname }}
-  serviceAccountName: {{ $sa.name }}
   {{- end }}
   automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
   enableServiceLinks: false
@@ -211,7 +210,7 @@ spec:
     {{- include "agentgen.extraContainers" (list . $sc) | nindent 4 }}
   {{- end }}
   containers:
-    - name: {{ $name }}
+    - name: {{ $name | quote }}
       image: {{ include "agentgen.image" (list $a.image $root.Chart.AppVersion) | quote }}
       imagePullPolicy: {{ $a.image.pullPolicy | default "IfNotPresent" }}
       {{- with $a.command }}
@@ -225,7 +224,7 @@ spec:
       {{- with $a.ports }}
       ports:
         {{- range $pname, $p := . }}
-        - name: {{ $pname }}
+        - name: {{ $pname | quote }}
           containerPort: {{ int $p.port }}
           protocol: {{ $p.protocol | default "TCP" }}
         {{- end }}
@@ -260,7 +259,7 @@ spec:
           {{- else if $e.resource }}
           valueFrom:
             resourceFieldRef:
-              containerName: {{ $name }}
+              containerName: {{ $name | quote }}
               resource: {{ $e.resource | quote }}
           {{- end }}
         {{- end }}
