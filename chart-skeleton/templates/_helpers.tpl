@@ -19,11 +19,31 @@ An object name from parts (prefix, agent, optional suffix). Names over 63 charac
 cut and end in a hash of the whole name, so they stay unique whatever the release name.
 */}}
 {{- define "agentgen.objname" -}}
-{{- $n := join "-" (compact .) -}}
-{{- if gt (len $n) 63 -}}
-{{- printf "%s-%s" (trunc 54 $n | trimSuffix "-") (sha256sum $n | trunc 8) -}}
+{{- include "agentgen.shorten" (list 63 (join "-" (compact .))) -}}
+{{- end -}}
+
+{{/* A name cut to a limit, ending in a hash of the whole name. Arg: list limit name. */}}
+{{- define "agentgen.shorten" -}}
+{{- $limit := index . 0 -}}
+{{- $n := index . 1 -}}
+{{- if gt (len $n) $limit -}}
+{{- printf "%s-%s" (trunc (int (sub $limit 9)) $n | trimSuffix "-") (sha256sum $n | trunc 8) -}}
 {{- else -}}
 {{- $n -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The name of an agent's workload: its object name, except that a StatefulSet's or CronJob's is
+cut to 52 characters (Kubernetes adds a hash label to their pods and jobs). Arg: list prefix
+agent kind fullname.
+*/}}
+{{- define "agentgen.workloadName" -}}
+{{- $fullname := index . 3 -}}
+{{- if and (gt (len $fullname) 52) (has (index . 2) (list "StatefulSet" "CronJob")) -}}
+{{- include "agentgen.shorten" (list 52 (printf "%s-%s" (index . 0) (index . 1))) -}}
+{{- else -}}
+{{- $fullname -}}
 {{- end -}}
 {{- end -}}
 
