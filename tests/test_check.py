@@ -49,8 +49,8 @@ CATALOGUE = {
     "bad-agent-name": ("""
         agents:
           Planner_1: {image: nginx}
-        """, ["spec.yaml:5:3: agents.Planner_1: 'Planner_1' is not a valid agent name (DNS-1123 label: lowercase "
-              "letters, digits and '-') (lowercase letters, digits and '-', starting and ending with a letter or digit)"]),
+        """, ["spec.yaml:5:3: agents.Planner_1: 'Planner_1' is not a valid agent name (a DNS-1123 label: lowercase "
+              "letters, digits and '-', starting and ending with a letter or digit)"]),
     "agent-name-too-long": ("""
         agents:
           a-very-long-agent-name-that-goes-on-and-on-x: {image: nginx}
@@ -199,8 +199,26 @@ CATALOGUE = {
         agents:
           a: {image: nginx}
         """, ["spec.yaml:5:13: agents.a.scaling.minReplicas: 4 is greater than maxReplicas (2)"]),
+    "service-account-created-twice": ("""
+        agents:
+          a: {image: nginx, serviceAccount: {name: shared}}
+          b: {image: nginx, serviceAccount: {name: shared}}
+        """, ["spec.yaml:6:38: agents.b.serviceAccount.name: 'shared' is already created by agent 'a' (set create: "
+              "false here to share it, or choose another name)"]),
+    "talks-to-a-digit-name": ("""
+        agents:
+          a: {image: nginx, talksTo: ["9lives"]}
+          9lives: {image: nginx, port: 80}
+        """, ["spec.yaml:5:31: agents.a.talksTo[0]: agent '9lives' starts with a digit, so its variable 9LIVES_URL "
+              "would be an invalid name (give the agent a name that starts with a letter)"]),
+    "app-version-not-a-tag": ("""
+        agents:
+          a: {image: nginx}
+        """, ["spec.yaml:6:7: agents.a.image: has no tag, and the appVersion 'one two' is not a valid image tag "
+              "(give the image a tag, or set appVersion to one)"]),
 }
 HEADS = {
+    "app-version-not-a-tag": "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nappVersion: one two\n",
     "wrong-api-version": "apiVersion: agentgen/v2\nname: demo\nversion: 0.1.0\n",
     "bad-version": "apiVersion: agentgen/v1\nname: demo\nversion: '1.0'\n",
     "bad-chart-name": "apiVersion: agentgen/v1\nname: My_Chart\nversion: 0.1.0\n",

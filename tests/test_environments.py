@@ -103,6 +103,24 @@ def test_environment_semantics(dev_prod: Path, tmp_path: Path, helm: Path) -> No
     assert prod["memory"].enabled is False
 
 
+def test_an_image_reference_replaces_the_whole_image(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    base = BASE.replace("version: 0.1.0", "version: 0.1.0+build.7").replace(
+        "image: ghcr.io/acme/memory:1.0", "image: ghcr.io/acme/memory@sha256:" + "b" * 64)
+    p.write_text(base + textwrap.dedent("""\
+        environments:
+          dev:
+            agents:
+              planner: {image: "ghcr.io/acme/planner"}
+              memory: {image: "ghcr.io/acme/memory:2.0"}
+        """))
+    spec = load_spec(str(p))
+    assert spec.environments["dev"]["planner"].image["tag"] == "0.1.0_build.7"  # appVersion, '+' made tag-safe
+    assert spec.environments["dev"]["memory"].image == {"repository": "ghcr.io/acme/memory", "tag": "2.0",
+                                                        "digest": "", "pullPolicy": "IfNotPresent"}
+    assert spec.agents["memory"].image["digest"] == "sha256:" + "b" * 64
+
+
 def test_values_files_hold_only_differences(dev_prod: Path, tmp_path: Path) -> None:
     spec = load_spec(str(dev_prod))
     files = render_chart(spec)

@@ -70,7 +70,7 @@ app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- $img := index . 0 -}}
 {{- $tag := $img.tag | default "" | toString -}}
 {{- $digest := $img.digest | default "" -}}
-{{- if and (not $tag) (not $digest) -}}{{- $tag = index . 1 | toString -}}{{- end -}}
+{{- if and (not $tag) (not $digest) -}}{{- $tag = index . 1 | toString | replace "+" "_" -}}{{- end -}}
 {{- $img.repository -}}{{- if $tag -}}:{{ $tag }}{{- end -}}{{- if $digest -}}@{{ $digest }}{{- end -}}
 {{- end -}}
 

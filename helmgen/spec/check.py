@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import Problem, SpecError
-from helmgen.spec.fields import spec_type
+from helmgen.spec.fields import IMAGE_TAG, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.types import INVALID, Ctx
@@ -186,8 +186,8 @@ class _AgentChecker:
         elif health_in:
             for k in health:
                 health[k] = self.probe(health_in.get(k), ports, f"health.{k}")
-        elif ports and long_running:
-            first = next(iter(ports))
+        elif ports and long_running and next(iter(ports.values()))["protocol"] == "TCP":
+            first = next(iter(ports))  # a TCP probe on a UDP or SCTP port would never succeed
             health["liveness"] = {"tcpSocket": {"port": first}}
             health["readiness"] = {"tcpSocket": {"port": first}}
         if protocol == "a2a" and health_in is not False and not (health_in or {}).get("readiness"):
@@ -215,6 +215,10 @@ class _AgentChecker:
                 close = difflib.get_close_matches(target, list(self.spec["agents"]), n=1)
                 self.err(f"talksTo[{i}]", f"no agent named {target!r}",
                          f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(self.spec["agents"]))
+            elif target[0].isdigit():
+                self.err(f"talksTo[{i}]", f"agent {target!r} starts with a digit, so its variable "
+                                          f"{target.upper().replace('-', '_')}_URL would be an invalid name",
+                         "give the agent a name that starts with a letter")
             elif not self.spec["agents"][target].get("ports"):
                 self.err(f"talksTo[{i}]", f"agent {target!r} has no port to call", "give it port or ports")
             elif self.spec["agents"][target].get("kind") in ("Job", "CronJob") or (
@@ -286,8 +290,14 @@ class _AgentChecker:
                 job.setdefault("concurrencyPolicy", "Forbid")
 
         image = dict(a["image"])
-        image.setdefault("tag", "" if image.get("digest") else self.spec["_appVersion"])
         image.setdefault("digest", "")
+        if not image.get("tag") and not image["digest"]:
+            # the chart's appVersion; '+' (SemVer build metadata) is not allowed in image tags
+            image["tag"] = self.spec["_appVersion"].replace("+", "_")
+            if not IMAGE_TAG.fullmatch(image["tag"]):
+                self.err("image", f"has no tag, and the appVersion {self.spec['_appVersion']!r} is not a valid "
+                                  "image tag", "give the image a tag, or set appVersion to one")
+        image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
         if len(self.ctx.problems) > n0:
             return None
@@ -333,6 +343,16 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
         agent = _AgentChecker(ctx, name, a, view, where).build()
         if agent is not None:
             agents[name] = agent
+    owner: dict[str, str] = {}
+    for name, agent in agents.items():  # two agents may not create one ServiceAccount twice
+        sa = agent.serviceAccount
+        if sa["create"] and sa["name"]:
+            if sa["name"] in owner:
+                path = f"{where}agents.{name}.serviceAccount.name"
+                ctx.err(ctx.at(path, f"agents.{name}.serviceAccount.name"), path,
+                        f"{sa['name']!r} is already created by agent {owner[sa['name']]!r}",
+                        "set create: false here to share it, or choose another name")
+            owner.setdefault(sa["name"], name)
     return agents
 
 

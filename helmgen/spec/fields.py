@@ -36,8 +36,8 @@ def _memory_check(text: str) -> str | None:
 
 
 def dns_name(max_len: int, what: str) -> Str:
-    return Str(DNS_LABEL, f"a valid {what} (DNS-1123 label: lowercase letters, digits and '-')", max_len=max_len,
-               min_len=1, hint="lowercase letters, digits and '-', starting and ending with a letter or digit")
+    return Str(DNS_LABEL, f"a valid {what}", max_len=max_len, min_len=1,
+               hint="a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit")
 
 
 AGENT_NAME = dns_name(40, "agent name")
@@ -84,7 +84,7 @@ def cron_problem(text: str) -> str | None:
 SCHEDULE = Str(what="a cron schedule", check_fn=cron_problem, hint="for example '*/15 * * * *' or @hourly")
 
 _IMAGE_REPO = re.compile(r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
-_IMAGE_TAG = re.compile(r"[\w][\w.-]{0,127}")
+IMAGE_TAG = re.compile(r"[\w][\w.-]{0,127}")
 _IMAGE_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}")
 
 
@@ -99,13 +99,9 @@ def _image_parts(ref: str) -> tuple[str, str, str]:
 
 
 def _image_from_string(value: str, node: Node, path: str, ctx: Ctx) -> Any:
+    # a whole reference: it replaces tag and digest too when merged over defaults or in an environment
     repo, tag, digest = _image_parts(value)
-    out = {"repository": repo}
-    if tag:
-        out["tag"] = tag
-    if digest:
-        out["digest"] = digest
-    return _image_post(out, node, path, ctx)
+    return _image_post({"repository": repo, "tag": tag, "digest": digest}, node, path, ctx)
 
 
 def _image_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
@@ -114,7 +110,7 @@ def _image_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
         ctx.err(node, path + ".repository" if ":" not in path else path,
                 f"{v['repository']!r} is not a valid image repository", "lowercase, for example ghcr.io/acme/planner")
         ok = False
-    if v.get("tag") and not _IMAGE_TAG.fullmatch(v["tag"]):
+    if v.get("tag") and not IMAGE_TAG.fullmatch(v["tag"]):
         ctx.err(node, path + ".tag", f"{v['tag']!r} is not a valid image tag")
         ok = False
     if v.get("digest") and not _IMAGE_DIGEST.fullmatch(v["digest"]):
