@@ -378,6 +378,8 @@ def test_every_field_spec(rendered: Any) -> None:
     assert pod["initContainers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
     sidecar = pod["containers"][1]
     assert sidecar["name"] == "proxy" and sidecar["securityContext"]["runAsUser"] == 10101
+    assert {"name": "tmp", "mountPath": "/tmp"} in sidecar["volumeMounts"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in pod["initContainers"][0]["volumeMounts"]
     assert {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}} in pod["volumes"]
     assert {"name": "cache", "mountPath": "/var/cache/planner"} in c["volumeMounts"]
     meta = deps["rel-planner"]["spec"]["template"]["metadata"]
@@ -532,3 +534,20 @@ def test_references_between_objects_resolve(rendered: Any, spec: str, release: s
             for rule in o["spec"]["rules"]:
                 for b in rule["backendRefs"]:
                     assert ("Service", b["name"]) in names
+
+
+def test_udp_agents_and_bare_sidecars(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: s\nversion: 0.1.0\nagents:\n"
+                    "  dns: {image: ghcr.io/acme/dns:1, ports: {dns: {port: 53, protocol: UDP}}}\n"
+                    "  app:\n    image: ghcr.io/acme/app:1\n    port: 80\n    talksTo: [dns]\n"
+                    "    sidecars: [{name: log, image: ghcr.io/acme/log:1}]\n")
+    objs = template(helm_path("4.3.1"), generate(spec, tmp_path))
+    dns = by_kind(objs, "Deployment")["rel-dns"]["spec"]["template"]["spec"]["containers"][0]
+    assert "livenessProbe" not in dns and "readinessProbe" not in dns  # a TCP probe on a UDP port never passes
+    app_test = " ".join(by_kind(objs, "Pod")["rel-app-test"]["spec"]["containers"][0]["command"])
+    assert "rel-dns" not in app_test  # nc -z would test TCP
+    log = by_kind(objs, "Deployment")["rel-app"]["spec"]["template"]["spec"]["containers"][1]
+    assert log["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in log["volumeMounts"]
+    assert_restricted("app", by_kind(objs, "Deployment")["rel-app"]["spec"]["template"]["spec"])

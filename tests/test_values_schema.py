@@ -16,6 +16,8 @@ BAD_FILES = {
     "nested": ("agents:\n  planner:\n    image:\n      tagg: '2.0'\n", "tagg"),
     "deep-nested": ("agents:\n  worker:\n    scaling: {minReplicas: 1, maxReplicas: 3, cpuu: 50}\n", "cpuu"),
     "secret": ("secrets:\n  llm-keys:\n    valuez: {openai: x}\n", "valuez"),
+    "probe": ("agents:\n  worker:\n    health: {liveness: {httpGett: {path: /, port: http}}}\n", "httpGett"),
+    "resource": ("agents:\n  worker:\n    resources: {requests: {cpuu: '1'}}\n", "cpuu"),
     "new-agent": ("agents:\n  extra:\n    image: {repository: nginx}\n    portz: {http: {port: 80}}\n", "portz"),
 }
 WRONG_TYPES = {

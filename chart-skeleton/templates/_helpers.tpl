@@ -100,7 +100,7 @@ limits:
 
 {{/*
 Once per file, for templates that refer to other agents: each agent's object name and
-primary port, as {agent: {fullname, port}}. One pass over the agents instead of one per reference.
+primary port, as {agent: {fullname, port, tcp, enabled}}. One pass over the agents instead of one per reference.
 */}}
 {{- define "agentgen.directory" -}}
 {{- $prefix := include "agentgen.prefix" . -}}
@@ -111,8 +111,9 @@ primary port, as {agent: {fullname, port}}. One pass over the agents instead of 
 {{- $pp := $a.primaryPort -}}
 {{- if not (and $pp (hasKey ($a.ports | default dict) $pp)) }}{{ $pp = include "agentgen.primaryPort" $a }}{{ end -}}
 {{- $port := 0 -}}
-{{- if $pp }}{{ $port = int (index $a.ports $pp).port }}{{ end -}}
-{{- $_ := set $out $name (dict "fullname" $n "port" $port "enabled" (ne $a.enabled false)) -}}
+{{- $tcp := false -}}
+{{- if $pp }}{{ $port = int (index $a.ports $pp).port }}{{ $tcp = eq ((index $a.ports $pp).protocol | default "TCP") "TCP" }}{{ end -}}
+{{- $_ := set $out $name (dict "fullname" $n "port" $port "tcp" $tcp "enabled" (ne $a.enabled false)) -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
@@ -127,12 +128,21 @@ primary port, as {agent: {fullname, port}}. One pass over the agents instead of 
 {{- end -}}
 {{- end -}}
 
-{{/* Extra containers (init or sidecar) with the agent's securityContext under their own. Arg: list containers agentSecurityContext. */}}
+{{/*
+Extra containers (init or sidecar): the agent's securityContext under their own, the chart's
+default requests and limits when they give none, and the writable /tmp unless they mount one.
+Arg: list containers agentSecurityContext.
+*/}}
 {{- define "agentgen.extraContainers" -}}
 {{- $base := index . 1 -}}
 {{- range (index . 0) }}
 {{- $c := deepCopy . }}
 {{- $_ := set $c "securityContext" (mergeOverwrite (deepCopy $base) (.securityContext | default dict)) }}
+{{- if not $c.resources }}{{ $_ := set $c "resources" (include "agentgen.resourceDefaults" . | fromYaml) }}{{ end }}
+{{- $mounts := $c.volumeMounts | default list }}
+{{- $hasTmp := false }}
+{{- range $mounts }}{{ if eq .mountPath "/tmp" }}{{ $hasTmp = true }}{{ end }}{{ end }}
+{{- if not $hasTmp }}{{ $_ := set $c "volumeMounts" (append $mounts (dict "name" "tmp" "mountPath" "/tmp")) }}{{ end }}
 - {{ toYaml $c | nindent 2 | trim }}
 {{- end }}
 {{- end -}}

@@ -29,7 +29,22 @@ STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 STRS = {"type": "array", "items": {"type": "string"}}
 INT_OR_STR = {"type": ["integer", "string"]}
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
-PROBE = {"type": ["object", "null"]}
+PROBE = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "properties": {
+        "httpGet": {"type": "object", "additionalProperties": False, "required": ["port"], "properties": {
+            "path": STR, "port": INT_OR_STR, "host": STR, "scheme": {"enum": ["HTTP", "HTTPS"]}, "httpHeaders": ARR}},
+        "tcpSocket": {"type": "object", "additionalProperties": False, "required": ["port"],
+                      "properties": {"port": INT_OR_STR, "host": STR}},
+        "grpc": {"type": "object", "additionalProperties": False, "required": ["port"],
+                 "properties": {"port": INT, "service": STR}},
+        "exec": {"type": "object", "additionalProperties": False, "properties": {"command": STRS}},
+        **{k: NN_INT for k in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+                               "failureThreshold", "terminationGracePeriodSeconds")},
+    },
+}
+# resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
+RESOURCE_NAMES = {"pattern": "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"}
 
 
 def _nullable(s: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +55,7 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def agent_schema() -> dict[str, Any]:
-    reqs = {"type": "object", "additionalProperties": {"type": ["string", "number"]}}
+    reqs = {"type": "object", "propertyNames": RESOURCE_NAMES, "additionalProperties": {"type": ["string", "number"]}}
     return _obj({
         "enabled": BOOL,
         "description": STR,
