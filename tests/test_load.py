@@ -67,6 +67,7 @@ def test_merge_keys_work_and_explicit_keys_override_them() -> None:
     ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nesting"),
     ("- " * 200000 + "x\n", "nesting deeper than"),
     ("a: \x00\x01binary", "binary"),
+    ("agents:\n" + "".join(f"  a{i}: {{image: n}}\n" for i in range(30000)), "more than 100000 values"),
 ])
 def test_hostile_or_broken_text_is_a_problem_not_a_crash(text: str, expected: str) -> None:
     assert any(expected in line for line in problems(text))
@@ -104,6 +105,7 @@ HOSTILE = {
     "empty.yaml": "",
     "garbage.yaml": None,
     "huge.yaml": "a: " + "x" * (5 * 1024 * 1024) + "\n",
+    "many-values.yaml": "agents:\n" + "".join(f"  a{i}: {{image: n}}\n" for i in range(150000)),
 }
 
 

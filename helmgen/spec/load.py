@@ -18,7 +18,7 @@ from helmgen.problems import Problem, SpecError
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 100
-MAX_EXPANDED_NODES = 200_000
+MAX_EXPANDED_NODES = 100_000
 
 
 @dataclass(eq=False)
@@ -151,7 +151,14 @@ class _Builder:
                 top[1] = None
                 self._add_item(parent, key, node)
 
+        count = 0
         for ev in events:
+            count += 1
+            if count > MAX_EXPANDED_NODES:  # about one event a value
+                self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                                             f"the file holds more than {MAX_EXPANDED_NODES} values",
+                                             "a spec never needs this; is the file what you meant?"))
+                return None
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
@@ -259,8 +266,7 @@ def parse_text(text: str, filename: str) -> Node:
         raise SpecError(filename, problems)
     if root is None:
         raise SpecError(filename, [Problem(1, 1, "", "the file is empty")])
-    size = expanded_size(root)
-    if size > MAX_EXPANDED_NODES:
+    if builder.anchors and expanded_size(root) > MAX_EXPANDED_NODES:
         raise SpecError(filename, [Problem(1, 1, "", f"aliases expand to more than {MAX_EXPANDED_NODES} values",
                                            "an alias bomb? a spec never needs this")])
     return root
