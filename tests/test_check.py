@@ -244,6 +244,29 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert [line.split(": ")[1] for line in lines] == ["agents.a.replica", "agents.a.port", "agents.b.imag"]
 
 
+def test_cross_field_problems_are_reported_with_field_problems(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """
+        secrets:
+          s: {keys: [k]}
+        agents:
+          a:
+            image: nginx
+            resources: {cpu: lots}
+          b:
+            image: nginx
+            port: 80
+            scaling: {minReplicas: 5, maxReplicas: 2}
+            talksTo: [zz, a]
+            env: {K: {secret: s, key: nope}}
+        """)
+    assert lines == [
+        "spec.yaml:9:22: agents.a.resources.cpu: 'lots' is not a CPU quantity (for example 250m, 0.5 or 2)",
+        "spec.yaml:13:15: agents.b.scaling.minReplicas: 5 is greater than maxReplicas (2)",
+        "spec.yaml:14:15: agents.b.talksTo[0]: no agent named 'zz' (agents: a, b)",
+        "spec.yaml:15:26: agents.b.env.K.key: secret 's' has no key 'nope' (declared keys: k)",
+    ]
+
+
 def test_defaults_errors_point_at_defaults(tmp_path: Path) -> None:
     lines = errors(tmp_path, """
         defaults:

@@ -64,11 +64,35 @@ def check_tree(root: Node, filename: str) -> Spec:
     ctx = Ctx()
     value = spec_type().check(root, "", ctx)
     if ctx.problems or value is INVALID:
+        partial = _partial_spec(root, ctx)
+        if partial is not None:
+            try:
+                _build(partial, ctx)  # the cross-field checks on what is valid: every problem at once
+            except Exception:  # noqa: BLE001 - the problems found so far are what matters
+                pass
         raise SpecError(filename, ctx.problems)
     spec = _build(value, ctx)
     if ctx.problems:
         raise SpecError(filename, ctx.problems)
     return spec
+
+
+def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
+    """The valid part of a spec with problems, or None when too little is valid to check further
+    (an invalid `defaults` would make every agent's cross-field checks unreliable)."""
+    from helmgen.spec.load import Mapping
+
+    top = ctx.partials.get("")
+    if top is None or "defaults" in ctx.partials or not isinstance(root, Mapping):
+        return None
+    agents = top.get("agents", ctx.partials.get("agents"))
+    if not agents:
+        return None
+    agents_node = root.items.get("agents", (None, None))[1]
+    v = {"version": "0.0.0", **top, "agents": agents, "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
+         "environments": top.get("environments", {}),
+         "_all_agents": list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)}
+    return v
 
 
 class _AgentChecker:
@@ -210,11 +234,14 @@ class _AgentChecker:
         for i, target in enumerate(a.get("talksTo", [])):
             if target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
+            elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
+                pass  # an agent with problems of its own, reported there
             elif target not in self.spec["agents"]:
                 import difflib
-                close = difflib.get_close_matches(target, list(self.spec["agents"]), n=1)
+                names = list(self.spec.get("_all_agents", self.spec["agents"]))
+                close = difflib.get_close_matches(target, names, n=1)
                 self.err(f"talksTo[{i}]", f"no agent named {target!r}",
-                         f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(self.spec["agents"]))
+                         f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
             elif target[0].isdigit():
                 self.err(f"talksTo[{i}]", f"agent {target!r} starts with a digit, so its variable "
                                           f"{target.upper().replace('-', '_')}_URL would be an invalid name",

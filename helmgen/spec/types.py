@@ -30,6 +30,9 @@ class Ctx:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.pos: dict[str, tuple[int, int]] = {}
+        # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
+        # still run on them, so that every problem is reported at once
+        self.partials: dict[str, dict[str, Any]] = {}
 
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
@@ -322,7 +325,10 @@ class Map(_MappingT):
         if len(out) < self.min_items and ok:
             ctx.err(node, path, f"needs at least {self.min_items} entr{'ies' if self.min_items > 1 else 'y'}")
             return INVALID
-        return out if ok else INVALID
+        if not ok:
+            ctx.partials[path] = {k: v for k, v in out.items() if v is not INVALID}
+            return INVALID
+        return out
 
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "object", "additionalProperties": self.value.schema()}
@@ -375,6 +381,7 @@ class Obj(_MappingT):
                 ctx.err(ctx.pos.get(path, (node.line, node.column)), join_path(path, name), "is required")
                 ok = False
         if not ok:
+            ctx.partials[path] = out
             return INVALID
         return self.post(out, node, path, ctx) if self.post else out
 
