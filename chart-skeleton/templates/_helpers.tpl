@@ -100,7 +100,8 @@ limits:
 
 {{/*
 Once per file, for templates that refer to other agents: each agent's object name and
-primary port, as {agent: {fullname, port, tcp, enabled}}. One pass over the agents instead of one per reference.
+primary port, as {agent: {fullname, port, tcp, enabled, var, url}} (var and url: what a caller's
+<TARGET>_URL is). One pass over the agents instead of one per reference.
 */}}
 {{- define "agentgen.directory" -}}
 {{- $prefix := include "agentgen.prefix" . -}}
@@ -113,9 +114,33 @@ primary port, as {agent: {fullname, port, tcp, enabled}}. One pass over the agen
 {{- $port := 0 -}}
 {{- $tcp := false -}}
 {{- if $pp }}{{ $port = int (index $a.ports $pp).port }}{{ $tcp = eq ((index $a.ports $pp).protocol | default "TCP") "TCP" }}{{ end -}}
-{{- $_ := set $out $name (dict "fullname" $n "port" $port "tcp" $tcp "enabled" (ne $a.enabled false)) -}}
+{{- $_ := set $out $name (dict "fullname" $n "port" $port "tcp" $tcp "enabled" (ne $a.enabled false)
+      "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "url" (printf "http://%s:%d" $n $port)) -}}
 {{- end -}}
 {{- toJson $out -}}
+{{- end -}}
+
+{{/*
+A probe as YAML (one per line, like toYaml, but several times cheaper: probes are rendered for
+every agent). Values are a handler map with scalars or lists, plus timing numbers.
+*/}}
+{{- define "agentgen.probe" -}}
+{{- range $k, $v := . }}
+{{- if kindIs "map" $v }}
+{{ $k }}:
+{{- range $k2, $v2 := $v }}
+{{- if kindIs "slice" $v2 }}
+  {{ $k2 }}: {{ toJson $v2 }}
+{{- else if kindIs "string" $v2 }}
+  {{ $k2 }}: {{ quote $v2 }}
+{{- else }}
+  {{ $k2 }}: {{ $v2 }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{ $k }}: {{ int $v }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The first (primary) port name of an agent's values. */}}
@@ -150,7 +175,7 @@ Arg: list containers agentSecurityContext.
 {{/*
 The pod template of one agent. Arg: dict with root, name, a (the agent's values), prefix,
 fullname, and, computed once per file: common (common labels), sec (the default
-securityContexts as YAML text) and dir (agentgen.directory).
+securityContexts as YAML text), pull (the imagePullSecrets block) and dir (agentgen.directory).
 */}}
 {{- define "agentgen.pod" -}}
 {{- $root := .root -}}
@@ -202,15 +227,12 @@ spec:
   {{- end }}
   automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
   enableServiceLinks: false
-  {{- with $root.Values.imagePullSecrets }}
-  imagePullSecrets:
-    {{- range . }}
-    - name: {{ . | quote }}
-    {{- end }}
+  {{- with .pull }}
+  {{ . }}
   {{- end }}
   securityContext:
     {{- $pscText | nindent 4 }}
-  {{- if and (not (kindIs "invalid" $a.terminationGracePeriodSeconds)) (ne (toString $a.terminationGracePeriodSeconds) "") }}
+  {{- if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
   terminationGracePeriodSeconds: {{ int $a.terminationGracePeriodSeconds }}
   {{- end }}
   {{- with $a.priorityClassName }}
@@ -237,7 +259,7 @@ spec:
   {{- end }}
   {{- with $a.initContainers }}
   initContainers:
-    {{- include "agentgen.extraContainers" (list . $sc) | nindent 4 }}
+    {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 4 }}
   {{- end }}
   containers:
     - name: {{ $name | quote }}
@@ -265,7 +287,7 @@ spec:
         {{- range $var, $e := $env }}
         - name: {{ $var | quote }}
           {{- if hasKey $e "value" }}
-          value: {{ $e.value | toString | quote }}
+          value: {{ quote $e.value }}
           {{- else if $e.secret }}
           valueFrom:
             secretKeyRef:
@@ -294,11 +316,10 @@ spec:
           {{- end }}
         {{- end }}
         {{- range $target := $a.talksTo }}
-        {{- $var := printf "%s_URL" ($target | upper | replace "-" "_") }}
         {{- $t := index $dir $target }}
-        {{- if and $t $t.port (not (hasKey $env $var)) }}
-        - name: {{ $var }}
-          value: {{ printf "http://%s:%d" $t.fullname (int $t.port) | quote }}
+        {{- if and $t $t.port (not (hasKey $env $t.var)) }}
+        - name: {{ $t.var }}
+          value: {{ $t.url | quote }}
         {{- end }}
         {{- end }}
       {{- end }}
@@ -330,15 +351,15 @@ spec:
       {{- with $a.health }}
       {{- with .liveness }}
       livenessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "agentgen.probe" . | trim | nindent 8 }}
       {{- end }}
       {{- with .readiness }}
       readinessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "agentgen.probe" . | trim | nindent 8 }}
       {{- end }}
       {{- with .startup }}
       startupProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "agentgen.probe" . | trim | nindent 8 }}
       {{- end }}
       {{- end }}
       securityContext:
@@ -359,7 +380,7 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     {{- with $a.sidecars }}
-    {{- include "agentgen.extraContainers" (list . $sc) | nindent 4 }}
+    {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 4 }}
     {{- end }}
   volumes:
     - name: tmp
