@@ -50,7 +50,7 @@ RESOURCE_NAMES = {"pattern": "^(cpu|memory|ephemeral-storage|storage|hugepages-[
 def _nullable(s: dict[str, Any]) -> dict[str, Any]:
     out = dict(s)
     t = out.get("type")
-    out["type"] = [t, "null"] if isinstance(t, str) else list(t) + ["null"]
+    out["type"] = [t, "null"] if isinstance(t, str) else list(t or []) + ["null"]
     return out
 
 

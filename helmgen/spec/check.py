@@ -42,7 +42,7 @@ def quantity(text: str) -> Decimal:
     num, suffix = Decimal(m.group(1)), m.group(2)
     if suffix[:1] in ("e", "E") and suffix[1:].lstrip("+-").isdigit():
         return num * Decimal(10) ** int(suffix[1:])
-    return num * Decimal(_SUFFIX.get(suffix, 1))
+    return num * Decimal(str(_SUFFIX.get(suffix, 1)))
 
 
 def deep_merge(base: Any, over: Any) -> Any:

@@ -67,7 +67,7 @@ def cron_problem(text: str) -> str | None:
     if len(parts) != 5:
         return f"has {len(parts)} fields; a cron schedule has 5 (minute hour day-of-month month day-of-week)"
     fields = ("minute", "hour", "day-of-month", "month", "day-of-week")
-    for part, (lo, hi), names, fname in zip(parts, _CRON_RANGES, _CRON_NAMES, fields):
+    for part, (lo, hi), names, fname in zip(parts, _CRON_RANGES, _CRON_NAMES, fields, strict=True):
         for item in part.split(","):
             base, _, step = item.partition("/")
             if step and (not step.isdigit() or int(step) == 0):

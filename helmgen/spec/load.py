@@ -90,6 +90,11 @@ _TAGS = {
 }
 
 
+def _at(mark: Any) -> tuple[int, int]:
+    """1-based line and column of a parser mark."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
 class _Builder:
     """Turns parser events into nodes with an explicit stack (no recursion)."""
 
@@ -98,7 +103,7 @@ class _Builder:
         self.anchors: dict[str, Node] = {}
 
     def scalar(self, ev: Any) -> Scalar:
-        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+        line, col = _at(ev.start_mark)
         text = ev.value
         plain = not ev.style and ev.implicit[0]
         tag = ev.tag
@@ -155,14 +160,14 @@ class _Builder:
         for ev in events:
             count += 1
             if count > MAX_EXPANDED_NODES:  # about one event a value
-                self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                self.problems.append(Problem(*_at(ev.start_mark), "",
                                              f"the file holds more than {MAX_EXPANDED_NODES} values",
                                              "a spec never needs this; is the file what you meant?"))
                 return None
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                    self.problems.append(Problem(*_at(ev.start_mark), "",
                                                  "the file holds more than one YAML document",
                                                  "a spec is one document; remove the extra '---'"))
                     break
@@ -170,25 +175,25 @@ class _Builder:
                 attach(self.scalar(ev), ev)
             elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
-                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                    self.problems.append(Problem(*_at(ev.start_mark), "",
                                                  f"nesting deeper than {MAX_DEPTH} levels",
                                                  "a spec never needs this; is the file what you meant?"))
                     return None
                 if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                    self.problems.append(Problem(*_at(ev.start_mark), "",
                                                  f"unsupported YAML tag {ev.tag!r}"))
-                line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+                line, col = _at(ev.start_mark)
                 container: Node = Mapping(line, col) if isinstance(ev, yaml.MappingStartEvent) else Sequence(line, col)
                 stack.append([container, None, ev])
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 container, _, start = stack.pop()
                 attach(container, start)
             elif isinstance(ev, yaml.AliasEvent):
-                target = self.anchors.get(ev.anchor)
+                target = self.anchors.get(ev.anchor or "")
                 if target is None:
-                    self.problems.append(Problem(ev.start_mark.line + 1, ev.start_mark.column + 1, "",
+                    self.problems.append(Problem(*_at(ev.start_mark), "",
                                                  f"unknown alias *{ev.anchor}"))
-                    target = Scalar(ev.start_mark.line + 1, ev.start_mark.column + 1, None, "", True)
+                    target = Scalar(*_at(ev.start_mark), None, "", True)
                 attach(target, ev)
         return root
 
