@@ -165,6 +165,18 @@ def test_environment_problems_name_the_environment(tmp_path: Path) -> None:
     assert any("Bad_Env" in line and "environment name" in line for line in lines)
 
 
+def test_a_problem_environments_inherit_is_reported_once(tmp_path: Path) -> None:
+    from helmgen.problems import SpecError
+
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE.replace("scaling: {minReplicas: 2, maxReplicas: 5}", "scaling: {minReplicas: 6, maxReplicas: 5}")
+                 + "environments:\n  dev:\n    agents:\n      planner: {replicas: 1}\n  prod: {}\n")
+    with pytest.raises(SpecError) as exc:
+        load_spec(str(p))
+    assert [line.split(": ", 1)[1] for line in exc.value.lines()] == [
+        "agents.planner.scaling.minReplicas: 6 is greater than maxReplicas (5)"]
+
+
 OVERRIDE = st.fixed_dictionaries({}, optional={
     "replicas": st.integers(0, 5),
     "scaling": st.one_of(st.none(), st.fixed_dictionaries({"minReplicas": st.integers(1, 3),
