@@ -408,11 +408,11 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     v["_own_agents"] = v["agents"]
     merged = {name: deep_merge(defaults, a) for name, a in v["agents"].items()}
     agents = _agents(merged, v, ctx)
+    before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
-    ctx.problems = [p for p in ctx.problems
-                    if not (p.path.startswith("environments.") and (p.line, p.column, p.message) in base_problems)]
+    ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
