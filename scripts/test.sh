@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run the whole test suite. Extra arguments go to pytest.
-#   - Debian packages: docker-registry (the OCI registry the publish tests start on 127.0.0.1), gnupg
+#   - Debian packages: docker-registry (the OCI registry the publish tests start on 127.0.0.1), gnupg,
+#     busybox (runs the `helm test` script)
 #   - a virtualenv (.venv) with helmgen and the test tools (pytest, hypothesis, kubernetes-validate, checkov)
 #   - the real Helm 4.3.1 and 3.17.3 binaries in .cache/helm/ (scripts/fetch_helm.py)
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages)"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -551,3 +551,46 @@ def test_udp_agents_and_bare_sidecars(tmp_path: Path) -> None:
     assert log["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
     assert {"name": "tmp", "mountPath": "/tmp"} in log["volumeMounts"]
     assert_restricted("app", by_kind(objs, "Deployment")["rel-app"]["spec"]["template"]["spec"])
+
+
+def test_the_helm_test_script_runs_under_busybox(rendered: Any, tmp_path: Path) -> None:
+    """The test pod's script with BusyBox's sh and nc (the test image's tools), against a port that
+    answers on 127.0.0.1 and one that does not."""
+    import shutil
+    import socket
+    import subprocess
+
+    busybox = shutil.which("busybox")
+    if not busybox:
+        pytest.fail("busybox is not installed: run the tests with scripts/test.sh, which installs it")
+    pod = by_kind(objects(rendered, "research-crew"), "Pod")["rel-worker-test"]
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:2] == ["sh", "-c"] and any(a.startswith("tcp rel-") for a in command[4:])
+    script = command[2]
+    for tool in ("nc", "wget"):  # as in the busybox image: applets on PATH
+        (tmp_path / tool).symlink_to(busybox)
+    env = {"PATH": str(tmp_path)}
+    import threading
+
+    def serve(sock: socket.socket) -> None:  # accept, read to the client's end, close: like a server
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                while conn.recv(1024):
+                    pass
+
+    with socket.socket() as listener, socket.socket() as closed:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(target=serve, args=(listener,), daemon=True).start()
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        up, down = listener.getsockname()[1], closed.getsockname()[1]
+        ok = subprocess.run([busybox, "sh", "-c", script, "check", f"tcp 127.0.0.1 {up}"], capture_output=True,
+                            text=True, timeout=30, env=env)
+        assert ok.returncode == 0 and "ok   127.0.0.1" in ok.stdout, ok.stdout + ok.stderr
+        bad = subprocess.run([busybox, "sh", "-c", script, "check", f"tcp 127.0.0.1 {up}", f"tcp 127.0.0.1 {down}"],
+                             capture_output=True, text=True, timeout=30, env=env)
+        assert bad.returncode == 1 and f"FAIL 127.0.0.1:{down}" in bad.stdout, bad.stdout + bad.stderr
