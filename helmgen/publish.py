@@ -104,7 +104,8 @@ def _pull(reference: str, version: str, dest: Path, plain_http: bool) -> Path | 
         text = str(exc).lower()
         if "not found" in text or "manifest unknown" in text or "name unknown" in text:
             return None
-        raise PublishError(f"cannot read {reference} {version}: {exc}") from None
+        hint = " (a registry without TLS needs --plain-http)" if "HTTP response to HTTPS client" in str(exc) else ""
+        raise PublishError(f"cannot read {reference} {version}: {exc}{hint}") from None
     return next(dest.glob("*.tgz"))
 
 
