@@ -11,7 +11,6 @@ import click
 from helmgen import __version__
 
 
-
 class _DefaultGenerate(click.Group):
     """`helmgen SPEC` means `helmgen generate SPEC`."""
 
@@ -33,6 +32,12 @@ def _spec_or_exit(path: str) -> Any:
         n = len(exc.problems)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing written.", err=True)
         sys.exit(2)
+
+
+def _check_env(model: Any, env: str | None) -> None:
+    if env is not None and env not in model.environments:
+        known = ", ".join(model.environments) or "none"
+        raise click.UsageError(f"no environment named {env!r} (environments: {known})")
 
 
 @click.group(cls=_DefaultGenerate, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,9 +104,7 @@ def _render_env(model: Any, env: str | None, helm_args: tuple[str, ...], release
     from helmgen.helm import HelmError, run
     from helmgen.write import write_chart
 
-    if env is not None and env not in model.environments:
-        known = ", ".join(model.environments) or "none"
-        raise click.UsageError(f"no environment named {env!r} (environments: {known})")
+    _check_env(model, env)
     with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
         chart = Path(tmp) / model.name
         write_chart(render_chart(model), chart)
@@ -166,8 +169,7 @@ def images(spec: str, env: str | None) -> None:
     from helmgen.chart.images import images as list_images
 
     model = _spec_or_exit(spec)
-    if env is not None and env not in model.environments:
-        raise click.UsageError(f"no environment named {env!r} (environments: {', '.join(model.environments) or 'none'})")
+    _check_env(model, env)
     for ref in list_images(model.agents if env is None else model.environments[env]):
         click.echo(ref)
 
