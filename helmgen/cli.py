@@ -205,6 +205,8 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
         raise click.UsageError("--sign needs --key and --keyring")
     if sign and kind == "package":
         raise click.UsageError("--sign packages the chart itself: give a spec or a chart folder, not a .tgz")
+    if "://" in target and not target.startswith("oci://"):
+        raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
     signing = pub.Signing(key, keyring, passphrase_file) if sign else None
     try:
         with tempfile.TemporaryDirectory(prefix="helmgen-publish-") as tmp:
@@ -229,8 +231,6 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
                 tgz = src
             if target.startswith("oci://"):
                 result = pub.to_oci(tgz, target, plain_http)
-            elif "://" in target:
-                raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
             else:
                 result = pub.to_folder(tgz, Path(target), url)
     except (pub.PublishError, HelmError) as exc:
