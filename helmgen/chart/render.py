@@ -58,16 +58,17 @@ def render_chart(spec: Spec) -> dict[str, bytes]:
     """Every file of the chart by relative path."""
     from helmgen.chart.readme import render_readme
     from helmgen.chart.schema import render_schema
-    from helmgen.chart.values import render_env_values, render_values
+    from helmgen.chart.values import render_env_values, render_values, values_tree
 
     files = skeleton_files()
     files["Chart.yaml"] = chart_yaml(spec).encode()
+    base = values_tree(spec)  # values.yaml, and what every values-<env>.yaml differs from
     files["values.yaml"] = render_values(spec, HEADER + "#\n# Every setting is explicit. Override any of them with -f or --set;\n"
-                                               "# values.schema.json rejects a misspelt key.\n\n").encode()
+                                               "# values.schema.json rejects a misspelt key.\n\n", base).encode()
     files["values.schema.json"] = render_schema().encode()
     files["README.md"] = render_readme(spec).encode()
     for env in spec.environments:
         files[f"values-{env}.yaml"] = render_env_values(
             spec, env, HEADER + f"#\n# Environment {env}: only what differs from values.yaml.\n"
-                                f"# Use: helm install RELEASE . -f values-{env}.yaml\n\n").encode()
+                                f"# Use: helm install RELEASE . -f values-{env}.yaml\n\n", base).encode()
     return dict(sorted(files.items()))

@@ -262,10 +262,10 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
     }
 
 
-def render_values(spec: Spec, header: str) -> str:
+def render_values(spec: Spec, header: str, tree: dict[str, Any]) -> str:
     from helmgen.chart.emit import dump
 
-    return header + dump(values_tree(spec), commenter(spec))
+    return header + dump(tree, commenter(spec))
 
 
 def overrides(base: Any, new: Any) -> Any:
@@ -285,10 +285,11 @@ def overrides(base: Any, new: Any) -> Any:
     return out
 
 
-def render_env_values(spec: Spec, env: str, header: str) -> str:
+def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -> str:
+    """values-<env>.yaml: what turns `base` (the tree of values.yaml) into the environment's values."""
     from helmgen.chart.emit import dump
 
-    diff = overrides(values_tree(spec), values_tree(spec, spec.environments[env]))
+    diff = overrides(base, values_tree(spec, spec.environments[env]))
 
     def comment(path: tuple[str, ...]) -> str:
         if path == ("agents",):

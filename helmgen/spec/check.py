@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from helmgen.problems import Problem, SpecError
+from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
@@ -426,10 +426,3 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         extraManifests=v.get("extraManifests", []), environments=environments,
     )
 
-
-def problems_of(path: str) -> list[Problem]:
-    try:
-        load_spec(path)
-    except SpecError as exc:
-        return exc.problems
-    return []
