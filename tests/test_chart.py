@@ -526,6 +526,10 @@ def test_references_between_objects_resolve(rendered: Any, spec: str, release: s
             assert (ref["kind"], ref["name"]) in names, ref
         if o["kind"] == "StatefulSet":
             assert ("Service", o["spec"]["serviceName"]) in names
+    for where, pod in pod_specs(objs):
+        for v in pod.get("volumes", []):
+            if v["name"] == "config":  # the agent's config files: the chart's own ConfigMap
+                assert ("ConfigMap", v["configMap"]["name"]) in names, where
         if o["kind"] in ("Ingress",):
             for rule in o["spec"]["rules"]:
                 for p in rule["http"]["paths"]:
