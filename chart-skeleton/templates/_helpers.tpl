@@ -120,26 +120,32 @@ agent gives none); secretNames (secret reference -> quoted Secret name); testNam
 (its workload's name); kind; workload (a Deployment or StatefulSet); sts; enabled; port and tcp
 (its primary port); var and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its
 object labels at indent 4, with the component); sel4 and sel6 (its selector labels at indents 4
-and 6); sa (its quoted ServiceAccount name) and podSA (whether its pods name one); configName.
+and 6); labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name) and podSA
+(whether its pods name one); configName; g (the cache itself, for agentgen.pod).
 */}}
 {{- define "agentgen.cache" -}}
+{{- $g := dict -}}
+{{- $_ := set . "agentgenCache" $g -}}
 {{- $prefix := include "agentgen.prefix" . -}}
-{{- $labels := include "agentgen.commonLabels" . | nindent 4 -}}
+{{- $common := include "agentgen.commonLabels" . -}}
+{{- $labels := $common | nindent 4 -}}
+{{- $labels8 := $common | nindent 8 -}}
 {{- $selBase := include "agentgen.selectorBase" . -}}
 {{- $sel4 := $selBase | nindent 4 -}}
 {{- $sel6 := $selBase | nindent 6 -}}
 {{- $pull := "" -}}
 {{- with .Values.imagePullSecrets -}}
 {{- $pull = "imagePullSecrets:" -}}
-{{- range . }}{{ $pull = printf "%s\n    - name: %s" $pull (quote .) }}{{ end -}}
+{{- range . }}{{ $pull = printf "%s\n        - name: %s" $pull (quote .) }}{{ end -}}
 {{- end -}}
 {{- $secretNames := dict -}}
 {{- range $sname, $s := .Values.secrets -}}
 {{- $_ := set $secretNames $sname (quote ($s.existingSecret | default (include "agentgen.objname" (list $prefix $sname)))) -}}
 {{- end -}}
 {{- $testName := printf "%s-test" (include "agentgen.chartName" .) | trunc 63 | trimSuffix "-" -}}
-{{- $tl := include "agentgen.commonLabels" . | fromYaml -}}
+{{- $tl := $common | fromYaml -}}
 {{- $_ := set $tl "app.kubernetes.io/name" $testName -}}
+{{- $workloadKinds := dict "Deployment" true "StatefulSet" true -}}
 {{- $dir := dict -}}
 {{- $agents := list -}}
 {{- range $name, $a := .Values.agents -}}
@@ -153,246 +159,249 @@ and 6); sa (its quoted ServiceAccount name) and podSA (whether its pods name one
 {{- $port := 0 -}}
 {{- $tcp := false -}}
 {{- with $a.ports -}}
-{{- $pp := $a.primaryPort -}}
-{{- if not (and $pp (hasKey . $pp)) }}{{ $pp = first (keys . | sortAlpha) }}{{ end -}}
-{{- $p := index . $pp -}}
-{{- $port = int $p.port -}}
+{{- $p := index . ($a.primaryPort | default "") -}}
+{{- if not $p }}{{ $p = index . (first (keys . | sortAlpha)) }}{{ end -}}
+{{- $port = $p.port -}}
 {{- $tcp = eq ($p.protocol | default "TCP") "TCP" -}}
 {{- end -}}
-{{- $sa := $a.serviceAccount | default dict -}}
-{{- $saCreate := ne $sa.create false -}}
+{{- $sa := printf "%q" $n -}}
+{{- $podSA := true -}}
+{{- with $a.serviceAccount -}}
+{{- if .name }}{{ $sa = quote .name }}{{ else if eq .create false }}{{ $sa = "\"default\"" }}{{ $podSA = false }}{{ end -}}
+{{- end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
-{{- $e := dict "name" $name "a" $a "fullname" $n "wname" $w "kind" $kind
-      "workload" (or (eq $kind "Deployment") (eq $kind "StatefulSet")) "sts" (eq $kind "StatefulSet")
+{{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "wname" $w "kind" $kind
+      "workload" (hasKey $workloadKinds $kind) "sts" (eq $kind "StatefulSet")
       "enabled" (ne $a.enabled false) "port" $port "tcp" $tcp
-      "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%d\"" $n $port)
+      "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
       "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
+      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" $labels8 $name)
       "sel4" (printf "%s\n    app.kubernetes.io/component: %q" $sel4 $name)
       "sel6" (printf "%s\n      app.kubernetes.io/component: %q" $sel6 $name)
-      "sa" (quote ($sa.name | default (ternary $n "default" $saCreate))) "podSA" (or $sa.name $saCreate)
-      "configName" $cfg -}}
+      "sa" $sa "podSA" $podSA "configName" $cfg -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $e.enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
-{{- $_ := set . "agentgenCache" (dict "prefix" $prefix "labels" $labels "pull" $pull
-      "sc" (toYaml .Values.securityDefaults.container | nindent 8) "psc" (toYaml .Values.securityDefaults.pod | nindent 4)
+{{- range $k, $v := dict "prefix" $prefix "labels" $labels "pull" $pull
+      "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
       "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)
-      "dir" $dir "agents" $agents) -}}
+      "dir" $dir "agents" $agents }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}
 
 {{/*
-The pod template of one agent, at indent 0. Arg: dict g (agentgen.cache) d (the agent's entry).
-Probes and resources are written as JSON (valid YAML) with one call each.
+The pod template of one agent, at indent 4, for `{{ template "agentgen.pod" $entry }}` (an action,
+so no function call and no copy of the text). Arg: the agent's entry in agentgen.cache. Probes
+and resources are written as JSON (valid YAML) with one call each.
 */}}
 {{- define "agentgen.pod" -}}
-{{- $g := .g -}}
-{{- $d := .d -}}
+{{- $d := . -}}
+{{- $g := $d.g -}}
 {{- $a := $d.a -}}
 {{- $name := $d.name -}}
 {{- /* the chart's securityDefaults with the agent's own settings on top; the usual agent has none
        and reuses the text rendered once per release */ -}}
 {{- $sc := $g.defaults.container -}}
 {{- $scText := $g.sc -}}
-{{- if $a.securityContext }}{{ $sc = mergeOverwrite (deepCopy $g.defaults.container) $a.securityContext }}{{ $scText = toYaml $sc | nindent 8 }}{{ end -}}
+{{- if $a.securityContext }}{{ $sc = mergeOverwrite (deepCopy $g.defaults.container) $a.securityContext }}{{ $scText = toYaml $sc | nindent 12 }}{{ end -}}
 {{- $res := $a.resources -}}
-{{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end -}}
-metadata:
-  labels:{{ $d.labels }}
-    {{- with $a.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- if or $a.podAnnotations $a.config $a.monitoring }}
-  {{- $ann := $a.podAnnotations | default dict }}
-  {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
-  {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
-  {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
-  {{- if $restart }}
-  {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
-  {{- end }}
-  {{- if $scrape }}
-  {{- $mport := $a.monitoring.port }}
-  {{- if hasKey ($a.ports | default dict) (toString $mport) }}{{ $mport = (index $a.ports (toString $mport)).port }}{{ end }}
-  {{- $_ := set $ann "prometheus.io/scrape" "true" }}
-  {{- $_ := set $ann "prometheus.io/port" (toString (int $mport)) }}
-  {{- $_ := set $ann "prometheus.io/path" ($a.monitoring.path | default "/metrics") }}
-  {{- end }}
-  {{- with $ann }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- end }}
-spec:
-  {{- if $d.podSA }}
-  serviceAccountName: {{ $d.sa }}
-  {{- end }}
-  automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
-  enableServiceLinks: false
-  {{- with $g.pull }}
-  {{ . }}
-  {{- end }}
-  securityContext:
-  {{- if $a.podSecurityContext }}
-    {{- toYaml (mergeOverwrite (deepCopy $g.defaults.pod) $a.podSecurityContext) | nindent 4 }}
-  {{- else }}{{ $g.psc }}{{ end }}
-  {{- if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
-  terminationGracePeriodSeconds: {{ int $a.terminationGracePeriodSeconds }}
-  {{- end }}
-  {{- with $a.priorityClassName }}
-  priorityClassName: {{ . | quote }}
-  {{- end }}
-  {{- with $a.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $a.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $a.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $a.topologySpreadConstraints }}
-  topologySpreadConstraints:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- if not $d.workload }}
-  restartPolicy: Never
-  {{- end }}
-  {{- with $a.initContainers }}
-  initContainers:
-    {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 4 }}
-  {{- end }}
-  containers:
-    - name: "{{ $name }}"
-      {{- $img := $a.image }}
-      {{- $ref := $img.repository }}
-      {{- if $img.tag }}{{ $ref = print $ref ":" $img.tag }}{{ else if not $img.digest }}{{ $ref = print $ref ":" $g.appTag }}{{ end }}
-      {{- if $img.digest }}{{ $ref = print $ref "@" $img.digest }}{{ end }}
-      image: {{ quote $ref }}
-      imagePullPolicy: {{ $img.pullPolicy | default "IfNotPresent" }}
-      {{- with $a.command }}
-      command:
+{{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
+    metadata:
+      labels:{{ $d.labels8 }}
+        {{- with $a.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- if or $a.podAnnotations $a.config $a.monitoring }}
+      {{- $ann := $a.podAnnotations | default dict }}
+      {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
+      {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
+      {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- if $restart }}
+      {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
+      {{- end }}
+      {{- if $scrape }}
+      {{- $mport := $a.monitoring.port }}
+      {{- if hasKey ($a.ports | default dict) (toString $mport) }}{{ $mport = (index $a.ports (toString $mport)).port }}{{ end }}
+      {{- $_ := set $ann "prometheus.io/scrape" "true" }}
+      {{- $_ := set $ann "prometheus.io/port" (toString (int $mport)) }}
+      {{- $_ := set $ann "prometheus.io/path" ($a.monitoring.path | default "/metrics") }}
+      {{- end }}
+      {{- with $ann }}
+      annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $a.args }}
-      args:
+      {{- end }}
+    spec:
+      {{- if $d.podSA }}
+      serviceAccountName: {{ $d.sa }}
+      {{- end }}
+      automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
+      enableServiceLinks: false
+      {{- with $g.pull }}
+      {{ . }}
+      {{- end }}
+      securityContext:
+      {{- if $a.podSecurityContext }}
+        {{- toYaml (mergeOverwrite (deepCopy $g.defaults.pod) $a.podSecurityContext) | nindent 8 }}
+      {{- else }}{{ $g.psc }}{{ end }}
+      {{- if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
+      terminationGracePeriodSeconds: {{ int $a.terminationGracePeriodSeconds }}
+      {{- end }}
+      {{- with $a.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with $a.nodeSelector }}
+      nodeSelector:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $a.ports }}
-      ports:
-        {{- range $pname, $p := . }}
-        - name: {{ quote $pname }}
-          containerPort: {{ $p.port }}
-          protocol: {{ $p.protocol | default "TCP" }}
-        {{- end }}
+      {{- with $a.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- $env := $a.env | default dict }}
-      {{- if or $env $a.talksTo }}
-      env:
-        {{- range $var, $e := $env }}
-        - name: {{ quote $var }}
-          {{- if hasKey $e "value" }}
-          value: {{ quote $e.value }}
-          {{- else if $e.secret }}
-          {{- $sn := index $g.secretNames $e.secret }}
-          {{- if not $sn }}{{ $sn = quote $e.secret }}{{ end }}
-          valueFrom:
-            secretKeyRef:
-              name: {{ $sn }}
-              key: {{ quote $e.key }}
-              {{- if $e.optional }}
-              optional: true
+      {{- with $a.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $a.topologySpreadConstraints }}
+      topologySpreadConstraints:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- if not $d.workload }}
+      restartPolicy: Never
+      {{- end }}
+      {{- with $a.initContainers }}
+      initContainers:
+        {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: "{{ $name }}"
+          {{- $img := $a.image }}
+          {{- $ref := $img.repository }}
+          {{- if $img.tag }}{{ $ref = print $ref ":" $img.tag }}{{ else if not $img.digest }}{{ $ref = print $ref ":" $g.appTag }}{{ end }}
+          {{- if $img.digest }}{{ $ref = print $ref "@" $img.digest }}{{ end }}
+          image: {{ quote $ref }}
+          imagePullPolicy: {{ $img.pullPolicy | default "IfNotPresent" }}
+          {{- with $a.command }}
+          command:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $a.args }}
+          args:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $a.ports }}
+          ports:
+            {{- range $pname, $p := . }}
+            - name: {{ quote $pname }}
+              containerPort: {{ $p.port }}
+              protocol: {{ $p.protocol | default "TCP" }}
+            {{- end }}
+          {{- end }}
+          {{- $env := $a.env | default dict }}
+          {{- if or $env $a.talksTo }}
+          env:
+            {{- range $var, $e := $env }}
+            - name: {{ quote $var }}
+              {{- if hasKey $e "value" }}
+              value: {{ quote $e.value }}
+              {{- else if $e.secret }}
+              {{- $sn := index $g.secretNames $e.secret }}
+              {{- if not $sn }}{{ $sn = quote $e.secret }}{{ end }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $sn }}
+                  key: {{ quote $e.key }}
+                  {{- if $e.optional }}
+                  optional: true
+                  {{- end }}
+              {{- else if $e.configMap }}
+              valueFrom:
+                configMapKeyRef:
+                  name: {{ quote $e.configMap }}
+                  key: {{ quote $e.key }}
+                  {{- if $e.optional }}
+                  optional: true
+                  {{- end }}
+              {{- else if $e.field }}
+              valueFrom:
+                fieldRef:
+                  fieldPath: {{ quote $e.field }}
+              {{- else if $e.resource }}
+              valueFrom:
+                resourceFieldRef:
+                  containerName: "{{ $name }}"
+                  resource: {{ quote $e.resource }}
               {{- end }}
-          {{- else if $e.configMap }}
-          valueFrom:
-            configMapKeyRef:
-              name: {{ quote $e.configMap }}
-              key: {{ quote $e.key }}
-              {{- if $e.optional }}
-              optional: true
+            {{- end }}
+            {{- range $target := $a.talksTo }}
+            {{- $t := index $g.dir $target }}
+            {{- if and $t $t.port (not (hasKey $env $t.var)) }}
+            - name: {{ $t.var }}
+              value: {{ $t.urlq }}
+            {{- end }}
+            {{- end }}
+          {{- end }}
+          {{- with $a.envFrom }}
+          envFrom:
+            {{- range . }}
+            {{- if .secret }}
+            {{- $sn := index $g.secretNames .secret }}
+            {{- if not $sn }}{{ $sn = quote .secret }}{{ end }}
+            - secretRef:
+                name: {{ $sn }}
+            {{- else }}
+            - configMapRef:
+                name: {{ .configMap | quote }}
+            {{- end }}
+              {{- if .optional }}
+                optional: true
               {{- end }}
-          {{- else if $e.field }}
-          valueFrom:
-            fieldRef:
-              fieldPath: {{ quote $e.field }}
-          {{- else if $e.resource }}
-          valueFrom:
-            resourceFieldRef:
-              containerName: "{{ $name }}"
-              resource: {{ quote $e.resource }}
+              {{- with .prefix }}
+              prefix: {{ . | quote }}
+              {{- end }}
+            {{- end }}
           {{- end }}
-        {{- end }}
-        {{- range $target := $a.talksTo }}
-        {{- $t := index $g.dir $target }}
-        {{- if and $t $t.port (not (hasKey $env $t.var)) }}
-        - name: {{ $t.var }}
-          value: {{ $t.urlq }}
-        {{- end }}
-        {{- end }}
-      {{- end }}
-      {{- with $a.envFrom }}
-      envFrom:
-        {{- range . }}
-        {{- if .secret }}
-        {{- $sn := index $g.secretNames .secret }}
-        {{- if not $sn }}{{ $sn = quote .secret }}{{ end }}
-        - secretRef:
-            name: {{ $sn }}
-        {{- else }}
-        - configMapRef:
-            name: {{ .configMap | quote }}
-        {{- end }}
-          {{- if .optional }}
-            optional: true
+          resources: {{ toJson $res }}
+          {{- with $a.health }}
+          {{- with .liveness }}
+          livenessProbe: {{ toJson . }}
           {{- end }}
-          {{- with .prefix }}
-          prefix: {{ . | quote }}
+          {{- with .readiness }}
+          readinessProbe: {{ toJson . }}
           {{- end }}
+          {{- with .startup }}
+          startupProbe: {{ toJson . }}
+          {{- end }}
+          {{- end }}
+          securityContext:{{ $scText }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            {{- if $a.config }}
+            - name: config
+              mountPath: {{ $a.config.mountPath | quote }}
+              readOnly: true
+            {{- end }}
+            {{- if $a.state }}
+            - name: data
+              mountPath: {{ $a.state.mountPath | default "/data" | quote }}
+            {{- end }}
+            {{- with $a.volumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+        {{- with $a.sidecars }}
+        {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 8 }}
         {{- end }}
-      {{- end }}
-      resources: {{ toJson $res }}
-      {{- with $a.health }}
-      {{- with .liveness }}
-      livenessProbe: {{ toJson . }}
-      {{- end }}
-      {{- with .readiness }}
-      readinessProbe: {{ toJson . }}
-      {{- end }}
-      {{- with .startup }}
-      startupProbe: {{ toJson . }}
-      {{- end }}
-      {{- end }}
-      securityContext:{{ $scText }}
-      volumeMounts:
+      volumes:
         - name: tmp
-          mountPath: /tmp
+          emptyDir: {}
         {{- if $a.config }}
         - name: config
-          mountPath: {{ $a.config.mountPath | quote }}
-          readOnly: true
+          configMap:
+            name: {{ $d.configName }}
         {{- end }}
-        {{- if $a.state }}
-        - name: data
-          mountPath: {{ $a.state.mountPath | default "/data" | quote }}
-        {{- end }}
-        {{- with $a.volumeMounts }}
+        {{- with $a.volumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-    {{- with $a.sidecars }}
-    {{- include "agentgen.extraContainers" (list . $sc) | trim | nindent 4 }}
-    {{- end }}
-  volumes:
-    - name: tmp
-      emptyDir: {}
-    {{- if $a.config }}
-    - name: config
-      configMap:
-        name: {{ $d.configName }}
-    {{- end }}
-    {{- with $a.volumes }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
 {{- end -}}
