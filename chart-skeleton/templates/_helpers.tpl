@@ -76,16 +76,6 @@ limits:
   memory: 128Mi
 {{- end -}}
 
-{{/* The first (primary) port name of an agent's values. */}}
-{{- define "agentgen.primaryPort" -}}
-{{- $a := . -}}
-{{- if and $a.primaryPort (hasKey ($a.ports | default dict) $a.primaryPort) -}}
-{{- $a.primaryPort -}}
-{{- else if $a.ports -}}
-{{- first (keys $a.ports | sortAlpha) -}}
-{{- end -}}
-{{- end -}}
-
 {{/*
 Extra containers (init or sidecar): the agent's securityContext under their own, the chart's
 default requests and limits when they give none, and the writable /tmp unless they mount one.
@@ -117,11 +107,12 @@ template's indents) and defaults (.Values.securityDefaults); appTag (the image t
 agent gives none); secretNames (secret reference -> quoted Secret name); testName and testLabels
 (the `helm test` pods' name label and labels at indent 4); dir (every agent by name) and agents
 (the enabled agents, in name order). Each agent's entry: name; a (its values); fullname; wname
-(its workload's name); kind; workload (a Deployment or StatefulSet); sts; enabled; port and tcp
-(its primary port); var and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its
-object labels at indent 4, with the component); sel4 and sel6 (its selector labels at indents 4
-and 6); labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name) and podSA
-(whether its pods name one); configName; g (the cache itself, for agentgen.pod).
+(its workload's name); kind; workload (a Deployment or StatefulSet); sts; enabled; pname, port
+and tcp (its primary port: primaryPort if that names one of its ports, else the alphabetically
+first); var and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its object
+labels at indent 4, with the component); sel4 and sel6 (its selector labels at indents 4 and 6);
+labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name) and podSA (whether its
+pods name one); configName; g (the cache itself, for agentgen.pod).
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -156,11 +147,13 @@ and 6); labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name
 {{- if not $kind }}{{ $kind = ternary "StatefulSet" "Deployment" (not (empty $a.state)) }}{{ end -}}
 {{- $w := $n -}}
 {{- if $long }}{{ $w = include "agentgen.workloadName" (list $prefix $name $kind $n) }}{{ end -}}
+{{- $pname := "" -}}
 {{- $port := 0 -}}
 {{- $tcp := false -}}
 {{- with $a.ports -}}
-{{- $p := index . ($a.primaryPort | default "") -}}
-{{- if not $p }}{{ $p = index . (first (keys . | sortAlpha)) }}{{ end -}}
+{{- $pname = $a.primaryPort | default "" -}}
+{{- $p := index . $pname -}}
+{{- if not $p }}{{ $pname = first (keys . | sortAlpha) }}{{ $p = index . $pname }}{{ end -}}
 {{- $port = $p.port -}}
 {{- $tcp = eq ($p.protocol | default "TCP") "TCP" -}}
 {{- end -}}
@@ -173,7 +166,7 @@ and 6); labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
 {{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "wname" $w "kind" $kind
       "workload" (hasKey $workloadKinds $kind) "sts" (eq $kind "StatefulSet")
-      "enabled" (ne $a.enabled false) "port" $port "tcp" $tcp
+      "enabled" (ne $a.enabled false) "pname" $pname "port" $port "tcp" $tcp
       "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
       "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
       "labels8" (printf "%s\n        app.kubernetes.io/component: %q" $labels8 $name)
