@@ -557,6 +557,26 @@ def test_udp_agents_and_bare_sidecars(tmp_path: Path) -> None:
     assert_restricted("app", by_kind(objs, "Deployment")["rel-app"]["spec"]["template"]["spec"])
 
 
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_zeros_are_values_not_defaults(tmp_path: Path, version: str) -> None:
+    """0 is a setting like any other: maxSurge 0, replicas 0 and a grace period of 0 reach the objects."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: s\nversion: 0.1.0\nagents:\n"
+                    "  a:\n    image: ghcr.io/acme/a:1\n    port: 80\n    replicas: 0\n"
+                    "    terminationGracePeriodSeconds: 0\n"
+                    "    rollout: {strategy: rolling, maxSurge: 0, maxUnavailable: 1}\n"
+                    "  b: {image: ghcr.io/acme/b:1, port: 80, replicas: 3}\n")
+    deps = by_kind(template(helm_path(version), generate(spec, tmp_path)), "Deployment")
+    a = deps["rel-a"]["spec"]
+    assert a["replicas"] == 0
+    assert a["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    assert a["template"]["spec"]["terminationGracePeriodSeconds"] == 0
+    b = deps["rel-b"]["spec"]
+    assert b["replicas"] == 3
+    assert b["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 0}
+    assert b["template"]["spec"]["terminationGracePeriodSeconds"] == 30
+
+
 def test_the_helm_test_script_runs_under_busybox(rendered: Any, tmp_path: Path) -> None:
     """The test pod's script with BusyBox's sh and nc (the test image's tools), against a port that
     answers on 127.0.0.1 and one that does not."""

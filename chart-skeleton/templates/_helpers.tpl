@@ -106,13 +106,14 @@ block); sc and psc (the default container and pod securityContexts as YAML, at t
 template's indents) and defaults (.Values.securityDefaults); appTag (the image tag used when an
 agent gives none); secretNames (secret reference -> quoted Secret name); testName and testLabels
 (the `helm test` pods' name label and labels at indent 4); dir (every agent by name) and agents
-(the enabled agents, in name order). Each agent's entry: name; a (its values); fullname; wname
-(its workload's name); kind; workload (a Deployment or StatefulSet); sts; enabled; pname, port
-and tcp (its primary port: primaryPort if that names one of its ports, else the alphabetically
-first); var and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its object
-labels at indent 4, with the component); sel4 and sel6 (its selector labels at indents 4 and 6);
-labels8 (its pod labels at indent 8); sa (its quoted ServiceAccount name) and podSA (whether its
-pods name one); configName; g (the cache itself, for agentgen.pod).
+(the enabled agents, in name order); empty (an empty map). Each agent's entry: name; a (its
+values); fullname; long (whether the fullname may pass 52 characters); wname (its workload's
+name); kind; workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its
+primary port: primaryPort if that names one of its ports, else the alphabetically first); var
+and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent
+4, with the component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod
+labels at indent 8); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods
+name one); configName; g (the cache itself, for agentgen.pod).
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -136,51 +137,61 @@ pods name one); configName; g (the cache itself, for agentgen.pod).
 {{- $testName := printf "%s-test" (include "agentgen.chartName" .) | trunc 63 | trimSuffix "-" -}}
 {{- $tl := $common | fromYaml -}}
 {{- $_ := set $tl "app.kubernetes.io/name" $testName -}}
-{{- $workloadKinds := dict "Deployment" true "StatefulSet" true -}}
+{{- /* an object name can pass 52 characters only when the prefix is over 11 (agent names have at most 40) */ -}}
+{{- $mayBeLong := gt (len $prefix) 11 -}}
 {{- $dir := dict -}}
 {{- $agents := list -}}
 {{- range $name, $a := .Values.agents -}}
 {{- $n := printf "%s-%s" $prefix $name -}}
-{{- $long := gt (len $n) 52 -}}
+{{- $long := false -}}
+{{- if $mayBeLong }}{{ $long = gt (len $n) 52 }}{{ end -}}
 {{- if $long }}{{ if gt (len $n) 63 }}{{ $n = include "agentgen.objname" (list $prefix $name) }}{{ end }}{{ end -}}
 {{- $kind := $a.kind -}}
 {{- if not $kind }}{{ $kind = ternary "StatefulSet" "Deployment" (not (empty $a.state)) }}{{ end -}}
+{{- $workload := true -}}
+{{- $sts := false -}}
+{{- if eq $kind "StatefulSet" }}{{ $sts = true }}{{ else if ne $kind "Deployment" }}{{ $workload = false }}{{ end -}}
 {{- $w := $n -}}
 {{- if $long }}{{ $w = include "agentgen.workloadName" (list $prefix $name $kind $n) }}{{ end -}}
 {{- $pname := "" -}}
 {{- $port := 0 -}}
 {{- $tcp := false -}}
 {{- with $a.ports -}}
-{{- $pname = $a.primaryPort | default "" -}}
-{{- $p := index . $pname -}}
+{{- $p := "" -}}
+{{- with $a.primaryPort }}{{ $pname = . }}{{ $p = index $a.ports . }}{{ end -}}
 {{- if not $p }}{{ $pname = first (keys . | sortAlpha) }}{{ $p = index . $pname }}{{ end -}}
 {{- $port = $p.port -}}
-{{- $tcp = eq ($p.protocol | default "TCP") "TCP" -}}
+{{- $tcp = true -}}
+{{- with $p.protocol }}{{ if ne . "TCP" }}{{ $tcp = false }}{{ end }}{{ end -}}
 {{- end -}}
-{{- $sa := printf "%q" $n -}}
+{{- $sa := "" -}}
+{{- $saCreate := true -}}
 {{- $podSA := true -}}
 {{- with $a.serviceAccount -}}
-{{- if .name }}{{ $sa = quote .name }}{{ else if eq .create false }}{{ $sa = "\"default\"" }}{{ $podSA = false }}{{ end -}}
+{{- if .create }}{{ else if hasKey . "create" }}{{ if eq .create false }}{{ $saCreate = false }}{{ end }}{{ end -}}
+{{- if .name }}{{ $sa = quote .name }}{{ else if not $saCreate }}{{ $sa = "\"default\"" }}{{ $podSA = false }}{{ end -}}
 {{- end -}}
+{{- if not $sa }}{{ $sa = print "\"" $n "\"" }}{{ end -}}
+{{- $enabled := true -}}
+{{- if $a.enabled }}{{ else if eq $a.enabled false }}{{ $enabled = false }}{{ end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
-{{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "wname" $w "kind" $kind
-      "workload" (hasKey $workloadKinds $kind) "sts" (eq $kind "StatefulSet")
-      "enabled" (ne $a.enabled false) "pname" $pname "port" $port "tcp" $tcp
+{{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "long" $long "wname" $w "kind" $kind
+      "workload" $workload "sts" $sts "enabled" $enabled "pname" $pname "port" $port "tcp" $tcp
       "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
       "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
       "labels8" (printf "%s\n        app.kubernetes.io/component: %q" $labels8 $name)
       "sel4" (printf "%s\n    app.kubernetes.io/component: %q" $sel4 $name)
       "sel6" (printf "%s\n      app.kubernetes.io/component: %q" $sel6 $name)
-      "sa" $sa "podSA" $podSA "configName" $cfg -}}
+      "sa" $sa "saCreate" $saCreate "podSA" $podSA "configName" $cfg -}}
 {{- $_ := set $dir $name $e -}}
-{{- if $e.enabled }}{{ $agents = append $agents $e }}{{ end -}}
+{{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
 {{- range $k, $v := dict "prefix" $prefix "labels" $labels "pull" $pull
       "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
       "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)
-      "dir" $dir "agents" $agents }}{{ $_ := set $g $k $v }}{{ end -}}
+      "dir" $dir "agents" $agents "empty" dict }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}
 
 {{/*
@@ -238,9 +249,11 @@ and resources are written as JSON (valid YAML) with one call each.
       {{- if $a.podSecurityContext }}
         {{- toYaml (mergeOverwrite (deepCopy $g.defaults.pod) $a.podSecurityContext) | nindent 8 }}
       {{- else }}{{ $g.psc }}{{ end }}
-      {{- if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
-      terminationGracePeriodSeconds: {{ int $a.terminationGracePeriodSeconds }}
-      {{- end }}
+      {{- with $a.terminationGracePeriodSeconds }}
+      terminationGracePeriodSeconds: {{ int . }}
+      {{- else }}{{ if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
+      terminationGracePeriodSeconds: 0
+      {{- end }}{{ end }}
       {{- with $a.priorityClassName }}
       priorityClassName: {{ . | quote }}
       {{- end }}
@@ -291,7 +304,8 @@ and resources are written as JSON (valid YAML) with one call each.
               protocol: {{ $p.protocol | default "TCP" }}
             {{- end }}
           {{- end }}
-          {{- $env := $a.env | default dict }}
+          {{- $env := $a.env }}
+          {{- if not $env }}{{ $env = $g.empty }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
             {{- range $var, $e := $env }}
@@ -328,10 +342,11 @@ and resources are written as JSON (valid YAML) with one call each.
               {{- end }}
             {{- end }}
             {{- range $target := $a.talksTo }}
-            {{- $t := index $g.dir $target }}
-            {{- if and $t $t.port (not (hasKey $env $t.var)) }}
-            - name: {{ $t.var }}
-              value: {{ $t.urlq }}
+            {{- with index $g.dir $target }}
+            {{- if .port }}{{ if hasKey $env .var }}{{ else }}
+            - name: {{ .var }}
+              value: {{ .urlq }}
+            {{- end }}{{ end }}
             {{- end }}
             {{- end }}
           {{- end }}
