@@ -101,19 +101,20 @@ as .agentgenCache. Helm hands every template of a chart the same root context, s
 template computes it and the others reuse it; were that to change, each template would compute
 its own copy (same output, only slower). Every template starts with:
   {{- if not (hasKey $ "agentgenCache") }}{{ include "agentgen.cache" $ }}{{ end }}
-Fields: prefix; labels (the common labels, at indent 4); pull (the pod's imagePullSecrets
-block); sc and psc (the default container and pod securityContexts as YAML, at the pod
-template's indents) and defaults (.Values.securityDefaults); appTag (the image tag used when an
-agent gives none); secretNames (secret reference -> quoted Secret name); testName and testLabels
-(the `helm test` pods' name label and labels at indent 4); dir (every agent by name) and agents
-(the enabled agents, in name order); empty (an empty map). Each agent's entry: name; a (its
-values); fullname; long (whether the fullname may pass 52 characters); wname (its workload's
-name); kind; workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its
-primary port: primaryPort if that names one of its ports, else the alphabetically first); var
-and urlq (a caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent
-4, with the component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod
-labels at indent 8); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods
-name one); configName; g (the cache itself, for agentgen.pod).
+Fields: labels (the common labels, at indent 4); pull (the pod's imagePullSecrets block); sc and
+psc (the default container and pod securityContexts as YAML, at the pod template's indents) and
+defaults (.Values.securityDefaults); appTag (the image tag used when an agent gives none);
+secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
+secretNames (secret reference -> quoted Secret name); testName and testLabels (the `helm test`
+pods' name label and labels at indent 4); dir (every agent by name) and agents (the enabled
+agents, in name order); empty (an empty map). Each agent's entry: name; a (its values);
+fullname; long (whether the fullname may pass 52 characters); wname (its workload's name); kind;
+workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its primary port:
+primaryPort if that names one of its ports, else the alphabetically first); var and urlq (a
+caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent 4, with the
+component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod labels at
+indent 8); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
+configName; g (the cache itself, for agentgen.pod).
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -130,9 +131,12 @@ name one); configName; g (the cache itself, for agentgen.pod).
 {{- $pull = "imagePullSecrets:" -}}
 {{- range . }}{{ $pull = printf "%s\n        - name: %s" $pull (quote .) }}{{ end -}}
 {{- end -}}
+{{- $secretObjects := dict -}}
 {{- $secretNames := dict -}}
 {{- range $sname, $s := .Values.secrets -}}
-{{- $_ := set $secretNames $sname (quote ($s.existingSecret | default (include "agentgen.objname" (list $prefix $sname)))) -}}
+{{- $obj := include "agentgen.objname" (list $prefix $sname) -}}
+{{- $_ := set $secretObjects $sname $obj -}}
+{{- $_ := set $secretNames $sname (quote ($s.existingSecret | default $obj)) -}}
 {{- end -}}
 {{- $testName := printf "%s-test" (include "agentgen.chartName" .) | trunc 63 | trimSuffix "-" -}}
 {{- $tl := $common | fromYaml -}}
@@ -187,10 +191,10 @@ name one); configName; g (the cache itself, for agentgen.pod).
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
-{{- range $k, $v := dict "prefix" $prefix "labels" $labels "pull" $pull
+{{- range $k, $v := dict "labels" $labels "pull" $pull
       "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
       "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
-      "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)
+      "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)
       "dir" $dir "agents" $agents "empty" dict }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}
 
