@@ -4,6 +4,8 @@ Helm 4.3.1 and 3.17.3 behaves exactly like `helmgen`."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,8 +22,9 @@ IGNORE = shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", ".pyte
 @pytest.fixture(scope="module", params=HELM_VERSIONS, ids=lambda v: f"helm{v}")
 def plugin_helm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     version = request.param
-    base = tmp_path_factory.mktemp(f"plugin-{version}")
-    clone = base / "helmgen"
+    # spaces in both the source folder and the Helm home: $HELM_PLUGIN_DIR has them too
+    base = tmp_path_factory.mktemp(f"plugin-{version}") / "a folder with spaces"
+    clone = base / "my helmgen"
     shutil.copytree(ROOT, clone, ignore=IGNORE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
     env.update(HELM_DATA_HOME=str(base / "data"), HELM_CONFIG_HOME=str(base / "config"),
@@ -32,6 +35,9 @@ def plugin_helm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     args = ["plugin", "install", str(clone)]
     proc = run_helm(helm, *args, env=env)
     assert "Installed plugin: agentgen" in proc.stdout + proc.stderr
+    assert "agentgen: ready" in proc.stdout + proc.stderr  # the install hook built the plugin's own venv
+    [plugin_dir] = Path(run_helm(helm, "env", "HELM_PLUGINS", env=env).stdout.strip()).iterdir()
+    assert " " in str(plugin_dir) and (plugin_dir / ".plugin-venv" / "bin" / "helmgen").exists()
     listing = run_helm(helm, "plugin", "list", env=env).stdout
     assert "agentgen" in listing and "0.1.0" in listing
     return helm, env
@@ -76,14 +82,48 @@ def test_plugin_commands_match_the_cli(plugin_helm: tuple[Path, dict[str, str]],
     assert helmgen_cli("validate", str(tmp_path / "starter.yaml")).returncode == 0
 
 
+def _pip_hint(stderr: str) -> list[str]:
+    """The `pip install` command a message tells the user to run, as argv."""
+    [line] = [ln for ln in stderr.splitlines() if "pip install" in ln]
+    argv = shlex.split(line[line.index("python3 -m pip install"):].split("(")[0].rstrip(" ,"))
+    return argv
+
+
 def test_launcher_says_what_to_do_without_helmgen(tmp_path: Path) -> None:
-    plugin_dir = tmp_path / "plugin"
-    shutil.copytree(ROOT / "bin", plugin_dir / "bin")
+    plugin_dir = tmp_path / "plugin dir"
+    shutil.copytree(ROOT, plugin_dir, ignore=IGNORE)
     env = {"PATH": "/usr/bin:/bin", "HELM_PLUGIN_DIR": str(plugin_dir)}
     proc = subprocess.run([str(plugin_dir / "bin" / "helm-agentgen"), "--version"], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 1
-    assert "install-hook" in proc.stderr and "pip install helmgen" in proc.stderr
+    assert f'"{plugin_dir}/bin/install-hook"' in proc.stderr
+    # PyPI's `helmgen` is an unrelated project: the hint installs this plugin's own distribution
+    assert "pip install helmgen" not in proc.stderr and "helm-agentgen" in proc.stderr
+    argv = _pip_hint(proc.stderr)
+    assert argv == ["python3", "-m", "pip", "install", str(plugin_dir)]
+    name = re.search(r'^name = "(.*)"$', (plugin_dir / "pyproject.toml").read_text(), re.M)
+    assert name and name.group(1) == "helm-agentgen"
+
+
+def test_install_hook_without_python_says_what_to_do(tmp_path: Path) -> None:
+    plugin_dir = tmp_path / "plugin dir"
+    shutil.copytree(ROOT / "bin", plugin_dir / "bin")
+    env = {"PATH": str(tmp_path / "no-python-here"), "HELM_PLUGIN_DIR": str(plugin_dir)}
+    proc = subprocess.run(["/bin/sh", str(plugin_dir / "bin" / "install-hook")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0  # never fails the plugin install
+    assert "pip install helmgen" not in proc.stderr and "helm-agentgen" in proc.stderr
+    assert _pip_hint(proc.stderr) == ["python3", "-m", "pip", "install", str(plugin_dir)]
+    assert f'"{plugin_dir}/bin/install-hook"' in proc.stderr
+
+
+def test_plugin_venv_holds_the_helm_agentgen_distribution(plugin_helm: tuple[Path, dict[str, str]]) -> None:
+    helm, env = plugin_helm
+    [plugin_dir] = Path(run_helm(helm, "env", "HELM_PLUGINS", env=env).stdout.strip()).iterdir()
+    python = plugin_dir / ".plugin-venv" / "bin" / "python"
+    code = ("import importlib.metadata as m, sys; print(m.distribution('helm-agentgen').metadata['Name']); "
+            "sys.exit(any(d.metadata['Name'] == 'helmgen' for d in m.distributions()))")
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "helm-agentgen", proc.stderr
 
 
 def test_plugin_template_uses_the_calling_helm(plugin_helm: tuple[Path, dict[str, str]]) -> None:
