@@ -54,6 +54,10 @@ def test_plugin_yaml_is_the_legacy_format() -> None:
     for entry in meta["platformCommand"]:
         assert set(entry) == {"os", "command"}
     assert set(meta["hooks"]) == {"install", "update"}
+    # Helm splits a command on spaces before it expands $HELM_PLUGIN_DIR (quotes would stay in the program
+    # name), but runs hooks with `sh -c`, where an unquoted folder with spaces splits
+    assert {e["command"] for e in meta["platformCommand"]} == {"$HELM_PLUGIN_DIR/bin/helm-agentgen"}
+    assert meta["hooks"]["install"] == meta["hooks"]["update"] == '"$HELM_PLUGIN_DIR/bin/install-hook"'
     import helmgen
     assert meta["version"] == helmgen.__version__
 
