@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import re
+
 from helmgen.chart.values import DOCS
 from helmgen.spec.model import Agent, Spec
 
 
+# Markdown turns these into markup (emphasis, links, code, raw HTML such as a `<release>` word, entities,
+# table cell breaks); a backslash before any of them shows the character as written.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+# ... and these only where a paragraph starts (heading, list item, thematic break, numbered item).
+_MD_LINE_START = re.compile(r"^(?:([#+=-])|(\d+)(?=[.)]))")
+
+
+def _line_start(text: str) -> str:
+    return _MD_LINE_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\", text)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Free text shown as written, on one line: in a table cell or as a paragraph of its own."""
+    return _line_start(_MD_INLINE.sub(r"\\\1", " ".join(text.split())))
+
+
+def _doc_cell(text: str) -> str:
+    """helmgen's own descriptions: `code` spans stay code, everything else is shown as written."""
+    parts = re.split(r"(`[^`]+`)", " ".join(text.split()))
+    return _line_start("".join(p.replace("|", "\\|") if i % 2 else _MD_INLINE.sub(r"\\\1", p)
+                               for i, p in enumerate(parts)))
+
+
+def _code(text: str) -> str:
+    """A code span in a table cell: only a pipe needs escaping there."""
+    return "`" + text.replace("|", "\\|") + "`"
 
 
 def _mermaid_label(text: str) -> str:
+    """Text inside a quoted Mermaid label, shown as written (Mermaid's own #code; entities)."""
+    text = text.replace("#", "#35;").replace("&", "#amp;")
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
@@ -19,15 +47,17 @@ def _node_id(name: str) -> str:
 
 
 def _summary(a: Agent) -> str:
+    """A node's label: name and primary port, then the kind and protocol on a second line."""
     port = f":{a.ports[a.primary_port]['port']}" if a.ports else ""
-    return f"{a.name}{port}<br/>{a.kind}" + (" · " + a.protocol.upper() if a.protocol != "http" else "")
+    kind = a.kind + (" · " + a.protocol.upper() if a.protocol != "http" else "")
+    return _mermaid_label(f"{a.name}{port}") + "<br/>" + _mermaid_label(kind)
 
 
 def topology(spec: Spec) -> str:
     lines = ["```mermaid", "flowchart LR"]
     for a in spec.agents.values():
         if a.enabled:
-            lines.append(f'  {_node_id(a.name)}["{_mermaid_label(_summary(a))}"]')
+            lines.append(f'  {_node_id(a.name)}["{_summary(a)}"]')
     for a in spec.agents.values():
         if a.enabled and a.expose:
             lines.append(f"  ingress((outside)) --> {_node_id(a.name)}")
@@ -62,7 +92,7 @@ def render_readme(spec: Spec) -> str:
         img = a.image["repository"] + (":" + a.image["tag"] if a.image["tag"] else "") + (
             "@" + a.image["digest"][:19] + "…" if a.image["digest"] else "")
         ports = ", ".join(f"{n}={p['port']}" for n, p in a.ports.items())
-        out.append(f"| {a.name}{'' if a.enabled else ' (disabled)'} | {a.kind} | `{_cell(img)}` | {ports} | "
+        out.append(f"| {a.name}{'' if a.enabled else ' (disabled)'} | {a.kind} | {_code(img)} | {ports} | "
                    f"{', '.join(a.talksTo)} | {_cell(a.description)} |")
     out += ["", "## Values", "",
             "Every setting is in `values.yaml`, with a comment. `values.schema.json` rejects a misspelt key "
@@ -70,5 +100,6 @@ def render_readme(spec: Spec) -> str:
             "| key | description |", "|---|---|"]
     for key, text in DOCS.items():
         if text:
-            out.append(f"| `{key.replace('agents.*', 'agents.<agent>').replace('secrets.*', 'secrets.<secret>').replace('ports.*', 'ports.<port>')}` | {_cell(text)} |")
+            key = key.replace("agents.*", "agents.<agent>").replace("secrets.*", "secrets.<secret>")
+            out.append(f"| {_code(key.replace('ports.*', 'ports.<port>'))} | {_doc_cell(text)} |")
     return "\n".join(out) + "\n"

@@ -1,4 +1,4 @@
-"""The shape of agent spec v1 (SPEC.md), declared once.
+"""The shape of agent spec v1 (docs/spec.md), declared once.
 
 `post` hooks expand shorthands (`port`, `image: repo:tag`, `health: /x`, `resources:
 {cpu, memory}`) so that `defaults` and agents merge in one canonical form.
