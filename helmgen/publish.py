@@ -34,7 +34,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_CHART_BYTES = 100 * 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_INDEX_BYTES = 32 * 1024 * 1024
-MAX_YAML_ALIASES = 100
+MAX_YAML_VALUES = 2_000_000
 MAX_YAML_DEPTH = 64
 TMP_PREFIX = ".helmgen-tmp-"  # hidden staging folders inside a repository folder
 STALE_UNLOCKED_SECONDS = 60
@@ -78,24 +78,34 @@ class Package:
 # --- reading packages and YAML that may be hostile -------------------------------------------------
 
 def load_yaml(data: bytes, what: str) -> Any:
-    """Safe YAML with a guard: few aliases (no billion laughs), shallow nesting (no deep recursion)."""
+    """Safe YAML with a guard: what aliases expand to is counted (no billion laughs), nesting is shallow."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         text = data.decode("utf-8")
-        depth = aliases = 0
+        expanded = 0  # values the document holds once every alias is expanded
+        sizes: dict[str, int] = {}
+        open_nodes: list[tuple[str | None, int]] = []
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
+                open_nodes.append((event.anchor, expanded))
+                expanded += 1
+                if len(open_nodes) > MAX_YAML_DEPTH:
                     raise BadInput(f"{what}: nested deeper than {MAX_YAML_DEPTH} levels")
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
+                anchor, start = open_nodes.pop()
+                if anchor:
+                    sizes[anchor] = expanded - start
+            elif isinstance(event, yaml.ScalarEvent):
+                expanded += 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
             elif isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_YAML_ALIASES:
-                    raise BadInput(f"{what}: more than {MAX_YAML_ALIASES} YAML aliases (an alias bomb?)")
+                expanded += sizes.get(event.anchor or "", 1)
+            if expanded > MAX_YAML_VALUES:
+                raise BadInput(f"{what}: more than {MAX_YAML_VALUES} values once its aliases are expanded "
+                               "(an alias bomb?)")
         return yaml.load(text, Loader=loader)
     except UnicodeDecodeError:
         raise BadInput(f"{what}: not UTF-8 text") from None
