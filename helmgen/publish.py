@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
 
-# Helm's own defaults when it loads a chart archive: a package beyond them is not a chart Helm installs.
+# Helm 4's limits when it loads a chart archive: a package beyond them is not a chart Helm 4 installs.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_CHART_BYTES = 100 * 1024 * 1024
 MAX_MEMBERS = 10_000
@@ -157,10 +157,10 @@ def read_package(tgz: Path, what: str) -> Package:
                         raise BadInput(f"{what} {tgz}: the member {name!r} is not a plain file")
                     if member.size > MAX_FILE_BYTES:
                         raise BadInput(f"{what} {tgz}: the member {name!r} is {member.size} bytes; "
-                                       f"the limit is {MAX_FILE_BYTES} a file (Helm's own)")
+                                       f"the limit is {MAX_FILE_BYTES} a file (Helm 4's own)")
                     total += member.size
                     if total > MAX_CHART_BYTES:
-                        raise BadInput(f"{what} {tgz}: more than {MAX_CHART_BYTES} bytes unpacked (Helm's own limit)")
+                        raise BadInput(f"{what} {tgz}: more than {MAX_CHART_BYTES} bytes unpacked (Helm 4's own limit)")
                     f = tar.extractfile(member)
                     data = f.read(MAX_FILE_BYTES + 1) if f else b""
                     if len(data) != member.size:
