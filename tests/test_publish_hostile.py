@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import os
 import resource
@@ -94,8 +95,9 @@ def crafted(kind: str, tmp: Path, legit: Path) -> Path:
         return build(p, [("crew/Chart.yaml", ALIAS_BOMB)])
     if kind == "huge-chart-yaml":
         head = b"apiVersion: v2\nname: crew\nversion: 1.0.0\ndescription: "
-        return build(p, [], ("crew/Chart.yaml", HUGE, lambda: [head, *(b"a" * (1 << 20) for _ in range(199)),
-                                                                 b"a" * ((1 << 20) - len(head))]))
+        block = b"a" * (1 << 20)
+        return build(p, [], ("crew/Chart.yaml", HUGE, lambda: itertools.chain(
+            [head], itertools.repeat(block, 199), [block[len(head):]])))
     if kind == "truncated":
         data = legit.read_bytes()
         p.write_bytes(data[: len(data) // 2])
