@@ -278,7 +278,8 @@ def redact(text: str, target: str = "") -> str:
 
 
 def _pull(t: OciTarget, reference: str, version: str, dest: Path, plain_http: bool) -> Path | None:
-    """The package already in the registry under that version, or None when there is none."""
+    """The package the registry holds for that version (or constraint), or None when there is none."""
+    dest.mkdir(parents=True, exist_ok=True)
     args = ["pull", reference, "--version", version, "-d", str(dest), *t.auth_args()]
     if plain_http:
         args.append("--plain-http")
@@ -286,20 +287,41 @@ def _pull(t: OciTarget, reference: str, version: str, dest: Path, plain_http: bo
         helm.run(*args)
     except helm.HelmError as exc:
         text = str(exc).lower()
-        if "not found" in text or "manifest unknown" in text or "name unknown" in text:
+        if any(s in text for s in ("not found", "manifest unknown", "name unknown", "could not locate a version",
+                                                  "unable to locate any tags")):
             return None
         hint = " (a registry without TLS needs --plain-http)" if "HTTP response to HTTPS client" in str(exc) else ""
         raise PublishError(f"cannot read {reference} {version}: {exc}{hint}") from None
     return next(dest.glob("*.tgz"))
 
 
+def _published_as(t: OciTarget, reference: str, version: str, tmp: Path, plain_http: bool) -> Path | None:
+    """The package a registry holds under this version or one Helm treats as the same: the exact tag,
+    then the constraint `=1.4.0` (Helm lists the tags and ignores +build metadata), then the other
+    spelling with or without a leading v (a tag Helm's tag listing leaves out)."""
+    m = _SEMVER.fullmatch(version)
+    core = version.lstrip("v").split("+", 1)[0] if m else version
+    tries = [version] + ([f"={core}", core if version.startswith("v") else f"v{core}"] if m else [])
+    for i, attempt in enumerate(dict.fromkeys(tries)):
+        found = _pull(t, reference, attempt, tmp / str(i), plain_http)
+        if found is not None:
+            return found
+    return None
+
+
 def to_oci(pkg: Package, target: str, plain_http: bool) -> Result:
     t = oci_target(target)
     reference = f"{t.base}/{pkg.name}"
     with tempfile.TemporaryDirectory(prefix="helmgen-pull-") as tmp:
-        existing = _pull(t, reference, pkg.version, Path(tmp), plain_http)
-        if existing is not None:
-            if read_package(existing, "the package in the registry").digests == pkg.digests:
+        found = _published_as(t, reference, pkg.version, Path(tmp), plain_http)
+        if found is not None:
+            existing = read_package(found, "the package in the registry")
+            if existing.version != pkg.version:
+                raise PublishError(
+                    f"{pkg.name} {pkg.version} is already published at {reference} as {existing.version}: Helm "
+                    f"treats them as the same version (a leading v and +build metadata do not count). Publish it "
+                    f"as {next_version(pkg.version)} (for a spec: --bump patch)")
+            if existing.digests == pkg.digests:
                 return Result(pkg.name, pkg.version, f"{reference}:{pkg.version}", "unchanged")
             raise _refuse(pkg.name, pkg.version, reference)
     args = ["push", str(pkg.path), t.base, *t.auth_args()]

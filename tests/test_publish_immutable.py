@@ -5,8 +5,10 @@ version value and only after a publish that succeeded."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import tarfile
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -54,22 +56,31 @@ def test_listed_version_is_immutable_whatever_the_file_name(spec: Path, tmp_path
     assert snapshot(repo) == before
 
 
+@pytest.mark.parametrize("kind", ["folder", "oci"])
 @pytest.mark.parametrize("listed", ["v0.3.0", "0.3.0+build.2"])
-def test_a_version_helm_treats_as_the_same_is_refused(listed: str, spec: Path, tmp_path: Path,  # noqa: F811
-                                                      home: dict[str, str]) -> None:  # noqa: F811
+def test_a_version_helm_treats_as_the_same_is_refused(listed: str, kind: str, spec: Path, tmp_path: Path,  # noqa: F811
+                                                      registry: str, home: dict[str, str]) -> None:  # noqa: F811
     repo = tmp_path / "repo"
-    proc = helmgen_cli("publish", str(package_as(tmp_path, listed)), "--to", str(repo), env=home)
+    name = f"same-{listed.replace('+', '-')}"
+    target, extra = (str(repo), []) if kind == "folder" else (f"oci://{registry}/{name}", ["--plain-http"])
+    proc = helmgen_cli("publish", str(package_as(tmp_path, listed)), "--to", target, *extra, env=home)
     assert proc.returncode == 0, proc.stderr
-    assert [e["version"] for e in entries(repo)] == [listed]
-    before = snapshot(repo)
+    if kind == "folder":
+        assert [e["version"] for e in entries(repo)] == [listed]
+    before = snapshot(repo) if kind == "folder" else tags(registry, f"{name}/research-crew")
     for source in (spec, package_as(tmp_path, "0.3.0")):  # a spec, and a package: both 0.3.0
-        refused = helmgen_cli("publish", str(source), "--to", str(repo), env=home)
+        refused = helmgen_cli("publish", str(source), "--to", target, *extra, env=home)
         assert refused.returncode == 1, (refused.stdout, refused.stderr)
-        assert f"already published in {repo / 'index.yaml'} as {listed}" in refused.stderr
-        assert "same version" in refused.stderr and "0.3.1" in refused.stderr
-        assert snapshot(repo) == before
-    bumped = helmgen_cli("publish", str(package_as(tmp_path, "0.3.1")), "--to", str(repo), env=home)
+        assert "research-crew 0.3.0 is already published" in refused.stderr
+        assert f"as {listed}: Helm treats them as the same version" in refused.stderr and "0.3.1" in refused.stderr
+        assert (snapshot(repo) if kind == "folder" else tags(registry, f"{name}/research-crew")) == before
+    bumped = helmgen_cli("publish", str(package_as(tmp_path, "0.3.1")), "--to", target, *extra, env=home)
     assert bumped.returncode == 0 and "research-crew 0.3.1: published" in bumped.stdout, bumped.stderr
+
+
+def tags(registry: str, repository: str) -> list[str]:  # noqa: F811
+    with urllib.request.urlopen(f"http://{registry}/v2/{repository}/tags/list") as r:
+        return sorted(json.load(r)["tags"])
 
 
 def test_index_only_repository_is_protected(spec: Path, tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
