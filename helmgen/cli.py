@@ -245,7 +245,7 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     except pub.PublishError as exc:
         click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
         sys.exit(exc.exit_code)
-    except HelmError as exc:
+    except (HelmError, OSError) as exc:  # OSError: a folder that cannot be written, a full disk
         click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
         sys.exit(1)
     if bumped is not None:

@@ -343,10 +343,16 @@ def read_index(index: Path) -> dict[str, list[dict[str, Any]]]:
     """The entries of a repository's index.yaml (empty when there is none), parsed with the YAML guard."""
     if not index.exists():
         return {}
-    size = index.stat().st_size
-    if size > MAX_INDEX_BYTES:
-        raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
-    doc = load_yaml(index.read_bytes(), str(index))
+    if not index.is_file():
+        raise BadInput(f"{index}: not a file")
+    try:
+        size = index.stat().st_size
+        if size > MAX_INDEX_BYTES:
+            raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
+        data = index.read_bytes()
+    except OSError as exc:
+        raise PublishError(f"cannot read {index}: {exc.strerror or exc}") from None
+    doc = load_yaml(data, str(index))
     if doc is None:
         return {}
     entries = doc.get("entries") if isinstance(doc, dict) else None

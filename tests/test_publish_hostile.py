@@ -282,3 +282,23 @@ def test_killed_run_leaves_no_visible_temporary_folder(legit: Path, repo: Path, 
     assert sorted(p.name for p in repo.iterdir()) == ["index.yaml", "research-crew-0.3.0.tgz",
                                                       "research-crew-0.4.0.tgz"]
 
+
+
+@pytest.mark.parametrize("case", ["alias-bomb", "binary", "entries-list", "directory"])
+def test_hostile_index_yaml(case: str, legit: Path, repo: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """index.yaml is parsed (with the YAML guard) before Helm ever merges it."""
+    index = repo / "index.yaml"
+    if case == "alias-bomb":
+        index.write_bytes(ALIAS_BOMB.replace(b"apiVersion: v2", b"apiVersion: v1\nentries: {}"))
+    elif case == "binary":
+        index.write_bytes(bytes(range(256)) * 4)
+    elif case == "entries-list":
+        index.write_text("apiVersion: v1\nentries: [research-crew]\n")
+    else:
+        index.unlink()
+        index.mkdir()
+    before = snapshot(repo)
+    proc = cli_limited("publish", str(legit), "--to", str(repo), env=home)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert str(index) in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(repo) == before
