@@ -5,6 +5,7 @@
 3. `helm template` of that chart vs the same objects as static YAML (target: <= 1.5x), and how
    much of that is Helm loading, coalescing and validating the values alone (no rendering).
 4. Hostile spec files end cleanly (target: each < 2 s).
+5. Hostile chart packages given to `helmgen publish` end cleanly (target: each < 2 s, < 200 MB).
 
 Usage: .venv/bin/python bench/bench.py [--helm PATH] [--runs N]
 """
@@ -131,6 +132,29 @@ def main() -> None:
             worst = max(worst, elapsed)
             assert proc.returncode == 2, (name, proc.stderr)
         print(f"hostile files:          {worst * 1000:7.0f} ms worst of {len(HOSTILE)}   (target < 2000 ms each)")
+
+        from tests.test_publish_hostile import EXPECTED, crafted
+
+        subprocess.run([*helmgen, "generate", str(seven), "-o", str(tmp / "legit")], check=True, capture_output=True)
+        subprocess.run([helm, "package", str(tmp / "legit" / "bench-7"), "-d", str(tmp / "legit")], check=True,
+                       capture_output=True)
+        legit = tmp / "legit" / "bench-7-1.0.0.tgz"
+        (tmp / "crafted").mkdir()
+        worst_t, worst_mem, worst_kind = 0.0, 0, ""
+        for kind in sorted(EXPECTED):
+            pkg = crafted(kind, tmp / "crafted", legit)
+            t = time.perf_counter()
+            child = subprocess.Popen([*helmgen, "publish", str(pkg), "--to", str(tmp / "repo")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(child.pid, 0)
+            elapsed = time.perf_counter() - t
+            child.returncode = os.waitstatus_to_exitcode(status)
+            assert child.returncode == 2, (kind, child.returncode)
+            if elapsed > worst_t:
+                worst_t, worst_kind = elapsed, kind
+            worst_mem = max(worst_mem, usage.ru_maxrss * 1024)
+        print(f"hostile packages:       {worst_t * 1000:7.0f} ms worst of {len(EXPECTED)} ({worst_kind}), peak "
+              f"{worst_mem / 2**20:.0f} MB   (target < 2000 ms, < 200 MB each)")
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def images(spec: str, env: str | None) -> None:
 @click.option("--keyring", default="", type=click.Path(dir_okay=False), help="Secret keyring (with --sign).")
 @click.option("--passphrase-file", default="", type=click.Path(dir_okay=False), help="The key's passphrase (with --sign).")
 @click.option("--bump", type=click.Choice(["patch", "minor", "major"]), default=None,
-              help="Raise the version in the spec (comments and layout kept) before publishing.")
+              help="Raise the version in the spec (only that value changes) once the publish succeeded.")
 def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, key: str, keyring: str,
             passphrase_file: str, bump: str | None) -> None:
     """Publish SOURCE (a spec, a chart folder or a packaged .tgz) to a registry or repository.
@@ -230,36 +230,80 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     if "://" in target and not target.startswith("oci://"):
         raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
     signing = pub.Signing(key, keyring, passphrase_file) if sign else None
+    bumped: tuple[str, str, str] | None = None
     try:
+        if url:
+            pub.check_url(url)
         with tempfile.TemporaryDirectory(prefix="helmgen-publish-") as tmp:
             work = Path(tmp)
+            prov = None
             if kind == "spec":
                 from helmgen.chart.render import render_chart
                 from helmgen.write import write_chart
 
                 model = _spec_or_exit(source)
-                if bump:
-                    new = pub.bump_spec(src, bump)
-                    click.echo(f"{source}: version {model.version} -> {new}")
-                    model = _spec_or_exit(source)
+                if bump:  # the spec file changes only once the publish succeeded
+                    bumped = pub.bump_text(src.read_bytes().decode("utf-8"), bump)
+                    model = _spec_text_or_exit(bumped[0], source)
                 chart = work / "chart" / model.name
                 write_chart(render_chart(model), chart)
                 tgz = pub.package(chart, work / "pkg", signing)
+                prov = tgz.with_name(tgz.name + ".prov")
             elif kind == "chart":
                 if not (src / "Chart.yaml").exists():
                     raise click.UsageError(f"{source} is a folder without Chart.yaml")
+                pub.check_chart_links(src)
                 tgz = pub.package(src, work / "pkg", signing)
+                prov = tgz.with_name(tgz.name + ".prov")
             else:
                 tgz = src
+            package = pub.read_package(tgz, "SOURCE" if kind == "package" else "the package")
             if target.startswith("oci://"):
-                result = pub.to_oci(tgz, target, plain_http)
+                result = pub.to_oci(package, target, plain_http)
             else:
-                result = pub.to_folder(tgz, Path(target), url)
-    except (pub.PublishError, HelmError) as exc:
-        click.echo(f"helmgen: {exc}", err=True)
+                result = pub.to_folder(package, Path(target), url, prov)
+            if bumped is not None:
+                _replace_text(src, bumped[0])
+    except pub.PublishError as exc:
+        click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
+        sys.exit(exc.exit_code)
+    except (HelmError, OSError) as exc:  # OSError: a folder that cannot be written, a full disk
+        click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
         sys.exit(1)
+    if bumped is not None:
+        click.echo(f"{source}: version {bumped[1]} -> {bumped[2]}")
     word = "already published, unchanged" if result.status == "unchanged" else "published"
-    click.echo(f"{result.name} {result.version}: {word} ({result.reference})")
+    click.echo(pub.redact(f"{result.name} {result.version}: {word} ({result.reference})", target))
+
+
+def _spec_text_or_exit(text: str, name: str) -> Any:
+    from helmgen.problems import SpecError
+    from helmgen.spec.check import check_tree
+    from helmgen.spec.load import parse_text
+
+    try:
+        return check_tree(parse_text(text.lstrip("\ufeff"), name), name)
+    except SpecError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found after raising the version; nothing written.", err=True)
+        sys.exit(2)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Rewrite a file atomically (a hidden temporary beside it, renamed over it), keeping its mode."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @cli.command()
