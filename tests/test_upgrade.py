@@ -71,3 +71,53 @@ def test_volume_claim_templates_carry_only_selector_labels(tmp_path: Path, helm:
     (vct,) = memory["spec"]["volumeClaimTemplates"]
     assert vct["metadata"]["labels"] == {"app.kubernetes.io/name": "every-field", "app.kubernetes.io/instance": "rel",
                                          "app.kubernetes.io/component": "memory"}
+
+
+DNS_1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+DNS_1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+
+
+def assert_valid_objects(objs: list[dict[str, Any]]) -> None:
+    """kubernetes-validate in strict mode (as tests/test_chart.py) plus the name rules it does not check."""
+    import re
+
+    import kubernetes_validate
+
+    from tests.conftest import CRD_KINDS, K8S_VERSIONS
+
+    for obj in objs:
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63, name
+        assert re.fullmatch(DNS_1035 if obj["kind"] == "Service" else DNS_1123_LABEL, name), f"{obj['kind']}/{name}"
+        if obj["kind"] in CRD_KINDS:
+            continue
+        for k8s in K8S_VERSIONS:
+            kubernetes_validate.validate(obj, k8s, strict=True)
+
+
+@pytest.mark.parametrize("release", ["1st", "9.lives", "0"])
+def test_release_names_that_start_with_a_digit_fail_naming_full_name_override(tmp_path: Path, helm: Path,
+                                                                                release: str) -> None:
+    chart = generate(SPECS / "every-field.yaml", tmp_path)
+    proc = run_helm(helm, "template", release, str(chart), *secret_sets(chart), check=False)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert f'release name "{release}"' in proc.stderr and "--set fullnameOverride=" in proc.stderr, proc.stderr
+    objs = template(helm, chart, "--set", "fullnameOverride=first", release=release)
+    assert "first-planner" in by_kind(objs, "Service")
+    assert {o["metadata"]["labels"]["app.kubernetes.io/instance"] for o in objs} == {release}
+    assert_valid_objects(objs)
+
+
+def test_invalid_full_name_override_fails_naming_it(tmp_path: Path, helm: Path) -> None:
+    chart = generate(SPECS / "every-field.yaml", tmp_path)
+    for bad in ("2nd", "Upper", "under_score"):
+        proc = run_helm(helm, "template", "rel", str(chart), *secret_sets(chart), "--set", f"fullnameOverride={bad}",
+                        check=False)
+        assert proc.returncode != 0 and f'fullnameOverride "{bad}"' in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("release", ["my.dotted.release", "a1.b2", "x"])
+def test_dotted_release_names_give_valid_names(tmp_path: Path, helm: Path, release: str) -> None:
+    objs = template(helm, generate(SPECS / "every-field.yaml", tmp_path), release=release)
+    assert f"{release.replace('.', '-')}-planner" in by_kind(objs, "Service")
+    assert_valid_objects(objs)

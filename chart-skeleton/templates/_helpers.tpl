@@ -120,6 +120,14 @@ configName; g (the cache itself, for agentgen.pod).
 {{- $g := dict -}}
 {{- $_ := set . "agentgenCache" $g -}}
 {{- $prefix := include "agentgen.prefix" . -}}
+{{- /* Helm accepts release names that start with a digit; Service names (DNS-1035) must start with a letter */ -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $prefix) -}}
+{{- if .Values.fullnameOverride -}}
+{{- fail (printf "fullnameOverride %q cannot begin object names: Kubernetes Service names must start with a lowercase letter and hold only lowercase letters, digits and '-' (DNS-1035); set another fullnameOverride" (toString .Values.fullnameOverride)) -}}
+{{- else -}}
+{{- fail (printf "release name %q cannot begin object names: Kubernetes Service names must start with a letter (DNS-1035), so %s-<agent> would be rejected; set fullnameOverride to a name that starts with a letter, for example --set fullnameOverride=r%s" .Release.Name $prefix $prefix) -}}
+{{- end -}}
+{{- end -}}
 {{- $common := include "agentgen.commonLabels" . -}}
 {{- $labels := $common | nindent 4 -}}
 {{- $labels8 := $common | nindent 8 -}}
