@@ -32,7 +32,7 @@ def test_template_prints_the_manifests_of_an_environment(env: dict[str, str]) ->
     assert "r1-evaluator" not in deps and "r1-tracer" in deps  # removed in dev; only in dev
     assert deps["r1-planner"]["spec"]["replicas"] == 1
     assert "r1-planner" not in by_kind(dobjs, "HorizontalPodAutoscaler")
-    rb = [o for o in dobjs if o["kind"] == "Pod"]
+    rb = [o for o in dobjs if (o["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"]  # helm test Jobs
     assert rb
 
 

@@ -121,3 +121,124 @@ def test_dotted_release_names_give_valid_names(tmp_path: Path, helm: Path, relea
     objs = template(helm, generate(SPECS / "every-field.yaml", tmp_path), release=release)
     assert f"{release.replace('.', '-')}-planner" in by_kind(objs, "Service")
     assert_valid_objects(objs)
+
+
+def test_every_namespaced_object_names_the_release_namespace(tmp_path: Path, helm: Path) -> None:
+    objs = template(helm, generate(SPECS / "every-field.yaml", tmp_path), "--namespace", "agents-ns")
+    cluster_scoped = {"PriorityClass"}
+    for o in objs:
+        where = f"{o['kind']}/{o['metadata']['name']}"
+        if o["kind"] in cluster_scoped:
+            assert "namespace" not in o["metadata"], where
+        else:
+            assert o["metadata"].get("namespace") == "agents-ns", where
+    assert by_kind(objs, "ConfigMap")["extra-settings"]["metadata"]["namespace"] == "agents-ns"
+
+
+HOOK_SPEC = """\
+apiVersion: agentgen/v1
+name: hooks
+version: 0.1.0
+agents:
+  front:
+    image: ghcr.io/acme/front:1
+    ports: {http: 8080, admin: 9000}
+    protocol: a2a
+    health: {readiness: {path: /v1/card.json, port: admin}}
+    talksTo: [sleepy, idle, busy]
+  sleepy:
+    image: ghcr.io/acme/sleepy:1
+    port: 8080
+    protocol: a2a
+    talksTo: [busy]
+    scaling:
+      engine: keda
+      minReplicas: 0
+      maxReplicas: 3
+      triggers: [{type: cron, metadata: {timezone: UTC, start: 0 8 * * *, end: 0 18 * * *, desiredReplicas: "1"}}]
+  idle: {image: ghcr.io/acme/idle:1, port: 7000, replicas: 0}
+  busy:
+    image: ghcr.io/acme/busy:1
+    port: 7000
+    protocol: a2a
+    health: {liveness: /healthz}
+  legacy:
+    image: ghcr.io/acme/legacy:1
+    port: 8000
+    protocol: a2a
+    health: {readiness: {path: /.well-known/agent.json, scheme: HTTPS}}
+  tcpready:
+    image: ghcr.io/acme/tcpready:1
+    ports: {grpc: 5000}
+    protocol: a2a
+    health: {readiness: {tcp: grpc}}
+"""
+
+
+def hook_checks(objs: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each `helm test` Job's checks (the arguments after the script), by Job name."""
+    out = {}
+    for o in objs:
+        if (o["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test":
+            assert o["kind"] == "Job"
+            command = o["spec"]["template"]["spec"]["containers"][0]["command"]
+            assert command[:2] == ["sh", "-c"] and command[3] == "check"
+            out[o["metadata"]["name"]] = command[4:]
+    return out
+
+
+def test_helm_test_skips_agents_that_may_have_no_pods(tmp_path: Path, helm: Path) -> None:
+    spec = tmp_path / "hooks.yaml"
+    spec.write_text(HOOK_SPEC)
+    objs = template(helm, generate(spec, tmp_path))
+    assert by_kind(objs, "ScaledObject")["rel-sleepy"]["spec"]["minReplicaCount"] == 0
+    assert by_kind(objs, "Deployment")["rel-idle"]["spec"]["replicas"] == 0
+    checks = hook_checks(objs)
+    front = checks["rel-front-test"]
+    assert "tcp rel-busy 7000" in front
+    assert not [c for c in front if c.startswith(("tcp rel-sleepy", "tcp rel-idle", "http http://rel-sleepy"))]
+    assert [c for c in front if c.startswith("skip rel-sleepy")] and [c for c in front if c.startswith("skip rel-idle")]
+    # the agent scaled to zero: its own ports and card are skipped, its calls are still checked
+    sleepy = checks["rel-sleepy-test"]
+    assert sleepy[0].startswith("skip rel-sleepy") and "tcp rel-busy 7000" in sleepy
+    assert not [c for c in sleepy if c.startswith(("tcp rel-sleepy", "http"))]
+    assert not [c for c in checks["rel-idle-test"] if c.startswith("tcp")]
+
+
+def test_helm_test_fetches_the_card_where_readiness_reads_it(tmp_path: Path, helm: Path) -> None:
+    spec = tmp_path / "hooks.yaml"
+    spec.write_text(HOOK_SPEC)
+    objs = template(helm, generate(spec, tmp_path))
+    checks = hook_checks(objs)
+    probes = {n: d["spec"]["template"]["spec"]["containers"][0].get("readinessProbe")
+              for n, d in by_kind(objs, "Deployment").items()}
+    assert probes["rel-front"] == {"httpGet": {"path": "/v1/card.json", "port": "admin"}}
+    assert [c for c in checks["rel-front-test"] if c.startswith("http")] == ["http http://rel-front:9000/v1/card.json"]
+    assert probes["rel-busy"]["httpGet"]["path"] == "/.well-known/agent-card.json"
+    assert [c for c in checks["rel-busy-test"] if c.startswith("http")] == [
+        "http http://rel-busy:7000/.well-known/agent-card.json"]
+    assert probes["rel-legacy"]["httpGet"] == {"path": "/.well-known/agent.json", "port": "http", "scheme": "HTTPS"}
+    assert [c for c in checks["rel-legacy-test"] if c.startswith("http")] == [
+        "http https://rel-legacy:8000/.well-known/agent.json"]
+    # readiness is not an HTTP probe: the default card path on the primary port
+    assert [c for c in checks["rel-tcpready-test"] if c.startswith("http")] == [
+        "http http://rel-tcpready:5000/.well-known/agent-card.json"]
+
+
+def test_the_helm_test_script_prints_skips_and_passes(tmp_path: Path) -> None:
+    import subprocess
+
+    busybox = shutil.which("busybox")
+    if not busybox:
+        pytest.fail("busybox is not installed: run the tests with scripts/test.sh, which installs it")
+    spec = tmp_path / "hooks.yaml"
+    spec.write_text(HOOK_SPEC)
+    from tests.conftest import helm_path
+
+    objs = template(helm_path("4.3.1"), generate(spec, tmp_path))
+    job = next(o for o in objs if o["metadata"]["name"] == "rel-sleepy-test")
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    skip = next(c for c in command[4:] if c.startswith("skip"))
+    proc = subprocess.run([busybox, "sh", "-c", command[2], "check", skip], capture_output=True, text=True,
+                          timeout=30, env={"PATH": str(tmp_path)})
+    assert proc.returncode == 0 and proc.stdout.strip() == skip, proc.stdout + proc.stderr
