@@ -49,8 +49,8 @@ def test_diff_between_environments(env: dict[str, str]) -> None:
     proc = helmgen_cli("diff", str(SPEC), "dev", "prod", env=env)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "--- /dev/null\n+++ prod: Deployment/research-crew-evaluator" in out
-    assert "--- dev: Deployment/research-crew-tracer\n+++ /dev/null" in out
+    assert "--- /dev/null\n+++ prod: Deployment/default/research-crew-evaluator" in out
+    assert "--- dev: Deployment/default/research-crew-tracer\n+++ /dev/null" in out
     assert "-  replicas: 1\n+  replicas: 6" in out
     assert "\033[" not in out  # not a terminal: no colour
     assert "objects differ between dev and prod" in proc.stderr
