@@ -30,6 +30,8 @@ def immutable_fields(objs: list[dict[str, Any]]) -> dict[str, str]:
             out[f"{key}/serviceName"] = spec["serviceName"]
         if o["kind"] == "Service":
             out[f"{key}/selector"] = spec.get("selector")
+        if o["kind"] == "Job" and not (o["metadata"].get("annotations") or {}).get("helm.sh/hook"):
+            out[f"{key}/template"] = spec["template"]  # immutable; the specs give these Jobs their own tags
         if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject"):
             out[f"{key}/scaleTargetRef"] = spec["scaleTargetRef"]
         if o["kind"] == "NetworkPolicy":

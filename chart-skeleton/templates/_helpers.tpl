@@ -114,7 +114,7 @@ workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its p
 primaryPort if that names one of its ports, else the alphabetically first); var and urlq (a
 caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent 4, with the
 component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod labels at
-indent 8); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
+indent 8: a Job's, whose pod template cannot change, are its selector labels only); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
 configName; zero (whether it may run no pod: KEDA with minReplicas 0, or replicas 0); g (the
 cache itself, for agentgen.pod).
 */}}
@@ -136,6 +136,8 @@ cache itself, for agentgen.pod).
 {{- $selBase := include "agentgen.selectorBase" . -}}
 {{- $sel4 := $selBase | nindent 4 -}}
 {{- $sel6 := $selBase | nindent 6 -}}
+{{- /* a Job's pod template cannot change: its pods carry the selector labels only, not the versions */ -}}
+{{- $sel8 := $selBase | nindent 8 -}}
 {{- $pull := "" -}}
 {{- with .Values.imagePullSecrets -}}
 {{- $pull = "imagePullSecrets:" -}}
@@ -198,7 +200,7 @@ cache itself, for agentgen.pod).
       "workload" $workload "sts" $sts "enabled" $enabled "pname" $pname "port" $port "tcp" $tcp
       "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
       "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
-      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" $labels8 $name)
+      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" (ternary $sel8 $labels8 (eq $kind "Job")) $name)
       "sel4" (printf "%s\n    app.kubernetes.io/component: %q" $sel4 $name)
       "sel6" (printf "%s\n      app.kubernetes.io/component: %q" $sel6 $name)
       "sa" $sa "saCreate" $saCreate "podSA" $podSA "configName" $cfg "zero" $zero -}}
