@@ -16,7 +16,7 @@ DOCS: dict[str, str] = {
     "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
     "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo\n"
-                     "(and from anywhere on an exposed or monitoring port).",
+                     "(and from anywhere on an exposed or dedicated metrics port; see monitoring.allowFrom).",
     "tests": "The `helm test` pods: one per agent with ports.",
     "tests.enabled": "false: render no test pods.",
     "tests.image": "A small image with sh, nc and wget (BusyBox).",
