@@ -244,3 +244,25 @@ def test_the_helm_test_script_prints_skips_and_passes(tmp_path: Path) -> None:
     proc = subprocess.run([busybox, "sh", "-c", command[2], "check", skip], capture_output=True, text=True,
                           timeout=30, env={"PATH": str(tmp_path)})
     assert proc.returncode == 0 and proc.stdout.strip() == skip, proc.stdout + proc.stderr
+
+
+def test_helm_test_objects_never_take_an_agents_name(tmp_path: Path, helm: Path) -> None:
+    """An agent `a-test` of kind Job would own the Job name `rel-a-test`, and an agent `tests` the
+    NetworkPolicy name `rel-tests`: the helm test objects then take a hashed name instead."""
+    spec = tmp_path / "names.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: names\nversion: 0.1.0\nagents:\n"
+                    "  a: {image: ghcr.io/acme/a:1, port: 80}\n"
+                    "  a-test: {image: ghcr.io/acme/t:1, kind: Job}\n"
+                    "  tests: {image: ghcr.io/acme/s:1, port: 80}\n")
+    objs = template(helm, generate(spec, tmp_path))
+    for kind in ("Job", "NetworkPolicy"):
+        names = [o["metadata"]["name"] for o in objs if o["kind"] == kind]
+        assert len(names) == len(set(names)), names
+    jobs = by_kind(objs, "Job")
+    assert "annotations" not in jobs["rel-a-test"]["metadata"]  # the agent's own Job keeps its name
+    assert set(hook_checks(objs)) == {n for n in jobs if n.startswith("rel-a-test-")} | {"rel-tests-test"}
+    nps = by_kind(objs, "NetworkPolicy")
+    assert nps["rel-tests"]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "tests"
+    (test_np,) = [n for n in nps if n.startswith("rel-tests-")]
+    assert nps[test_np]["spec"]["ingress"] == []
+    assert_valid_objects(objs)
