@@ -113,8 +113,8 @@ DOCS: dict[str, str] = {
     "agents.*.monitoring.path": "Metrics path.",
     "agents.*.monitoring.serviceMonitor": "true: a ServiceMonitor; false: prometheus.io scrape annotations.",
     "agents.*.monitoring.interval": "Scrape interval (ServiceMonitor).",
-    "agents.*.monitoring.allowFrom": "NetworkPolicy peers that may scrape a metrics port that is also a serving "
-                                     "port ([]: none beyond its callers); given for a dedicated port, only they may.",
+    "agents.*.monitoring.allowFrom": "NetworkPolicy peers that may scrape ([]: none on a serving port, "
+                                     "anyone on a dedicated metrics port).",
     "agents.*.job.backoffLimit": "Retries before the Job fails.",
     "agents.*.job.activeDeadlineSeconds": "Seconds before a running Job is stopped.",
     "agents.*.job.ttlSecondsAfterFinished": "Seconds a finished Job is kept.",
