@@ -103,6 +103,15 @@ def pod_specs(objs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def is_test_hook(o: dict[str, Any]) -> bool:
+    return (o["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"
+
+
+def helm_test_hooks(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The `helm test` hooks (Jobs) by name."""
+    return {o["metadata"]["name"]: o for o in objs if is_test_hook(o)}
+
+
 def assert_restricted(name: str, pod: dict[str, Any]) -> None:
     """The restricted Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards)."""
     psc = pod.get("securityContext", {})
@@ -136,7 +145,7 @@ def test_every_pod_meets_the_restricted_pod_security_standard(rendered: Any, spe
 @pytest.mark.parametrize("spec", [s.stem for s in ALL_SPECS])
 def test_agent_containers_have_requests_limits_and_a_writable_tmp(rendered: Any, spec: str) -> None:
     for o in objects(rendered, spec):
-        if o["kind"] not in ("Deployment", "StatefulSet", "Job", "CronJob"):
+        if o["kind"] not in ("Deployment", "StatefulSet", "Job", "CronJob") or is_test_hook(o):
             continue
         pod = dict(pod_specs([o]))[o["metadata"]["name"]]
         main = pod["containers"][0]
@@ -173,14 +182,16 @@ def test_standard_labels_on_every_object_and_component_on_agent_objects(rendered
                     "app.kubernetes.io/managed-by", "helm.sh/chart"):
             assert key in labels, (o["kind"], o["metadata"]["name"], key)
         assert labels["app.kubernetes.io/instance"] == "rel"
-        if o["kind"] not in ("Secret", "ExternalSecret") and not o["metadata"]["name"].startswith(("extra-", "high-")):
+        if o["kind"] not in ("Secret", "ExternalSecret") and not o["metadata"]["name"].startswith(("extra-", "high-")) \
+                and o["metadata"]["name"] != "rel-tests":  # the helm test pods' NetworkPolicy belongs to no agent
             assert labels.get("app.kubernetes.io/component") in agents, (o["kind"], o["metadata"]["name"])
 
 
 @pytest.mark.parametrize("spec", [s.stem for s in ALL_SPECS])
 def test_service_selectors_never_select_test_pods(rendered: Any, spec: str) -> None:
     objs = objects(rendered, spec)
-    tests = [o for o in objs if o["kind"] == "Pod"]
+    tests = [o["spec"]["template"] for o in helm_test_hooks(objs).values()]
+    assert tests or not by_kind(objs, "Service")
     workloads = [o for o in objs if o["kind"] in ("Deployment", "StatefulSet")]
     for svc in by_kind(objs, "Service").values():
         sel = svc["spec"]["selector"]
@@ -295,7 +306,12 @@ def test_research_crew_fields(rendered: Any) -> None:
 
 def test_network_policies_follow_talks_to(rendered: Any) -> None:
     nps = by_kind(objects(rendered, "research-crew"), "NetworkPolicy")
-    assert set(nps) == {"rel-planner", "rel-worker", "rel-retriever", "rel-evaluator", "rel-reindex"}
+    assert set(nps) == {"rel-planner", "rel-worker", "rel-retriever", "rel-evaluator", "rel-reindex", "rel-tests"}
+    # the helm test pods listen on nothing: their own NetworkPolicy admits no ingress
+    tests = nps.pop("rel-tests")
+    assert tests["spec"] == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "research-crew-test",
+                                                             "app.kubernetes.io/instance": "rel"}},
+                             "policyTypes": ["Ingress"], "ingress": []}
 
     def callers(np: dict[str, Any]) -> set[str]:
         out: set[str] = set()
@@ -326,11 +342,14 @@ def test_network_policy_off(tmp_path: Path) -> None:
 
 def test_helm_test_pods(rendered: Any) -> None:
     objs = objects(rendered, "research-crew")
-    pods = by_kind(objs, "Pod")
-    assert set(pods) == {"rel-planner-test", "rel-worker-test", "rel-retriever-test", "rel-evaluator-test"}
-    planner = pods["rel-planner-test"]
-    assert planner["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    args = planner["spec"]["containers"][0]["command"]
+    assert not by_kind(objs, "Pod")
+    jobs = helm_test_hooks(objs)
+    assert set(jobs) == {"rel-planner-test", "rel-worker-test", "rel-retriever-test", "rel-evaluator-test"}
+    planner = jobs["rel-planner-test"]
+    assert planner["kind"] == "Job" and planner["spec"]["backoffLimit"] == 0  # one failed check fails helm test
+    assert planner["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert planner["spec"]["template"]["metadata"]["labels"] == planner["metadata"]["labels"]
+    args = planner["spec"]["template"]["spec"]["containers"][0]["command"]
     joined = " ".join(args)
     assert "http http://rel-planner:8080/.well-known/agent-card.json" in joined
     assert "tcp rel-worker 8080" in joined and "tcp rel-retriever 9000" in joined
@@ -549,7 +568,7 @@ def test_udp_agents_and_bare_sidecars(tmp_path: Path) -> None:
     objs = template(helm_path("4.3.1"), generate(spec, tmp_path))
     dns = by_kind(objs, "Deployment")["rel-dns"]["spec"]["template"]["spec"]["containers"][0]
     assert "livenessProbe" not in dns and "readinessProbe" not in dns  # a TCP probe on a UDP port never passes
-    app_test = " ".join(by_kind(objs, "Pod")["rel-app-test"]["spec"]["containers"][0]["command"])
+    app_test = " ".join(helm_test_hooks(objs)["rel-app-test"]["spec"]["template"]["spec"]["containers"][0]["command"])
     assert "rel-dns" not in app_test  # nc -z would test TCP
     log = by_kind(objs, "Deployment")["rel-app"]["spec"]["template"]["spec"]["containers"][1]
     assert log["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
@@ -587,8 +606,8 @@ def test_the_helm_test_script_runs_under_busybox(rendered: Any, tmp_path: Path) 
     busybox = shutil.which("busybox")
     if not busybox:
         pytest.fail("busybox is not installed: run the tests with scripts/test.sh, which installs it")
-    pod = by_kind(objects(rendered, "research-crew"), "Pod")["rel-worker-test"]
-    command = pod["spec"]["containers"][0]["command"]
+    job = helm_test_hooks(objects(rendered, "research-crew"))["rel-worker-test"]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[:2] == ["sh", "-c"] and any(a.startswith("tcp rel-") for a in command[4:])
     script = command[2]
     for tool in ("nc", "wget"):  # as in the busybox image: applets on PATH

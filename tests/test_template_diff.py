@@ -32,7 +32,7 @@ def test_template_prints_the_manifests_of_an_environment(env: dict[str, str]) ->
     assert "r1-evaluator" not in deps and "r1-tracer" in deps  # removed in dev; only in dev
     assert deps["r1-planner"]["spec"]["replicas"] == 1
     assert "r1-planner" not in by_kind(dobjs, "HorizontalPodAutoscaler")
-    rb = [o for o in dobjs if o["kind"] == "Pod"]
+    rb = [o for o in dobjs if (o["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"]  # helm test Jobs
     assert rb
 
 
@@ -49,8 +49,8 @@ def test_diff_between_environments(env: dict[str, str]) -> None:
     proc = helmgen_cli("diff", str(SPEC), "dev", "prod", env=env)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "--- /dev/null\n+++ prod: Deployment/research-crew-evaluator" in out
-    assert "--- dev: Deployment/research-crew-tracer\n+++ /dev/null" in out
+    assert "--- /dev/null\n+++ prod: Deployment/default/research-crew-evaluator" in out
+    assert "--- dev: Deployment/default/research-crew-tracer\n+++ /dev/null" in out
     assert "-  replicas: 1\n+  replicas: 6" in out
     assert "\033[" not in out  # not a terminal: no colour
     assert "objects differ between dev and prod" in proc.stderr

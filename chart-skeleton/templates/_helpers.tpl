@@ -101,7 +101,8 @@ as .agentgenCache. Helm hands every template of a chart the same root context, s
 template computes it and the others reuse it; were that to change, each template would compute
 its own copy (same output, only slower). Every template starts with:
   {{- if not (hasKey $ "agentgenCache") }}{{ include "agentgen.cache" $ }}{{ end }}
-Fields: labels (the common labels, at indent 4); pull (the pod's imagePullSecrets block); sc and
+Fields: labels (the common labels, at indent 4); ns (the quoted release namespace, for the
+metadata.namespace of every namespaced object); prefix (of every object name); pull (the pod's imagePullSecrets block); sc and
 psc (the default container and pod securityContexts as YAML, at the pod template's indents) and
 defaults (.Values.securityDefaults); appTag (the image tag used when an agent gives none);
 secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
@@ -113,19 +114,30 @@ workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its p
 primaryPort if that names one of its ports, else the alphabetically first); var and urlq (a
 caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent 4, with the
 component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod labels at
-indent 8); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
-configName; g (the cache itself, for agentgen.pod).
+indent 8: a Job's, whose pod template cannot change, are its selector labels only); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
+configName; zero (whether it may run no pod: KEDA with minReplicas 0, or replicas 0); g (the
+cache itself, for agentgen.pod).
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
 {{- $_ := set . "agentgenCache" $g -}}
 {{- $prefix := include "agentgen.prefix" . -}}
+{{- /* Helm accepts release names that start with a digit; Service names (DNS-1035) must start with a letter */ -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $prefix) -}}
+{{- if .Values.fullnameOverride -}}
+{{- fail (printf "fullnameOverride %q cannot begin object names: Kubernetes Service names must start with a lowercase letter and hold only lowercase letters, digits and '-' (DNS-1035); set another fullnameOverride" (toString .Values.fullnameOverride)) -}}
+{{- else -}}
+{{- fail (printf "release name %q cannot begin object names: Kubernetes Service names must start with a letter (DNS-1035), so %s-<agent> would be rejected; set fullnameOverride to a name that starts with a letter, for example --set fullnameOverride=r%s" .Release.Name $prefix $prefix) -}}
+{{- end -}}
+{{- end -}}
 {{- $common := include "agentgen.commonLabels" . -}}
 {{- $labels := $common | nindent 4 -}}
 {{- $labels8 := $common | nindent 8 -}}
 {{- $selBase := include "agentgen.selectorBase" . -}}
 {{- $sel4 := $selBase | nindent 4 -}}
 {{- $sel6 := $selBase | nindent 6 -}}
+{{- /* a Job's pod template cannot change: its pods carry the selector labels only, not the versions */ -}}
+{{- $sel8 := $selBase | nindent 8 -}}
 {{- $pull := "" -}}
 {{- with .Values.imagePullSecrets -}}
 {{- $pull = "imagePullSecrets:" -}}
@@ -178,20 +190,24 @@ configName; g (the cache itself, for agentgen.pod).
 {{- if not $sa }}{{ $sa = print "\"" $n "\"" }}{{ end -}}
 {{- $enabled := true -}}
 {{- if $a.enabled }}{{ else if eq $a.enabled false }}{{ $enabled = false }}{{ end -}}
+{{- /* whether the agent may run no pod at all (KEDA down to 0, or replicas 0): helm test skips it */ -}}
+{{- $zero := false -}}
+{{- with $a.scaling }}{{ if eq (.engine | default "hpa") "keda" }}{{ $zero = eq (int (.minReplicas | default 0)) 0 }}{{ end -}}
+{{- else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $zero = eq (int $a.replicas) 0 }}{{ end }}{{ end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
 {{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "long" $long "wname" $w "kind" $kind
       "workload" $workload "sts" $sts "enabled" $enabled "pname" $pname "port" $port "tcp" $tcp
       "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
       "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
-      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" $labels8 $name)
+      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" (ternary $sel8 $labels8 (eq $kind "Job")) $name)
       "sel4" (printf "%s\n    app.kubernetes.io/component: %q" $sel4 $name)
       "sel6" (printf "%s\n      app.kubernetes.io/component: %q" $sel6 $name)
-      "sa" $sa "saCreate" $saCreate "podSA" $podSA "configName" $cfg -}}
+      "sa" $sa "saCreate" $saCreate "podSA" $podSA "configName" $cfg "zero" $zero -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
-{{- range $k, $v := dict "labels" $labels "pull" $pull
+{{- range $k, $v := dict "labels" $labels "pull" $pull "ns" (quote .Release.Namespace) "prefix" $prefix
       "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
       "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)

@@ -99,7 +99,11 @@ def agent_schema() -> dict[str, Any]:
         "rbac": _obj({"rules": ARR}, required=("rules",), nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling"]}, "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR}),
-        "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR}, nullable=True),
+        "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,
+                            "allowFrom": {"type": "array", "items": _obj({
+                                "podSelector": OBJ, "namespaceSelector": OBJ,
+                                "ipBlock": _obj({"cidr": STR, "except": STRS}, required=("cidr",))})}},
+                           nullable=True),
         "schedule": STR,
         "job": _obj({k: NN_INT for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
                                          "parallelism", "completions", "successfulJobsHistoryLimit",

@@ -16,7 +16,7 @@ DOCS: dict[str, str] = {
     "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
     "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo\n"
-                     "(and from anywhere on an exposed or monitoring port).",
+                     "(and from anywhere on an exposed or dedicated metrics port; see monitoring.allowFrom).",
     "tests": "The `helm test` pods: one per agent with ports.",
     "tests.enabled": "false: render no test pods.",
     "tests.image": "A small image with sh, nc and wget (BusyBox).",
@@ -113,6 +113,8 @@ DOCS: dict[str, str] = {
     "agents.*.monitoring.path": "Metrics path.",
     "agents.*.monitoring.serviceMonitor": "true: a ServiceMonitor; false: prometheus.io scrape annotations.",
     "agents.*.monitoring.interval": "Scrape interval (ServiceMonitor).",
+    "agents.*.monitoring.allowFrom": "NetworkPolicy peers that may scrape ([]: none on a serving port, "
+                                     "anyone on a dedicated metrics port).",
     "agents.*.job.backoffLimit": "Retries before the Job fails.",
     "agents.*.job.activeDeadlineSeconds": "Seconds before a running Job is stopped.",
     "agents.*.job.ttlSecondsAfterFinished": "Seconds a finished Job is kept.",

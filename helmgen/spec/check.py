@@ -269,7 +269,7 @@ class _AgentChecker:
 
         monitoring = a.get("monitoring")
         if monitoring is not None:
-            monitoring = {"path": "/metrics", "serviceMonitor": False, **monitoring}
+            monitoring = {"path": "/metrics", "serviceMonitor": False, "allowFrom": [], **monitoring}
             if "port" not in monitoring:
                 if not ports:
                     self.err("monitoring.port", "is required when the agent has no ports")

@@ -352,8 +352,38 @@ JOB = Obj({
     "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0),
     "suspend": Bool(),
 })
+def _cidr_problem(text: str) -> str | None:
+    import ipaddress
+
+    if "/" not in text:
+        return "is not a CIDR: it has no prefix length"
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return "is not a CIDR"
+    return None
+
+
+CIDR = Str(what="a CIDR", check_fn=_cidr_problem, hint="for example 10.0.0.0/8 or fd00::/8")
+
+
+def _peer_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if not v:
+        ctx.err(node, path, "names no peer", "give podSelector, namespaceSelector or ipBlock")
+        return INVALID
+    if "ipBlock" in v and len(v) > 1:
+        ctx.err(node, path, "gives ipBlock together with a selector", "Kubernetes takes ipBlock alone; use two peers")
+        return INVALID
+    return v
+
+
+# a NetworkPolicy peer, as in Kubernetes (networking.k8s.io/v1 NetworkPolicyPeer)
+NETWORK_PEER = Obj({"podSelector": Raw(), "namespaceSelector": Raw(),
+                    "ipBlock": Obj({"cidr": CIDR, "except": List(CIDR)}, required=("cidr",))},
+                   post=_peer_post, what="a NetworkPolicy peer (podSelector, namespaceSelector or ipBlock)")
 MONITORING = Obj({"port": PORT_REF, "path": Str(r"/.*", "a path starting with '/'"), "serviceMonitor": Bool(),
-                  "interval": Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s")})
+                  "interval": Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s"),
+                  "allowFrom": List(NETWORK_PEER)})
 SERVICE = Obj({"type": Str(enum=("ClusterIP", "NodePort", "LoadBalancer", "None")), "annotations": STR_MAP})
 SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAccount name", max_len=253),
                        "annotations": STR_MAP})
