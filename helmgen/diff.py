@@ -53,12 +53,25 @@ def objects(docs: list[str]) -> dict[str, str]:
     return out
 
 
+def _both(a: list[str], b: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """objects() of both sides; a large side b in a forked copy of this process, on another core."""
+    import multiprocessing
+    import os
+
+    if len(b) < 100 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return objects(a), objects(b)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        right = pool.submit(objects, b)
+        return objects(a), right.result()
+
+
 def unified(a_name: str, a: str, b_name: str, b: str, color: bool = False) -> tuple[str, int]:
     """The unified diff of two manifests and how many objects differ."""
     docs_a, docs_b = documents(a), documents(b)
     same = set(docs_a) & set(docs_b)  # written alike in both: the same object, unchanged; never parsed
-    left = objects([d for d in docs_a if d not in same])
-    right = objects([d for d in docs_b if d not in same])
+    left, right = _both([d for d in docs_a if d not in same], [d for d in docs_b if d not in same])
     chunks: list[str] = []
     changed = 0
     for key in sorted(set(left) | set(right)):

@@ -144,3 +144,17 @@ def test_unified_is_the_same_without_libyaml(monkeypatch: pytest.MonkeyPatch) ->
         diff._yaml.cache_clear()
     assert "   f: |\n     a: 1\n-    b: [x, 'y']\n+    b: [z, 'y']\n" in fast[0]
     assert "-  t: 'yes'\n+  t: 'no'\n" in fast[0]  # strings that read as booleans stay quoted
+
+
+def test_unified_of_many_objects_is_the_same_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helmgen import diff
+
+    def manifest(mode: str) -> str:
+        return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\n"
+                       f"data: {{f: \"n: {i}\\nmode: {mode if i % 2 else 'same'}\\n\"}}\n" for i in range(300))
+
+    a, b = manifest("dev"), manifest("prod")
+    parallel = diff.unified("a", a, "b", b)  # 150 changed objects a side: side b is parsed in a second process
+    monkeypatch.setattr(diff, "_both", lambda x, y: (diff.objects(x), diff.objects(y)))
+    assert diff.unified("a", a, "b", b) == parallel
+    assert parallel[1] == 150 and "     n: 7\n-    mode: dev\n+    mode: prod\n" in parallel[0]
