@@ -103,6 +103,17 @@ def test_misspelt_key_is_named_at_its_path(chart: Path, helm: Path, tmp_path: Pa
             assert reported(proc.stdout + proc.stderr) == {(path, key)}, proc.stdout + proc.stderr
 
 
+def test_every_misspelt_key_is_named_at_its_path_at_once(chart: Path, helm: Path, tmp_path: Path) -> None:
+    f = write(tmp_path, "networkPolicyy: false\nagents:\n  worker:\n    resources: {requests: {cpuu: 1}}\n"
+                        "    ports: {http: {portt: 80}}\n  extra:\n    image: {repository: nginx}\n    replica: 2\n"
+                        "secrets:\n  llm-keys:\n    valuez: {}\n")
+    for _ in range(5):
+        proc = run_helm(helm, "lint", "--strict", str(chart), "-f", str(f), check=False)
+        assert reported(proc.stdout + proc.stderr) == {
+            ("", "networkPolicyy"), ("agents.worker.resources.requests", "cpuu"), ("agents.worker.ports.http", "portt"),
+            ("agents.extra", "replica"), ("secrets.llm-keys", "valuez")}, proc.stdout + proc.stderr
+
+
 def test_agent_and_resource_names_within_the_rules_pass(chart: Path, helm: Path, tmp_path: Path) -> None:
     f = write(tmp_path, f"agents:\n  {'a' * 40}:\n    image: {{repository: nginx}}\n"
                         "    resources: {limits: {nvidia.com/gpu: 1, hugepages-2Mi: 64Mi, ephemeral-storage: 1Gi}}\n")
