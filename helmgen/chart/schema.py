@@ -50,9 +50,9 @@ AGENT_NAME = "^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 
 
 def _keyed(pattern: str, value: dict[str, Any]) -> dict[str, Any]:
-    """A map whose keys match `pattern`. Never `propertyNames`: Helm 4's validator reports a key
-    that `propertyNames` rejects at a random wrong path (santhosh-tekuri/jsonschema#269); a key
-    that no `patternProperties` pattern matches is an additional property, named at its own path."""
+    """A map whose keys match `pattern`. Never `propertyNames`: Helm 4's validator (santhosh-tekuri/
+    jsonschema v6.0.3, fix proposed in its PR #269) reports a key that `propertyNames` rejects at a
+    random wrong path; a key no pattern matches is an additional property, named at its own path."""
     return {"type": "object", "patternProperties": {pattern: value}, "additionalProperties": False}
 
 
