@@ -117,29 +117,40 @@ def generate(spec: str, output: str, force: bool, check: bool) -> None:
     click.echo(f"wrote {target}/ ({len(files)} files, {len(model.agents)} agents)")
 
 
-def _render_env(model: Any, env: str | None, helm_args: tuple[str, ...], release: str,
-                placeholder_secrets: bool = False) -> str:
-    """Generate into a temporary folder and `helm template` it, with values-<env>.yaml for an environment."""
+def _template_args(model: Any, chart: Path, env: str | None, release: str, placeholder_secrets: bool) -> list[str]:
+    """`helm template` of a generated chart, with values-<env>.yaml for an environment."""
+    args = ["template", release, str(chart)]
+    if env is not None:
+        args += ["-f", str(chart / f"values-{env}.yaml")]
+    if placeholder_secrets:  # a diff compares objects, not secret values
+        for s in model.secrets.values():
+            if not s.existingSecret and not s.external:
+                for key in s.keys:
+                    args += ["--set-string", f"secrets.{s.name}.values.{key}=placeholder"]
+    return args
+
+
+def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...], release: str,
+                 placeholder_secrets: bool = False) -> list[str]:
+    """Generate once into a temporary folder and `helm template` it for each environment (at once)."""
     import tempfile
+    from concurrent.futures import ThreadPoolExecutor
 
     from helmgen.chart.render import render_chart
     from helmgen.helm import HelmError, run
     from helmgen.write import write_chart
 
-    _check_env(model, env)
+    for env in envs:
+        _check_env(model, env)
     with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
         chart = Path(tmp) / model.name
         write_chart(render_chart(model), chart)
-        args = ["template", release, str(chart)]
-        if env is not None:
-            args += ["-f", str(chart / f"values-{env}.yaml")]
-        if placeholder_secrets:  # a diff compares objects, not secret values
-            for s in model.secrets.values():
-                if not s.existingSecret and not s.external:
-                    for key in s.keys:
-                        args += ["--set-string", f"secrets.{s.name}.values.{key}=placeholder"]
+        commands = [[*_template_args(model, chart, env, release, placeholder_secrets), *helm_args] for env in envs]
         try:
-            return run(*args, *helm_args)
+            if len(commands) == 1:
+                return [run(*commands[0])]
+            with ThreadPoolExecutor(len(commands)) as pool:  # each Helm is its own process
+                return list(pool.map(lambda args: run(*args), commands))
         except HelmError as exc:
             click.echo(f"helmgen: {exc}", err=True)
             sys.exit(1)
@@ -154,7 +165,7 @@ def template(spec: str, env: str | None, release: str | None, helm_args: tuple[s
     """Print the manifests SPEC renders to (for GitOps): generates into a temporary folder and
     runs `helm template`; extra options (--set, -f, --namespace, ...) go to Helm."""
     model = _spec_or_exit(spec)
-    click.echo(_render_env(model, env, helm_args, release or model.name), nl=False)
+    click.echo(_render_envs(model, [env], helm_args, release or model.name)[0], nl=False)
 
 
 @cli.command()
@@ -174,8 +185,9 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
     def env_of(e: str) -> str | None:
         return None if e == "base" and "base" not in model.environments else e
 
-    a = _render_env(model, env_of(env_a), (), name, placeholder_secrets=True)
-    b = _render_env(model, env_of(env_b), (), name, placeholder_secrets=True)
+    envs = list(dict.fromkeys([env_of(env_a), env_of(env_b)]))  # one environment against itself renders once
+    rendered = _render_envs(model, envs, (), name, placeholder_secrets=True)
+    a, b = rendered[0], rendered[-1]
     use_color = sys.stdout.isatty() if color is None else color
     text, changed = unified(env_a, a, env_b, b, color=use_color)
     click.echo(text, nl=False, color=use_color)

@@ -58,3 +58,103 @@ def test_diff_between_environments(env: dict[str, str]) -> None:
     assert "\033[31m" in coloured.stdout or "\033[32m" in coloured.stdout
     same = helmgen_cli("diff", str(SPEC), "prod", "prod", env=env)
     assert same.stdout == "" and "0 objects differ" in same.stderr
+
+
+CONFIG_SPEC = """\
+apiVersion: agentgen/v1
+name: cfg
+version: 1.0.0
+agents:
+  app:
+    image: nginx:1.27
+    port: 8080
+    config:
+      files:
+        app.conf: |
+          listen 8080;
+          mode base;
+          workers 4;
+        run.sh: "#!/bin/sh\\nexec app\\n"
+environments:
+  dev:
+    agents:
+      app:
+        config:
+          files:
+            app.conf: |
+              listen 8080;
+              mode dev;
+              workers 4;
+  prod:
+    agents:
+      app: {replicas: 3}
+"""
+
+
+def test_diff_shows_a_changed_config_file_line_inside_a_block(env: dict[str, str], tmp_path: Path) -> None:
+    spec = tmp_path / "cfg.yaml"
+    spec.write_text(CONFIG_SPEC)
+    proc = helmgen_cli("diff", str(spec), "dev", "prod", env=env)
+    assert proc.returncode == 0, proc.stderr
+    hunk = proc.stdout.split("+++ prod: ConfigMap/cfg-app-config\n", 1)[1].split("\n--- ", 1)[0].splitlines()
+    # the file is a literal block whose lines are diff lines of their own, not one escaped string
+    assert "   app.conf: |" in hunk
+    start = hunk.index("   app.conf: |")
+    assert hunk[start + 1:start + 5] == ["     listen 8080;", "-    mode dev;", "+    mode base;", "     workers 4;"]
+    assert "\\n" not in "".join(hunk)
+
+
+def test_unified_pairs_objects_and_keeps_text_readable() -> None:
+    from helmgen.diff import unified
+
+    a = ("---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\n"
+         "data: {x: '1'}\n"
+         "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: ns}\n"
+         "data: {script: \"#!/bin/sh\\necho one\\n\", port: '8080', notes: \"trailing \\nspace\"}\n"
+         "---\napiVersion: v1\nkind: Secret\nmetadata: {name: gone}\n")
+    b = ("---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\n"
+         "data: {x: '1'}\n"
+         "--- \napiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: ns\n  name: cm\n"
+         "data:\n  script: |\n    #!/bin/sh\n    echo two\n  port: 8080\n  notes: \"trailing \\nspace\"\n")
+    text, changed = unified("a", a, "b", b)
+    assert changed == 2  # cm changed, gone removed; `same` unchanged
+    assert "ConfigMap/same" not in text
+    assert "--- a: ConfigMap/ns/cm\n+++ b: ConfigMap/ns/cm\n" in text
+    assert "   script: |\n     #!/bin/sh\n-    echo one\n+    echo two\n" in text
+    assert "-  port: '8080'\n+  port: 8080\n" in text  # a change of type alone is a change
+    assert "--- a: Secret/gone\n+++ /dev/null\n" in text
+    assert unified("a", a, "a", a) == ("", 0)
+
+
+def test_unified_is_the_same_without_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helmgen import diff
+
+    a = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"
+         "data: {f: \"a: 1\\nb: [x, 'y']\\n\", n: '08', t: 'yes', e: ''}\n")
+    b = a.replace("b: [x", "b: [z").replace("'yes'", "'no'")
+    fast = diff.unified("a", a, "b", b)
+    monkeypatch.delattr("yaml.CSafeLoader")
+    monkeypatch.delattr("yaml.CSafeDumper")
+    diff._yaml.cache_clear()
+    try:
+        assert diff._yaml()[0].__name__ == "SafeLoader"
+        assert diff.unified("a", a, "b", b) == fast
+    finally:
+        monkeypatch.undo()
+        diff._yaml.cache_clear()
+    assert "   f: |\n     a: 1\n-    b: [x, 'y']\n+    b: [z, 'y']\n" in fast[0]
+    assert "-  t: 'yes'\n+  t: 'no'\n" in fast[0]  # strings that read as booleans stay quoted
+
+
+def test_unified_of_many_objects_is_the_same_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helmgen import diff
+
+    def manifest(mode: str) -> str:
+        return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\n"
+                       f"data: {{f: \"n: {i}\\nmode: {mode if i % 2 else 'same'}\\n\"}}\n" for i in range(300))
+
+    a, b = manifest("dev"), manifest("prod")
+    parallel = diff.unified("a", a, "b", b)  # 150 changed objects a side: side b is parsed in a second process
+    monkeypatch.setattr(diff, "_both", lambda x, y: (diff.objects(x), diff.objects(y)))
+    assert diff.unified("a", a, "b", b) == parallel
+    assert parallel[1] == 150 and "     n: 7\n-    mode: dev\n+    mode: prod\n" in parallel[0]

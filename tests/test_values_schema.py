@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,32 @@ WRONG_TYPES = {
     "enabled-string": "agents:\n  worker:\n    enabled: 'yes'\n",
     "kind-unknown": "agents:\n  worker:\n    kind: Deploymnt\n",
     "bad-agent-name": "agents:\n  Bad_Name:\n    image: {repository: nginx}\n",
+    "agent-name-too-long": f"agents:\n  {'a' * 41}:\n    image: {{repository: nginx}}\n",
+    "resource-value-bool": "agents:\n  worker:\n    resources: {limits: {cpu: true}}\n",
 }
+# a misspelt key at each depth -> (the path Helm must name, the key); a repeated run must name the same path
+MISSPELT_AT = {
+    "top-level": ("networkPolicyy: false\n", "", "networkPolicyy"),
+    "agent": ("agents:\n  planner:\n    replica: 3\n", "agents.planner", "replica"),
+    "agent-image": ("agents:\n  planner:\n    image: {tagg: '2.0'}\n", "agents.planner.image", "tagg"),
+    "requests": ("agents:\n  worker:\n    resources: {requests: {cpuu: '1'}}\n",
+                 "agents.worker.resources.requests", "cpuu"),
+    "limits": ("agents:\n  worker:\n    resources: {limits: {memry: 1Gi}}\n", "agents.worker.resources.limits", "memry"),
+    "port": ("agents:\n  worker:\n    ports: {http: {portt: 80}}\n", "agents.worker.ports.http", "portt"),
+    "env": ("agents:\n  worker:\n    env: {FOO: {valu: x}}\n", "agents.worker.env.FOO", "valu"),
+    "probe": ("agents:\n  worker:\n    health: {liveness: {httpGett: {port: http}}}\n",
+              "agents.worker.health.liveness", "httpGett"),
+    "secret": ("secrets:\n  llm-keys:\n    valuez: {openai: x}\n", "secrets.llm-keys", "valuez"),
+    "secret-external": ("secrets:\n  llm-keys:\n    external: {store: v, remoteKey: k, refresh: 1h}\n",
+                        "secrets.llm-keys.external", "refresh"),
+    "new-agent": ("agents:\n  extra:\n    image: {repository: nginx}\n    portz: {http: {port: 80}}\n",
+                  "agents.extra", "portz"),
+    "new-agent-requests": ("agents:\n  extra:\n    image: {repository: nginx}\n    resources: {requests: {cpuu: 1}}\n",
+                           "agents.extra.resources.requests", "cpuu"),
+    "agent-name": ("agents:\n  Bad_Name:\n    image: {repository: nginx}\n", "agents", "Bad_Name"),
+}
+HELM4_ERROR = re.compile(r"at '([^']*)': additional properties ((?:'[^']*'(?:, )?)+) not allowed")
+HELM3_ERROR = re.compile(r"- (\S+): Additional property (\S+) is not allowed")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +78,47 @@ def test_misspelt_keys_fail_template_and_lint(chart: Path, helm: Path, tmp_path:
         proc = run_helm(helm, *args, check=False)
         assert proc.returncode != 0, (args[0], proc.stdout)
         assert key in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def reported(output: str) -> set[tuple[str, str]]:
+    """The (dotted path, key) of each additional property Helm 4 or Helm 3 reports."""
+    found = set()
+    for pointer, keys in HELM4_ERROR.findall(output):
+        for key in re.findall(r"'([^']*)'", keys):
+            found.add((".".join(p for p in pointer.split("/") if p), key))
+    for path, key in HELM3_ERROR.findall(output):
+        found.add(("" if path == "(root)" else path, key))
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(MISSPELT_AT))
+def test_misspelt_key_is_named_at_its_path(chart: Path, helm: Path, tmp_path: Path, case: str) -> None:
+    text, path, key = MISSPELT_AT[case]
+    f = write(tmp_path, text)
+    for args in (["template", "rel", str(chart), *secret_sets(chart), "-f", str(f)],
+                 ["lint", "--strict", str(chart), "-f", str(f)]):
+        for _ in range(5):  # Helm 4 once named a random path here: one right answer is not enough
+            proc = run_helm(helm, *args, check=False)
+            assert proc.returncode != 0, (args[0], proc.stdout)
+            assert reported(proc.stdout + proc.stderr) == {(path, key)}, proc.stdout + proc.stderr
+
+
+def test_every_misspelt_key_is_named_at_its_path_at_once(chart: Path, helm: Path, tmp_path: Path) -> None:
+    f = write(tmp_path, "networkPolicyy: false\nagents:\n  worker:\n    resources: {requests: {cpuu: 1}}\n"
+                        "    ports: {http: {portt: 80}}\n  extra:\n    image: {repository: nginx}\n    replica: 2\n"
+                        "secrets:\n  llm-keys:\n    valuez: {}\n")
+    for _ in range(5):
+        proc = run_helm(helm, "lint", "--strict", str(chart), "-f", str(f), check=False)
+        assert reported(proc.stdout + proc.stderr) == {
+            ("", "networkPolicyy"), ("agents.worker.resources.requests", "cpuu"), ("agents.worker.ports.http", "portt"),
+            ("agents.extra", "replica"), ("secrets.llm-keys", "valuez")}, proc.stdout + proc.stderr
+
+
+def test_agent_and_resource_names_within_the_rules_pass(chart: Path, helm: Path, tmp_path: Path) -> None:
+    f = write(tmp_path, f"agents:\n  {'a' * 40}:\n    image: {{repository: nginx}}\n"
+                        "    resources: {limits: {nvidia.com/gpu: 1, hugepages-2Mi: 64Mi, ephemeral-storage: 1Gi}}\n")
+    pod = by_kind(template(helm, chart, "-f", str(f)), "Deployment")[f"rel-{'a' * 40}"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
 
 
 @pytest.mark.parametrize("case", sorted(WRONG_TYPES))
@@ -115,3 +182,8 @@ def test_chart_works_as_a_subchart(chart: Path, helm: Path, tmp_path: Path) -> N
     objs = [d for d in yaml.safe_load_all(out) if d]
     assert by_kind(objs, "Deployment")["top-worker"]["spec"]["replicas"] == 2
     assert "0 chart(s) failed" in run_helm(helm, "lint", "--strict", str(umbrella)).stdout
+
+
+def test_schema_never_uses_property_names(chart: Path) -> None:
+    # Helm 4 names a key that propertyNames rejects at a random path: map keys go through patternProperties
+    assert "propertyNames" not in (chart / "values.schema.json").read_text()

@@ -44,7 +44,16 @@ PROBE = {
     },
 }
 # resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
-RESOURCE_NAMES = {"pattern": "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"}
+RESOURCE_NAME = "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"
+# an agent name: a DNS label of at most 40 characters
+AGENT_NAME = "^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
+
+
+def _keyed(pattern: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A map whose keys match `pattern`. Never `propertyNames`: Helm 4's validator (santhosh-tekuri/
+    jsonschema v6.0.3, fix proposed in its PR #269) reports a key that `propertyNames` rejects at a
+    random wrong path; a key no pattern matches is an additional property, named at its own path."""
+    return {"type": "object", "patternProperties": {pattern: value}, "additionalProperties": False}
 
 
 def _nullable(s: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +64,7 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def agent_schema() -> dict[str, Any]:
-    reqs = {"type": "object", "propertyNames": RESOURCE_NAMES, "additionalProperties": {"type": ["string", "number"]}}
+    reqs = _keyed(RESOURCE_NAME, {"type": ["string", "number"]})
     return _obj({
         "enabled": BOOL,
         "description": STR,
@@ -147,8 +156,7 @@ def values_schema() -> dict[str, Any]:
                                  nullable=True),
                 "values": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
             }, required=("keys",))},
-            "agents": {"type": "object", "propertyNames": {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 40},
-                       "additionalProperties": {"$ref": "#/definitions/agent"}},
+            "agents": _keyed(AGENT_NAME, {"$ref": "#/definitions/agent"}),
             "extraManifests": {"type": "array", "items": {"type": "object", "required": ["apiVersion", "kind", "metadata"]}},
             "global": {"type": "object"},
         },
