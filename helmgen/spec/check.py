@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.fields import IMAGE_TAG, spec_type
+from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.types import INVALID, Ctx
@@ -30,19 +30,11 @@ A2A_CARD = "/.well-known/agent-card.json"
 CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
              "startingDeadlineSeconds", "suspend")
 SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
-_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
-           "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-           "P": 10**15, "E": 10**18}
 
 
 def quantity(text: str) -> Decimal:
-    m = re.fullmatch(r"\+?([0-9.]+)([a-zA-Z]*|[eE][-+]?\d+)", str(text))
-    if not m:
-        return Decimal(0)
-    num, suffix = Decimal(m.group(1)), m.group(2)
-    if suffix[:1] in ("e", "E") and suffix[1:].lstrip("+-").isdigit():
-        return num * Decimal(10) ** int(suffix[1:])
-    return num * Decimal(str(_SUFFIX.get(suffix, 1)))
+    """The value of a quantity the checker has accepted (so it is one, and within bounds)."""
+    return quantity_value(text) or Decimal(0)
 
 
 def deep_merge(base: Any, over: Any) -> Any:

@@ -163,9 +163,13 @@ class Str(T):
 
 
 class Int(T):
-    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
+    """An integer; `bits` is how Kubernetes stores the field (int32 unless the API says int64)."""
+
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, bits: int = 32) -> None:
         self.minimum = minimum
         self.maximum = maximum
+        self.limit = 2 ** (bits - 1) - 1
+        self.bits = bits
 
     def expects(self) -> str:
         if self.minimum is not None and self.maximum is not None:
@@ -188,6 +192,11 @@ class Int(T):
         v = node.value
         if (self.minimum is not None and v < self.minimum) or (self.maximum is not None and v > self.maximum):
             ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            return INVALID
+        if not -self.limit - 1 <= v <= self.limit:
+            shown = v if len(str(v)) <= 40 else f"{str(v)[:20]}...({len(str(v))} digits)"
+            ctx.err(node, path, f"{shown} is out of range (Kubernetes stores this field as a {self.bits}-bit "
+                                f"integer: at most {self.limit})")
             return INVALID
         return v
 

@@ -1,0 +1,115 @@
+"""Bad input of every kind ends in exit 2 with positioned messages, never a traceback, and
+nothing written: the catalogue, run through the CLI as a user would (issue #8)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.conftest import helmgen_cli
+
+HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
+BIG = "9" * 5000
+
+
+def _spec(body: str) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        p = tmp / "spec.yaml"
+        p.write_text(HEAD + body)
+        return p
+    return make
+
+
+def _fifo(tmp: Path) -> Path:
+    p = tmp / "spec.yaml"
+    os.mkfifo(p)  # opening it for reading would block until a writer comes
+    return p
+
+
+# id -> (how to make the spec path, a line of stderr that must appear: FILE stands for the path)
+CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "huge-int-x-key": (_spec(f"x-note: {BIG}\nagents: {{a: {{image: nginx}}}}\n"),
+                       "FILE:4:9: an integer of 5000 digits is too large"),
+    "huge-int-replicas": (_spec(f"agents: {{a: {{image: nginx, replicas: {BIG}}}}}\n"),
+                          "FILE:4:38: an integer of 5000 digits is too large"),
+    "huge-int-tagged": (_spec(f"agents: {{a: {{image: nginx, replicas: !!int {BIG}}}}}\n"),
+                        "FILE:4:38: an integer of 5000 digits is too large"),
+    "int64-overflow": (_spec("x-n: 9223372036854775808\nagents: {a: {image: nginx}}\n"),
+                       "FILE:4:6: the integer 9223372036854775808 is too large"),
+    "cpu-huge-exponent": (_spec("agents: {a: {image: nginx, resources: {cpu: 1e999999999}}}\n"),
+                          "FILE:4:45: agents.a.resources.cpu: '1e999999999' is larger than Kubernetes can store"),
+    "memory-beyond-int64": (_spec("agents: {a: {image: nginx, resources: {limits: {memory: 8Ei}}}}\n"),
+                            "FILE:4:57: agents.a.resources.limits.memory: '8Ei' is larger than Kubernetes can store"),
+    "replicas-int32": (_spec("agents: {a: {image: nginx, replicas: 2147483648}}\n"),
+                       "FILE:4:38: agents.a.replicas: 2147483648 is out of range (Kubernetes stores this field as "
+                       "a 32-bit integer: at most 2147483647)"),
+    "max-replicas-int32": (_spec("agents: {a: {image: nginx, scaling: {maxReplicas: 4294967296}}}\n"),
+                           "FILE:4:51: agents.a.scaling.maxReplicas: 4294967296 is out of range"),
+    "probe-timing-int32": (_spec("agents: {a: {image: nginx, port: 80, health: {liveness: {path: /, "
+                                 "periodSeconds: 3000000000}}}}\n"),
+                           "FILE:4:82: agents.a.health.liveness.periodSeconds: 3000000000 is out of range"),
+    "backoff-int32": (_spec("agents: {a: {image: nginx, kind: Job, job: {backoffLimit: 2147483648}}}\n"),
+                      "FILE:4:59: agents.a.job.backoffLimit: 2147483648 is out of range"),
+    "dev-zero": (lambda tmp: Path("/dev/zero"), "FILE:1:1: is a character device, not a regular file"),
+    "fifo": (_fifo, "FILE:1:1: is a FIFO (named pipe), not a regular file"),
+    "config-file-dot": (_spec("agents: {a: {image: nginx, config: {files: {.: x}}}}\n"),
+                        "FILE:4:45: agents.a.config.files..: '.' is not allowed as a key"),
+    "config-file-dotdot": (_spec("agents: {a: {image: nginx, config: {files: {..: x}}}}\n"),
+                           "FILE:4:45: agents.a.config.files...: '..' is not allowed as a key"),
+    "config-file-data": (_spec("agents: {a: {image: nginx, config: {files: {..data: x}}}}\n"),
+                         "FILE:4:45: agents.a.config.files...data: '..data' starts with '..'"),
+    "secret-key-dotdot": (_spec("secrets: {s: {keys: [..k]}}\nagents: {a: {image: nginx}}\n"),
+                          "FILE:4:22: secrets.s.keys[0]: '..k' starts with '..'"),
+    "kube-version": (_spec("kubeVersion: '>>1.29'\nagents: {a: {image: nginx}}\n"),
+                     "FILE:4:14: kubeVersion: '>>1.29' is not a valid version constraint"),
+    "kube-version-4-parts": (_spec("kubeVersion: '>=1.2.3.4'\nagents: {a: {image: nginx}}\n"),
+                             "FILE:4:14: kubeVersion: '>=1.2.3.4' is not a valid version constraint"),
+    "chart-home": (_spec("chart: {home: example.org}\nagents: {a: {image: nginx}}\n"),
+                   "FILE:4:15: chart.home: 'example.org' is not an absolute URL"),
+    "chart-icon": (_spec("chart: {icon: /icon.png}\nagents: {a: {image: nginx}}\n"),
+                   "FILE:4:15: chart.icon: '/icon.png' is not an absolute URL"),
+    "chart-sources": (_spec("chart: {sources: ['https://ok.example', 'git@github.com:a/b']}\n"
+                            "agents: {a: {image: nginx}}\n"),
+                      "FILE:4:41: chart.sources[1]: 'git@github.com:a/b' is not an absolute URL"),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "generate"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_exit_2_with_a_positioned_message(tmp_path: Path, case: str, command: str) -> None:
+    make, expected = CASES[case]
+    spec = make(tmp_path)
+    out = tmp_path / "out"
+    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
+    proc = helmgen_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "error:" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    want = expected.replace("FILE", str(spec))
+    assert any(line.startswith(want) for line in lines), proc.stderr
+    problems = lines[:-1]
+    assert problems and all(re.match(rf"{re.escape(str(spec))}:\d+:\d+: ", line) for line in problems), proc.stderr
+    assert not out.exists()
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("kube_version", [">=1.29.0-0", ">= 1.20, < 1.30", "1.28 - 1.31", "~1.30.x", "^1",
+                                          ">=1.29.0-0 || <1.2", "1.x", "v1.30"])
+def test_kube_version_constraints_helm_takes_are_accepted(tmp_path: Path, kube_version: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + f"kubeVersion: '{kube_version}'\nagents: {{a: {{image: nginx}}}}\n")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("url", ["https://example.org", "http://example.org/a?b=c", "git+ssh://host/repo"])
+def test_absolute_urls_are_accepted(tmp_path: Path, url: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + f"chart: {{home: '{url}', icon: '{url}', sources: ['{url}']}}\n"
+                    "agents: {a: {image: nginx}}\n")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 0, proc.stderr
