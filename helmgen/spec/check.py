@@ -70,20 +70,32 @@ def check_tree(root: Node, filename: str) -> Spec:
 
 
 def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
-    """The valid part of a spec with problems, or None when too little is valid to check further
-    (an invalid `defaults` would make every agent's cross-field checks unreliable)."""
+    """The valid part of a spec with problems, or None when too little is valid to check further.
+
+    An agent with a problem of its own is left out, and so is an agent that inherits an invalid
+    field from `defaults`; references to either are not checked (their problem is reported once,
+    where it was written, and causes no follow-on problems elsewhere)."""
     from helmgen.spec.load import Mapping
 
     top = ctx.partials.get("")
-    if top is None or "defaults" in ctx.partials or not isinstance(root, Mapping):
+    if top is None or not isinstance(root, Mapping):
         return None
-    agents = top.get("agents", ctx.partials.get("agents"))
+    agents = dict(top.get("agents", ctx.partials.get("agents", {})))
+    agents_node = root.items.get("agents", (None, None))[1]
+    all_agents = list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)
+    defaults = top.get("defaults", ctx.partials.get("defaults", {}))
+    defaults_node = root.items.get("defaults", (None, None))[1]
+    bad_defaults = ({k for k in defaults_node.items if not k.startswith("x-")} - set(defaults)
+                    if isinstance(defaults_node, Mapping) else set())
+    for name, a in list(agents.items()):
+        if bad_defaults - set(a):
+            del agents[name]
     if not agents:
         return None
-    agents_node = root.items.get("agents", (None, None))[1]
-    v = {"version": "0.0.0", **top, "agents": agents, "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
-         "environments": top.get("environments", {}),
-         "_all_agents": list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)}
+    v = {"version": "0.0.0", **top, "agents": agents, "defaults": defaults,
+         "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
+         "environments": top.get("environments", ctx.partials.get("environments", {})),
+         "_all_agents": all_agents, "_invalid_agents": {n for n in all_agents if n not in agents}}
     return v
 
 
@@ -383,7 +395,8 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
     defaults = remove_paths(deep_merge(base_defaults, env_defaults["set"]), env_defaults["unset"])
     overrides = env.get("agents", {})
     merged: dict[str, dict[str, Any]] = {}
-    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"]]]:
+    invalid = v.get("_invalid_agents", set())  # reported where written; an override does not make them new
+    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"] and n not in invalid]]:
         own = v["_own_agents"].get(agent_name, {})
         # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
         a = deep_merge(defaults, own)
