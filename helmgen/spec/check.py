@@ -147,6 +147,41 @@ class _AgentChecker:
             return {"grpc": {"port": p["grpc"]}, **timings}
         return {"exec": {"command": list(p["exec"])}, **timings}
 
+    def pass_through(self, pod: dict[str, Any], a: dict[str, Any]) -> None:
+        """The pass-through Kubernetes fields against what the chart adds itself."""
+        config_path = (a.get("config") or {}).get("mountPath", f"/etc/{self.name}") if a.get("config") else None
+        state_path = (a.get("state") or {}).get("mountPath", "/data") if a.get("state") else None
+        chart_volumes = {"tmp": "the writable /tmp"}
+        if config_path:
+            chart_volumes["config"] = "config.files"
+        if state_path:
+            chart_volumes["data"] = "state"
+        seen: set[str] = set()
+        for i, vol in enumerate(pod.get("volumes", [])):
+            name = vol.get("name")
+            if name in chart_volumes:
+                self.err(f"volumes[{i}].name", f"{name!r} is the name of the chart's own volume for {chart_volumes[name]}",
+                         "give your volume another name")
+            elif isinstance(name, str) and name in seen:
+                self.err(f"volumes[{i}].name", f"{name!r} is listed twice")
+            seen.add(str(name))
+        chart_paths = {"/tmp": "the writable /tmp"}
+        if config_path:
+            chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
+        if state_path:
+            chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
+        for i, mount in enumerate(pod.get("volumeMounts", [])):
+            path = mount.get("mountPath")
+            where = isinstance(path, str) and chart_paths.get(path.rstrip("/") or "/")
+            if where:
+                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
+                         "mount your volume at another path")
+        for field in ("securityContext", "podSecurityContext"):
+            for key, value in (a.get(field) or {}).items():
+                if isinstance(value, dict) and any(v is None for v in value.values()):
+                    self.err(f"{field}.{key}", "null removes a whole field of the secure defaults, not part of one",
+                             f"set {key}: null, or give {key} in full")
+
     def build(self) -> Agent | None:
         a = self.raw
         n0 = len(self.ctx.problems)
@@ -296,6 +331,7 @@ class _AgentChecker:
             self.err("rbac", "needs a ServiceAccount to bind to", "leave serviceAccount.create true or give a name")
 
         pod = {k: copy.deepcopy(a[k]) for k in POD_FIELDS if k in a}
+        self.pass_through(pod, a)
         for key in pod.get("podLabels", {}):
             if key in SELECTOR_LABELS:
                 self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")

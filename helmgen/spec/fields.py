@@ -439,6 +439,9 @@ SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAc
 LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_KEY, "a valid label key", max_len=316))
 
 
+OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
+
+
 def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "port" in v:
         if "ports" in v:
@@ -462,8 +465,8 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
         "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
         "topologySpreadConstraints": Raw("array"), "podAnnotations": STR_MAP, "podLabels": LABELS,
-        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": Raw("array"),
-        "sidecars": Raw("array"), "volumes": Raw("array"), "volumeMounts": Raw("array"),
+        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": OBJECTS,
+        "sidecars": OBJECTS, "volumes": OBJECTS, "volumeMounts": OBJECTS,
     }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
 
 
