@@ -31,14 +31,19 @@ def _spec_or_exit(path: str, writes: bool = True) -> Any:
     from helmgen.spec.check import load_spec
 
     try:
-        return load_spec(path)
+        model = load_spec(path)
     except SpecError as exc:
         for line in exc.lines():
             click.echo(line, err=True)
+        for w in exc.warnings:
+            click.echo(w.format(exc.filename), err=True)
         n = len(exc.problems)
         tail = "; nothing written." if writes else "."
         click.echo(f"{n} problem{'s' if n != 1 else ''} found{tail}", err=True)
         sys.exit(2)
+    for w in model.warnings:  # risky but valid: said, and the command goes on (exit code 0)
+        click.echo(w.format(path), err=True)
+    return model
 
 
 def _check_env(model: Any, env: str | None) -> None:

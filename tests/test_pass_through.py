@@ -53,18 +53,18 @@ def test_volumes_and_mounts_that_collide_with_the_charts_own_are_errors(tmp_path
             volumes: [{name: config, emptyDir: {}}, {name: data, emptyDir: {}}]
             volumeMounts: [{name: config, mountPath: /etc/b}, {name: data, mountPath: /data}]
         """) == [
-        "spec.yaml:10:9: agents.a.volumes[0].name: 'tmp' is the name of the chart's own volume for the writable "
+        "spec.yaml:10:10: agents.a.volumes[0].name: 'tmp' is the name of the chart's own volume for the writable "
         "/tmp (give your volume another name)",
-        "spec.yaml:11:9: agents.a.volumes[1].name: 'config' is the name of the chart's own volume for config.files "
+        "spec.yaml:11:10: agents.a.volumes[1].name: 'config' is the name of the chart's own volume for config.files "
         "(give your volume another name)",
-        "spec.yaml:12:9: agents.a.volumes[2].name: 'data' is the name of the chart's own volume for state (give "
+        "spec.yaml:12:10: agents.a.volumes[2].name: 'data' is the name of the chart's own volume for state (give "
         "your volume another name)",
-        "spec.yaml:14:9: agents.a.volumes[4].name: 'cache' is listed twice",
-        "spec.yaml:16:9: agents.a.volumeMounts[0].mountPath: '/tmp/' is where the chart mounts the writable /tmp "
+        "spec.yaml:14:10: agents.a.volumes[4].name: 'cache' is listed twice",
+        "spec.yaml:16:23: agents.a.volumeMounts[0].mountPath: '/tmp/' is where the chart mounts the writable /tmp "
         "(mount your volume at another path)",
-        "spec.yaml:17:9: agents.a.volumeMounts[1].mountPath: '/etc/app' is where the chart mounts the config files "
+        "spec.yaml:17:23: agents.a.volumeMounts[1].mountPath: '/etc/app' is where the chart mounts the config files "
         "(config.mountPath) (mount your volume at another path)",
-        "spec.yaml:18:9: agents.a.volumeMounts[2].mountPath: '/var/lib/a' is where the chart mounts the state "
+        "spec.yaml:18:23: agents.a.volumeMounts[2].mountPath: '/var/lib/a' is where the chart mounts the state "
         "volume (state.mountPath) (mount your volume at another path)",
     ]
 
@@ -76,7 +76,7 @@ def test_null_below_the_top_of_a_security_context_is_an_error(tmp_path: Path) ->
             image: nginx
             securityContext: {capabilities: {drop: null}}
         """) == [
-        "spec.yaml:7:5: agents.a.securityContext.capabilities: null removes a whole field of the secure defaults, "
+        "spec.yaml:7:23: agents.a.securityContext.capabilities: null removes a whole field of the secure defaults, "
         "not part of one (set capabilities: null, or give capabilities in full)",
     ]
 

@@ -15,6 +15,7 @@ from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.risks import agent_warnings
 from helmgen.spec.types import INVALID, Ctx
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
@@ -62,10 +63,11 @@ def check_tree(root: Node, filename: str) -> Spec:
                 _build(partial, ctx)  # the cross-field checks on what is valid: every problem at once
             except Exception:  # noqa: BLE001 - the problems found so far are what matters
                 pass
-        raise SpecError(filename, ctx.problems)
+        raise SpecError(filename, ctx.problems, ctx.warnings)
     spec = _build(value, ctx)
     if ctx.problems:
-        raise SpecError(filename, ctx.problems)
+        raise SpecError(filename, ctx.problems, ctx.warnings)
+    spec.warnings = sorted(ctx.warnings)
     return spec
 
 
@@ -116,6 +118,14 @@ class _AgentChecker:
         exact = [p for p in candidates if field and p in self.ctx.pos]
         pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}")
         self.ctx.err(pos, path, message, hint)
+
+    def warn(self, field: str, message: str, hint: str = "") -> None:
+        path = f"{self.base}.{field}"
+        candidates = [path, f"agents.{self.name}.{field}", f"{self.where}defaults.{field}", f"defaults.{field}"]
+        exact = [p for p in candidates if p in self.ctx.pos]
+        if exact and "defaults." in exact[0]:  # said once, where every agent inherits it from
+            path = exact[0]
+        self.ctx.warn(self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}"), path, message, hint)
 
     def port_ref(self, ports: dict[str, Any], ref: Any, field: str) -> bool:
         if isinstance(ref, int):
@@ -366,6 +376,8 @@ class _AgentChecker:
                                   "image tag", "give the image a tag, or set appVersion to one")
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
+        for field, message, hint in agent_warnings(a):
+            self.warn(field, message, hint)
         if len(self.ctx.problems) > n0:
             return None
         return Agent(

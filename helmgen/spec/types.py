@@ -29,6 +29,7 @@ class Ctx:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # reported, but the spec is still valid (exit code 0)
         self.pos: dict[str, tuple[int, int]] = {}
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
@@ -37,6 +38,10 @@ class Ctx:
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
         self.problems.append(Problem(line, col, path, message, hint))
+
+    def warn(self, where: tuple[int, int], path: str, message: str, hint: str = "") -> None:
+        if not any((w.line, w.column, w.message) == (*where, "warning: " + message) for w in self.warnings):
+            self.warnings.append(Problem(where[0], where[1], path, "warning: " + message, hint))
 
     def at(self, *paths: str) -> tuple[int, int]:
         """Position of the first known path (or of its nearest known parent)."""
@@ -243,6 +248,19 @@ class Raw(T):
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         if not self.accepts(node):
             return self.wrong(node, path, ctx)
+        todo: list[tuple[str, Node]] = [(path, node)]  # remember where each part is, for later problems
+        while todo:
+            p, n = todo.pop()
+            if isinstance(n, Mapping):
+                for name, (knode, vnode) in n.items.items():
+                    child = join_path(p, name)
+                    ctx.pos.setdefault(child, (knode.line, knode.column))
+                    todo.append((child, vnode))
+            elif isinstance(n, Sequence):
+                for i, item in enumerate(n.items):
+                    child = join_path(p, i)
+                    ctx.pos.setdefault(child, (item.line, item.column))
+                    todo.append((child, item))
         return to_python(node)
 
     def schema(self) -> dict[str, Any]:
