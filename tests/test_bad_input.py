@@ -38,8 +38,13 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
                           "FILE:4:38: an integer of 5000 digits is too large"),
     "huge-int-tagged": (_spec(f"agents: {{a: {{image: nginx, replicas: !!int {BIG}}}}}\n"),
                         "FILE:4:38: an integer of 5000 digits is too large"),
-    "int64-overflow": (_spec("x-n: 9223372036854775808\nagents: {a: {image: nginx}}\n"),
-                       "FILE:4:6: the integer 9223372036854775808 is too large"),
+    "int64-pass-through": (_spec("agents: {a: {image: nginx, tolerations: [{tolerationSeconds: "
+                                 "9223372036854775808}]}}\n"),
+                           "FILE:4:62: agents.a.tolerations[0].tolerationSeconds: 9223372036854775808 is larger than "
+                           "a 64-bit integer"),
+    "infinite-pass-through": (_spec("agents: {a: {image: nginx}}\nextraManifests: [{apiVersion: v1, kind: ConfigMap, "
+                                    "metadata: {name: x}, data: {a: 1e400}}]\n"),
+                              "FILE:5:83: extraManifests[0].data.a: 1e400 is not a number Kubernetes can store"),
     "cpu-huge-exponent": (_spec("agents: {a: {image: nginx, resources: {cpu: 1e999999999}}}\n"),
                           "FILE:4:45: agents.a.resources.cpu: '1e999999999' is larger than Kubernetes can store"),
     "memory-beyond-int64": (_spec("agents: {a: {image: nginx, resources: {limits: {memory: 8Ei}}}}\n"),

@@ -347,3 +347,9 @@ def test_a_bad_default_hides_only_the_agents_that_inherit_it(tmp_path: Path) -> 
         "spec.yaml:5:13: defaults.replicas: expected an integer >= 0, got the string 'many'",
         "spec.yaml:8:57: agents.b.talksTo[1]: no agent named 'c' (agents: a, b)",
     ]
+
+
+def test_a_long_number_as_an_env_literal_stays_text(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + "agents: {a: {image: nginx, env: {ID: 123456789012345678901234567890}}}\n")
+    assert load_spec(str(spec)).agents["a"].env["ID"] == {"value": "123456789012345678901234567890"}

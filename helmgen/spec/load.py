@@ -19,7 +19,7 @@ from helmgen.problems import Problem, SpecError
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 100_000
-INT64 = 2**63  # the widest integer Kubernetes, Go and JSON tools agree on
+MAX_INT_DIGITS = 1000  # far beyond any number a spec means; Python will not even print one over 4300 digits
 
 
 @dataclass(eq=False)
@@ -92,17 +92,14 @@ _TAGS = {
 
 
 class TooLarge(ValueError):
-    """An integer beyond 64 bits: no Kubernetes field or Helm value can hold it."""
+    """An integer literal too long to be a number anyone means (checked before converting it)."""
 
 
 def _int(text: str, base: int) -> int:
     digits = text.lstrip("+-")
-    if len(digits) > 40:  # checked before converting: Python refuses over 4300 decimal digits
+    if len(digits) > MAX_INT_DIGITS:
         raise TooLarge(f"an integer of {len(digits)} digits")
-    value = int(text, base)
-    if not -INT64 <= value < INT64:
-        raise TooLarge(f"the integer {text}")
-    return value
+    return int(text, base)
 
 
 def _at(mark: Any) -> tuple[int, int]:
@@ -127,7 +124,7 @@ class _Builder:
                 value: Any = resolve_plain(text) if plain else text
             except TooLarge as exc:
                 self.problems.append(Problem(line, col, "", f"{exc} is too large",
-                                             "integers go up to 2^63-1; quote it if it is text"))
+                                             f"at most {MAX_INT_DIGITS} digits; quote it if it is text"))
                 value = text
         elif tag in _TAGS:
             want = _TAGS[tag]
@@ -136,7 +133,7 @@ class _Builder:
                          bool: lambda t: {"true": True, "false": False}[t.lower()],
                          type(None): lambda t: None}[want](text)
             except TooLarge as exc:
-                self.problems.append(Problem(line, col, "", f"{exc} is too large", "integers go up to 2^63-1"))
+                self.problems.append(Problem(line, col, "", f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
                 value = text
             except (ValueError, KeyError):
                 shown = text if len(text) <= 40 else text[:40] + "..."

@@ -249,8 +249,17 @@ class Raw(T):
         if not self.accepts(node):
             return self.wrong(node, path, ctx)
         todo: list[tuple[str, Node]] = [(path, node)]  # remember where each part is, for later problems
+        ok = True
         while todo:
             p, n = todo.pop()
+            if isinstance(n, Scalar) and isinstance(n.value, int) and not -2**63 <= n.value < 2**63:
+                ctx.err(n, p, f"{n.text[:30]}{'...' if len(n.text) > 30 else ''} is larger than a 64-bit integer, "
+                              "the most Kubernetes stores", "quote it if it is text")
+                ok = False
+            elif isinstance(n, Scalar) and isinstance(n.value, float) and not math.isfinite(n.value):
+                ctx.err(n, p, f"{n.text[:30]} is not a number Kubernetes can store (JSON has no infinity or NaN)",
+                        "quote it if it is text")
+                ok = False
             if isinstance(n, Mapping):
                 for name, (knode, vnode) in n.items.items():
                     child = join_path(p, name)
@@ -261,7 +270,7 @@ class Raw(T):
                     child = join_path(p, i)
                     ctx.pos.setdefault(child, (item.line, item.column))
                     todo.append((child, item))
-        return to_python(node)
+        return to_python(node) if ok else INVALID
 
     def schema(self) -> dict[str, Any]:
         return self._described({"type": self.kind} if self.kind in ("object", "array") else {})
