@@ -24,6 +24,12 @@ def _spec(body: str) -> Callable[[Path], Path]:
     return make
 
 
+def _write(tmp: Path, text: str) -> Path:
+    p = tmp / "spec.yaml"
+    p.write_text(text)
+    return p
+
+
 def _fifo(tmp: Path) -> Path:
     p = tmp / "spec.yaml"
     os.mkfifo(p)  # opening it for reading would block until a writer comes
@@ -59,6 +65,9 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
                            "FILE:4:82: agents.a.health.liveness.periodSeconds: 3000000000 is out of range"),
     "backoff-int32": (_spec("agents: {a: {image: nginx, kind: Job, job: {backoffLimit: 2147483648}}}\n"),
                       "FILE:4:59: agents.a.job.backoffLimit: 2147483648 is out of range"),
+    "required-without-value": (lambda tmp: _write(tmp, "apiVersion: agentgen/v1\nname: demo\nversion:\n"
+                                                       "agents: {a: {image: nginx}}\n"),
+                               "FILE:3:1: version: is required (it has no value)"),
     "dev-zero": (lambda tmp: Path("/dev/zero"), "FILE:1:1: is a character device, not a regular file"),
     "fifo": (_fifo, "FILE:1:1: is a FIFO (named pipe), not a regular file"),
     "config-file-dot": (_spec("agents: {a: {image: nginx, config: {files: {.: x}}}}\n"),
@@ -118,3 +127,50 @@ def test_absolute_urls_are_accepted(tmp_path: Path, url: str) -> None:
                     "agents: {a: {image: nginx}}\n")
     proc = helmgen_cli("validate", str(spec))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_any_value_in_any_field_is_a_problem_or_a_model_never_an_exception() -> None:
+    """Property: whatever value any spec field holds, checking ends in SpecError or in a model that renders."""
+    import yaml
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from helmgen.chart.render import render_chart
+    from helmgen.problems import SpecError
+    from helmgen.spec.check import check_tree
+    from helmgen.spec.fields import agent_type, spec_type
+    from helmgen.spec.load import parse_text
+
+    scalars = st.one_of(
+        st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+        st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+        st.sampled_from(["*", ".", "..", "..data", "0", "-1", "1e999999999", "8Ei", "/tmp", "http", "a", "x-y",
+                         ">>1", "${agents.a.host}", "null", "tmp", "config", "data"]),
+    )
+    values = st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["name", "mountPath", "port", "path", "a",
+                                                                      "privileged", "verbs", "files", "keys"]),
+                                                     inner, max_size=3)), max_leaves=8)
+    agent_fields = sorted(agent_type(()).fields)
+    top_fields = sorted(f for f in spec_type().fields if f not in ("apiVersion", "agents"))
+
+    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(st.sampled_from(agent_fields), values, max_size=3),
+           st.dictionaries(st.sampled_from(top_fields), values, max_size=2),
+           st.dictionaries(st.sampled_from(agent_fields), values, max_size=2),
+           st.dictionaries(st.sampled_from(agent_fields), values, max_size=2),
+           st.dictionaries(st.sampled_from(["a", "b", "c"]), st.dictionaries(st.sampled_from(agent_fields), values,
+                                                                           max_size=2), max_size=2))
+    def check(agent: dict[str, object], top: dict[str, object], other: dict[str, object],
+              defaults: dict[str, object], env: dict[str, object]) -> None:
+        spec = {"apiVersion": "agentgen/v1", "name": "demo", "version": "0.1.0", **top, "defaults": defaults,
+                "agents": {"a": {"image": "nginx", "port": 80, **agent}, "b": {"image": "nginx", **other}},
+                "environments": {"dev": {"agents": env}}}
+        text = yaml.safe_dump(spec)
+        try:
+            model = check_tree(parse_text(text, "spec.yaml"), "spec.yaml")
+        except SpecError:
+            return
+        render_chart(model)  # a valid spec renders
+
+    check()

@@ -195,11 +195,11 @@ class Int(T):
                 return self.wrong(node, path, ctx)
         assert isinstance(node, Scalar)
         v = node.value
+        shown = v if len(str(v)) <= 40 else f"{str(v)[:20]}...({len(str(v))} digits)"
         if (self.minimum is not None and v < self.minimum) or (self.maximum is not None and v > self.maximum):
-            ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            ctx.err(node, path, f"{shown} is out of range (expected {self.expects()})")
             return INVALID
         if not -self.limit - 1 <= v <= self.limit:
-            shown = v if len(str(v)) <= 40 else f"{str(v)[:20]}...({len(str(v))} digits)"
             ctx.err(node, path, f"{shown} is out of range (Kubernetes stores this field as a {self.bits}-bit "
                                 f"integer: at most {self.limit})")
             return INVALID
@@ -416,6 +416,9 @@ class Obj(_MappingT):
             if name not in node.items:
                 ctx.err(ctx.pos.get(path, (node.line, node.column)), join_path(path, name), "is required")
                 ok = False
+            elif name not in out and _is_null(node.items[name][1]):  # `version:` with no value
+                ctx.err(node.items[name][0], join_path(path, name), "is required", "it has no value")
+                ok = False
         if not ok:
             ctx.partials[path] = out
             return INVALID
@@ -432,6 +435,10 @@ class Obj(_MappingT):
         if self.required:
             s["required"] = list(self.required)
         return self._described(s)
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.value is None and node.plain
 
 
 class Union(T):
