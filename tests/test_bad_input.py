@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import yaml
 
-from tests.conftest import helmgen_cli
+from tests.conftest import helmgen_cli, run_helm
 
 HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
 BIG = "9" * 5000
@@ -111,13 +112,41 @@ def test_bad_input_is_exit_2_with_a_positioned_message(tmp_path: Path, case: str
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("kube_version", [">=1.29.0-0", ">= 1.20, < 1.30", "1.28 - 1.31", "~1.30.x", "^1",
-                                          ">=1.29.0-0 || <1.2", "1.x", "v1.30"])
-def test_kube_version_constraints_helm_takes_are_accepted(tmp_path: Path, kube_version: str) -> None:
+# constraint -> a Kubernetes version inside it
+GOOD_CONSTRAINTS = {">=1.29.0-0": "1.30.0", ">= 1.20, < 1.30": "1.29.1", "1.28 - 1.31": "1.30.0",
+                    "~1.30.x": "1.30.2", "^1": "1.31.0", ">=1.29.0-0 || <1.2": "1.1.0", "1.x": "1.29.0",
+                    "v1.30": "1.30.0", ">1.2 <2": "1.30.0", "=>1.20": "1.30.0"}
+BAD_CONSTRAINTS = [">>1.29", ">=1.2.3.4", "foo", ">= 1.20,, < 1.30", "1.28 -", "<=>1.2"]
+
+
+def _chart_with_kube_version(tmp: Path, constraint: str) -> Path:
+    chart = tmp / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(yaml.safe_dump({"apiVersion": "v2", "name": "c", "version": "0.1.0",
+                                                      "kubeVersion": constraint}))
+    (chart / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    return chart
+
+
+@pytest.mark.parametrize("constraint", sorted(GOOD_CONSTRAINTS))
+def test_kube_version_constraints_helm_takes_are_accepted(tmp_path: Path, helm: Path, constraint: str) -> None:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(HEAD + f"kubeVersion: '{kube_version}'\nagents: {{a: {{image: nginx}}}}\n")
+    spec.write_text(HEAD + f"kubeVersion: '{constraint}'\nagents: {{a: {{image: nginx}}}}\n")
     proc = helmgen_cli("validate", str(spec))
     assert proc.returncode == 0, proc.stderr
+    chart = _chart_with_kube_version(tmp_path, constraint)
+    run_helm(helm, "template", "r", str(chart), "--kube-version", GOOD_CONSTRAINTS[constraint])
+
+
+@pytest.mark.parametrize("constraint", BAD_CONSTRAINTS)
+def test_kube_version_constraints_helm_refuses_are_refused(tmp_path: Path, helm: Path, constraint: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + f"kubeVersion: '{constraint}'\nagents: {{a: {{image: nginx}}}}\n")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 2 and "kubeVersion: " in proc.stderr, proc.stderr
+    chart = _chart_with_kube_version(tmp_path, constraint)
+    for kube in ("1.2.0", "1.29.0", "1.30.0", "2.0.0"):  # a constraint Helm cannot parse fits no version
+        assert run_helm(helm, "template", "r", str(chart), "--kube-version", kube, check=False).returncode != 0
 
 
 @pytest.mark.parametrize("url", ["https://example.org", "http://example.org/a?b=c", "git+ssh://host/repo"])
