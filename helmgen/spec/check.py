@@ -7,7 +7,6 @@ problem in the file or a model that later stages can trust.
 from __future__ import annotations
 
 import copy
-import re
 from decimal import Decimal
 from typing import Any
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -42,7 +43,7 @@ def quantity_value(text: str) -> Decimal | None:
     if not m or not m.group(1).strip("."):
         return None
     mantissa, suffix = m.group(1), m.group(2)
-    if len(mantissa) > 30:
+    if len(mantissa) > 60:
         return None
     num = Decimal(mantissa)
     if re.fullmatch(r"[eE][-+]?\d+", suffix):
@@ -90,24 +91,30 @@ _CV = (r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(
        r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
 _OPS = "|".join(re.escape(op) for op in sorted(("", "=", "!=", ">", "<", ">=", "=>", "<=", "=<", "~", "~>", "^"),
                                                  key=len, reverse=True))
-_RANGE = re.compile(rf"\s*({_CV})\s+-\s+({_CV})\s*", re.ASCII)
-_VALID_CONSTRAINT = re.compile(rf"^(\s*({_OPS})\s*({_CV})\s*)((?:\s+|,\s*)({_OPS})\s*({_CV})\s*)*$", re.ASCII)
-_FIND_CONSTRAINT = re.compile(rf"({_OPS})\s*({_CV})", re.ASCII)
-_VERSION = re.compile(r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
-                      r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?", re.ASCII)
+
+
+@functools.lru_cache(maxsize=None)
+def _constraint_grammar() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Range, whole-constraint, one-comparison and version patterns (compiled when first needed)."""
+    return (re.compile(rf"\s*({_CV})\s+-\s+({_CV})\s*", re.ASCII),
+            re.compile(rf"^(\s*({_OPS})\s*({_CV})\s*)((?:\s+|,\s*)({_OPS})\s*({_CV})\s*)*$", re.ASCII),
+            re.compile(rf"({_OPS})\s*({_CV})", re.ASCII),
+            re.compile(r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+                       r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?", re.ASCII))
 
 
 def constraint_problem(text: str) -> str | None:
     """Why Masterminds semver's NewConstraint would refuse `text`, or None."""
-    text = _RANGE.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
+    range_, valid, find, version_rx = _constraint_grammar()
+    text = range_.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
     for part in text.split("||"):
-        if not _VALID_CONSTRAINT.fullmatch(part):
-            return f"is not a valid version constraint ({part.strip()!r} is not)" if "||" in text \
+        if not valid.fullmatch(part):
+            return f"is not a valid version constraint (at {part.strip()!r})" if "||" in text \
                 else "is not a valid version constraint"
-        for m in _FIND_CONSTRAINT.finditer(part):
+        for m in find.finditer(part):
             version = m.group(2)
             wild = any(c in version for c in "xX*")
-            if not wild and not _VERSION.fullmatch(version):
+            if not wild and not version_rx.fullmatch(version):
                 return f"is not a valid version constraint ({version!r} is not a version)"
     return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-Warning_ = tuple[str, str, str]
+Finding = tuple[str, str, str]
 
 _REFERENCE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)")  # ${agents.x.host}, $(VAR): resolved later, never secrets
 _KNOWN_TOKENS = (
@@ -54,14 +54,14 @@ def _opaque_kind(word: str) -> str | None:
     return None
 
 
-def env_literals(a: dict[str, Any]) -> Iterator[Warning_]:
+def env_literals(a: dict[str, Any]) -> Iterator[Finding]:
     for var, e in a.get("env", {}).items():
         if isinstance(e.get("value"), str) and (kind := credential_kind(e["value"])):
             yield (f"env.{var}", f"the literal value looks like {kind}",
                    "a secret in the spec ends up in values.yaml and in git; use {secret: NAME, key: KEY}")
 
 
-def wildcard_rbac(a: dict[str, Any]) -> Iterator[Warning_]:
+def wildcard_rbac(a: dict[str, Any]) -> Iterator[Finding]:
     for i, rule in enumerate((a.get("rbac") or {}).get("rules", [])):
         if not isinstance(rule, dict):
             continue
@@ -72,7 +72,7 @@ def wildcard_rbac(a: dict[str, Any]) -> Iterator[Warning_]:
                        "least privilege: list only what the agent needs")
 
 
-def _privileged(context: Any, field: str) -> Iterator[Warning_]:
+def _privileged(context: Any, field: str) -> Iterator[Finding]:
     if not isinstance(context, dict):
         return
     if context.get("privileged") is True:
@@ -84,7 +84,7 @@ def _privileged(context: Any, field: str) -> Iterator[Warning_]:
                    "a pod rarely needs this; it bypasses the pod's isolation")
 
 
-def host_access(a: dict[str, Any]) -> Iterator[Warning_]:
+def host_access(a: dict[str, Any]) -> Iterator[Finding]:
     yield from _privileged(a.get("securityContext"), "securityContext")
     yield from _privileged(a.get("podSecurityContext"), "podSecurityContext")
     for field in ("initContainers", "sidecars"):
@@ -100,6 +100,6 @@ def host_access(a: dict[str, Any]) -> Iterator[Warning_]:
 CHECKS = (env_literals, wildcard_rbac, host_access)
 
 
-def agent_warnings(a: dict[str, Any]) -> Iterator[Warning_]:
+def agent_warnings(a: dict[str, Any]) -> Iterator[Finding]:
     for check in CHECKS:
         yield from check(a)
