@@ -353,3 +353,21 @@ def test_a_long_number_as_an_env_literal_stays_text(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(HEAD + "agents: {a: {image: nginx, env: {ID: 123456789012345678901234567890}}}\n")
     assert load_spec(str(spec)).agents["a"].env["ID"] == {"value": "123456789012345678901234567890"}
+
+
+def test_a_bad_override_in_an_environment_hides_nothing_else(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """
+        agents:
+          a: {image: nginx, port: 80}
+          b: {image: nginx, port: 80}
+        environments:
+          dev:
+            agents:
+              a: {replicas: many}
+              b: {talksTo: [a, nope]}
+              c: {image: nginx, port: 80, talksTo: [b]}
+        """)
+    assert lines == [
+        "spec.yaml:10:21: environments.dev.agents.a.replicas: expected an integer >= 0, got the string 'many'",
+        "spec.yaml:11:24: environments.dev.agents.b.talksTo[1]: no agent named 'nope' (agents: a, b, c)",
+    ]

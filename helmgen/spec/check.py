@@ -95,9 +95,31 @@ def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
         return None
     v = {"version": "0.0.0", **top, "agents": agents, "defaults": defaults,
          "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
-         "environments": top.get("environments", ctx.partials.get("environments", {})),
+         "environments": _partial_environments(root, top, ctx),
          "_all_agents": all_agents, "_invalid_agents": {n for n in all_agents if n not in agents}}
     return v
+
+
+def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    """The environments, each with the agent overrides that passed stage 2; `_invalid` names the
+    others (an environment whose own `defaults` has problems is left out: every agent inherits them)."""
+    from helmgen.spec.load import Mapping
+
+    envs = dict(top.get("environments", ctx.partials.get("environments", {})))
+    envs_node = root.items["environments"][1] if isinstance(root, Mapping) and "environments" in root.items else None
+    if not isinstance(envs_node, Mapping):
+        return envs
+    for name, (_, env_node) in envs_node.items.items():
+        part = ctx.partials.get(f"environments.{name}")
+        if name in envs or part is None or not isinstance(env_node, Mapping):
+            continue
+        if "defaults" in env_node.items and "defaults" not in part:
+            continue
+        overrides = part.get("agents", ctx.partials.get(f"environments.{name}.agents", {}))
+        agents_node = env_node.items.get("agents", (None, None))[1]
+        written = set(agents_node.items) if isinstance(agents_node, Mapping) else set()
+        envs[name] = {**part, "agents": overrides, "_invalid": written - set(overrides)}
+    return envs
 
 
 class _AgentChecker:
@@ -286,7 +308,7 @@ class _AgentChecker:
                 pass  # an agent with problems of its own, reported there
             elif target not in self.spec["agents"]:
                 import difflib
-                names = list(self.spec.get("_all_agents", self.spec["agents"]))
+                names = list(dict.fromkeys([*self.spec.get("_all_agents", ()), *self.spec["agents"]]))
                 close = difflib.get_close_matches(target, names, n=1)
                 self.err(f"talksTo[{i}]", f"no agent named {target!r}",
                          f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
@@ -443,13 +465,18 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
     overrides = env.get("agents", {})
     merged: dict[str, dict[str, Any]] = {}
     invalid = v.get("_invalid_agents", set())  # reported where written; an override does not make them new
+    broken = env.get("_invalid", set())  # agents whose override here has problems: not checked in this environment
     for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"] and n not in invalid]]:
+        if agent_name in broken:
+            continue
         own = v["_own_agents"].get(agent_name, {})
         # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
         a = deep_merge(defaults, own)
         if agent_name in overrides:
             a = remove_paths(deep_merge(a, overrides[agent_name]["set"]), overrides[agent_name]["unset"])
         merged[agent_name] = a
+    if broken:
+        v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
     return _agents(merged, v, ctx, where=f"environments.{name}.")
 
 
