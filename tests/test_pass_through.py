@@ -69,6 +69,24 @@ def test_volumes_and_mounts_that_collide_with_the_charts_own_are_errors(tmp_path
     ]
 
 
+def test_mounts_name_a_volume_of_the_pod_and_a_path_once(tmp_path: Path) -> None:
+    assert errors(tmp_path, """
+        agents:
+          a:
+            image: nginx
+            volumes: [{name: cache, emptyDir: {}}]
+            volumeMounts:
+              - {name: cache, mountPath: /cache}
+              - {name: tmp, mountPath: /var/tmp}
+              - {name: cache, mountPath: /cache/}
+              - {name: cahce, mountPath: /other}
+        """) == [
+        "spec.yaml:11:23: agents.a.volumeMounts[2].mountPath: '/cache/' is mounted twice",
+        "spec.yaml:12:10: agents.a.volumeMounts[3].name: names volume 'cahce', which the pod does not have "
+        "(did you mean \"cache\"?)",
+    ]
+
+
 def test_null_below_the_top_of_a_security_context_is_an_error(tmp_path: Path) -> None:
     assert errors(tmp_path, """
         agents:

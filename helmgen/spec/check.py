@@ -201,12 +201,24 @@ class _AgentChecker:
             chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
         if state_path:
             chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
+        mounted: set[str] = set()
         for i, mount in enumerate(pod.get("volumeMounts", [])):
             path = mount.get("mountPath")
             where = isinstance(path, str) and chart_paths.get(path.rstrip("/") or "/")
             if where:
                 self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
                          "mount your volume at another path")
+            elif isinstance(path, str) and (path.rstrip("/") or "/") in mounted:
+                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
+            mounted.add(str(path).rstrip("/") or "/")
+            name = mount.get("name")
+            if isinstance(name, str) and name not in seen and name not in chart_volumes:
+                import difflib
+
+                known = sorted(seen | set(chart_volumes))
+                close = difflib.get_close_matches(name, known, n=1)
+                self.err(f"volumeMounts[{i}].name", f"names volume {name!r}, which the pod does not have",
+                         f'did you mean "{close[0]}"?' if close else "volumes: " + ", ".join(known))
         for field in ("securityContext", "podSecurityContext"):
             for key, value in (a.get(field) or {}).items():
                 if isinstance(value, dict) and any(v is None for v in value.values()):
