@@ -129,3 +129,22 @@ def test_null_in_a_security_context_removes_that_default(helm: Path, tmp_path: P
     # a values file says the same with "" (null reaches the templates on Helm 3 only)
     b2 = by_kind(template(helm, chart, "--set-string", "agents.b.podSecurityContext.runAsUser="), "Deployment")
     assert "runAsUser" not in b2["rel-b"]["spec"]["template"]["spec"]["securityContext"]
+
+
+def test_null_in_an_environments_security_context_removes_that_default_too(helm: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + textwrap.dedent("""
+        agents:
+          a: {image: nginx, podSecurityContext: {fsGroup: 1000}}
+        environments:
+          dev:
+            agents:
+              a: {podSecurityContext: {runAsUser: null}, securityContext: {runAsNonRoot: null}}
+        """))
+    chart = generate(spec, tmp_path / "out")
+    base = by_kind(template(helm, chart), "Deployment")["rel-a"]["spec"]["template"]["spec"]
+    assert base["securityContext"]["runAsUser"] == 65532
+    dev = by_kind(template(helm, chart, "-f", str(chart / "values-dev.yaml")), "Deployment")["rel-a"]
+    pod = dev["spec"]["template"]["spec"]
+    assert "runAsUser" not in pod["securityContext"] and pod["securityContext"]["fsGroup"] == 1000
+    assert "runAsNonRoot" not in pod["containers"][0]["securityContext"]

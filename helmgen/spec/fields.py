@@ -571,6 +571,10 @@ class Overrides(T):
                 ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
                         "every agent needs an image; use enabled: false to remove the agent")
                 return INVALID
+        for p in [p for p in unset if len(p) == 2 and p[0] in ("securityContext", "podSecurityContext")]:
+            # as in the spec: null there removes that secure default (not merely the agent's own setting)
+            value.setdefault(p[0], {})[p[1]] = None
+            unset.remove(p)
         return {"set": value, "unset": [_NULL_ALIASES.get(p, p) for p in unset]}
 
     def schema(self) -> dict[str, Any]:
