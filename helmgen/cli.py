@@ -16,22 +16,34 @@ class _DefaultGenerate(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
+            if not Path(args[0]).exists():  # a misspelt command, not a spec: say so instead of "no such file"
+                import difflib
+
+                close = difflib.get_close_matches(args[0], list(self.commands), n=1, cutoff=0.7)
+                if close:
+                    raise click.UsageError(f"no such command {args[0]!r} (did you mean {close[0]}?)", ctx)
             args = ["generate", *args]
         return super().parse_args(ctx, args)
 
 
-def _spec_or_exit(path: str) -> Any:
+def _spec_or_exit(path: str, writes: bool = True) -> Any:
     from helmgen.problems import SpecError
     from helmgen.spec.check import load_spec
 
     try:
-        return load_spec(path)
+        model = load_spec(path)
     except SpecError as exc:
         for line in exc.lines():
             click.echo(line, err=True)
+        for w in exc.warnings:
+            click.echo(w.format(exc.filename), err=True)
         n = len(exc.problems)
-        click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing written.", err=True)
+        tail = "; nothing written." if writes else "."
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found{tail}", err=True)
         sys.exit(2)
+    for w in model.warnings:  # risky but valid: said, and the command goes on (exit code 0)
+        click.echo(w.format(path), err=True)
+    return model
 
 
 def _check_env(model: Any, env: str | None) -> None:
@@ -322,7 +334,7 @@ def _replace_text(path: Path, text: str) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 def validate(spec: str) -> None:
     """Check SPEC; print every problem (exit 2) or nothing bad (exit 0)."""
-    model = _spec_or_exit(spec)
+    model = _spec_or_exit(spec, writes=False)
     click.echo(f"{spec}: ok ({len(model.agents)} agents)")
 
 

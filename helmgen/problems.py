@@ -22,9 +22,10 @@ class Problem:
 class SpecError(Exception):
     """Raised with every problem found; the CLI prints them and exits 2."""
 
-    def __init__(self, filename: str, problems: list[Problem]) -> None:
+    def __init__(self, filename: str, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.filename = filename
         self.problems = sorted(set(problems))
+        self.warnings = sorted(set(warnings or []))  # printed too; they alone would not stop generation
         super().__init__("\n".join(p.format(filename) for p in self.problems))
 
     def lines(self) -> list[str]:

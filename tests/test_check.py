@@ -301,3 +301,73 @@ def test_cli_reports_problems_and_writes_nothing(tmp_path: Path) -> None:
     assert proc.stderr.splitlines()[0] == f'{spec}:7:5: agents.a.replica: unknown field (did you mean "replicas"?)'
     assert "Traceback" not in proc.stderr
     assert not out.exists() or tree_bytes(out) == {}
+
+
+def test_one_bad_field_causes_no_follow_on_problems(tmp_path: Path) -> None:
+    # A's rollout is invalid, B calls A and a missing agent, C names an undeclared secret key; an
+    # environment overrides A and B: exactly the three problems, nothing said twice or in other words
+    lines = errors(tmp_path, """
+        secrets:
+          s: {keys: [k]}
+        agents:
+          a:
+            image: nginx
+            port: 80
+            rollout: {strategy: canary}
+          b:
+            image: nginx
+            port: 80
+            talksTo: [a, nope]
+          c:
+            image: nginx
+            env: {K: {secret: s, key: other}}
+        environments:
+          dev:
+            agents:
+              a: {replicas: 2}
+              b: {replicas: 2}
+        """)
+    assert lines == [
+        "spec.yaml:10:15: agents.a.rollout.strategy: 'canary' is not supported by this helmgen yet (use rolling; "
+        "canary and blueGreen arrive in a later release)",
+        "spec.yaml:14:18: agents.b.talksTo[1]: no agent named 'nope' (agents: a, b, c)",
+        "spec.yaml:17:26: agents.c.env.K.key: secret 's' has no key 'other' (declared keys: k)",
+    ]
+
+
+def test_a_bad_default_hides_only_the_agents_that_inherit_it(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """
+        defaults:
+          replicas: many
+        agents:
+          a: {image: nginx, port: 80}
+          b: {image: nginx, port: 80, replicas: 1, talksTo: [a, c]}
+        """)
+    assert lines == [
+        "spec.yaml:5:13: defaults.replicas: expected an integer >= 0, got the string 'many'",
+        "spec.yaml:8:57: agents.b.talksTo[1]: no agent named 'c' (agents: a, b)",
+    ]
+
+
+def test_a_long_number_as_an_env_literal_stays_text(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + "agents: {a: {image: nginx, env: {ID: 123456789012345678901234567890}}}\n")
+    assert load_spec(str(spec)).agents["a"].env["ID"] == {"value": "123456789012345678901234567890"}
+
+
+def test_a_bad_override_in_an_environment_hides_nothing_else(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """
+        agents:
+          a: {image: nginx, port: 80}
+          b: {image: nginx, port: 80}
+        environments:
+          dev:
+            agents:
+              a: {replicas: many}
+              b: {talksTo: [a, nope]}
+              c: {image: nginx, port: 80, talksTo: [b]}
+        """)
+    assert lines == [
+        "spec.yaml:10:21: environments.dev.agents.a.replicas: expected an integer >= 0, got the string 'many'",
+        "spec.yaml:11:24: environments.dev.agents.b.talksTo[1]: no agent named 'nope' (agents: a, b, c)",
+    ]

@@ -89,3 +89,22 @@ def test_init_writes_a_valid_starter_spec(tmp_path: Path) -> None:
     assert helmgen_cli("validate", str(starter)).returncode == 0
     assert helmgen_cli("init", "my-crew", cwd=tmp_path).returncode == 2  # will not overwrite
     assert helmgen_cli("init", "Bad_Name", cwd=tmp_path).returncode == 2
+
+
+def test_a_misspelt_command_suggests_the_right_one(tmp_path: Path) -> None:
+    proc = helmgen_cli("valdate", "x.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no such command 'valdate' (did you mean validate?)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (tmp_path / "valdate").write_text((EXAMPLES[0]).read_text())  # a spec file of that name is still a spec
+    assert helmgen_cli("valdate", "-o", "out", cwd=tmp_path).returncode == 0
+
+
+def test_validate_never_says_nothing_written(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: agentgen/v1\nname: x\nversion: 0.1.0\nagents: {}\n")
+    validate = helmgen_cli("validate", str(bad))
+    assert validate.returncode == 2
+    assert validate.stderr.splitlines()[-1] == "1 problem found."
+    generate = helmgen_cli("generate", str(bad), "-o", str(tmp_path / "out"))
+    assert generate.stderr.splitlines()[-1] == "1 problem found; nothing written."

@@ -77,6 +77,19 @@ limits:
 {{- end -}}
 
 {{/*
+A securityContext: the agent's settings merged over the chart's defaults; a field the agent sets
+to "" or null is removed (values.yaml writes null as "", since Helm 4 drops null keys from it).
+Arg: list defaults agentSettings. Returns YAML.
+*/}}
+{{- define "agentgen.securityContext" -}}
+{{- $merged := mergeOverwrite (deepCopy (index . 0)) (index . 1) }}
+{{- range $key, $value := index . 1 }}
+{{- if or (kindIs "invalid" $value) (and (kindIs "string" $value) (eq $value "")) }}{{ $_ := unset $merged $key }}{{ end }}
+{{- end }}
+{{- toYaml $merged }}
+{{- end -}}
+
+{{/*
 Extra containers (init or sidecar): the agent's securityContext under their own, the chart's
 default requests and limits when they give none, and the writable /tmp unless they mount one.
 Arg: list containers agentSecurityContext.
@@ -228,7 +241,7 @@ and resources are written as JSON (valid YAML) with one call each.
        and reuses the text rendered once per release */ -}}
 {{- $sc := $g.defaults.container -}}
 {{- $scText := $g.sc -}}
-{{- if $a.securityContext }}{{ $sc = mergeOverwrite (deepCopy $g.defaults.container) $a.securityContext }}{{ $scText = toYaml $sc | nindent 12 }}{{ end -}}
+{{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.defaults.container $a.securityContext) | fromYaml }}{{ $scText = toYaml $sc | nindent 12 }}{{ end -}}
 {{- $res := $a.resources -}}
 {{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
     metadata:
@@ -267,7 +280,7 @@ and resources are written as JSON (valid YAML) with one call each.
       {{- end }}
       securityContext:
       {{- if $a.podSecurityContext }}
-        {{- toYaml (mergeOverwrite (deepCopy $g.defaults.pod) $a.podSecurityContext) | nindent 8 }}
+        {{- include "agentgen.securityContext" (list $g.defaults.pod $a.podSecurityContext) | nindent 8 }}
       {{- else }}{{ $g.psc }}{{ end }}
       {{- with $a.terminationGracePeriodSeconds }}
       terminationGracePeriodSeconds: {{ int . }}

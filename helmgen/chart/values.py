@@ -199,6 +199,12 @@ def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
     return comment
 
 
+def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
+    """`runAsUser: null` (remove that secure default) as `runAsUser: ""`: Helm 4 drops null keys from
+    a chart's values.yaml before the templates see them; the templates remove a key given as "" or null."""
+    return {k: "" if v is None else v for k, v in context.items()}
+
+
 def agent_values(a: Agent) -> dict[str, Any]:
     pod = a.pod
     return {
@@ -237,8 +243,8 @@ def agent_values(a: Agent) -> dict[str, Any]:
         "topologySpreadConstraints": pod.get("topologySpreadConstraints", []),
         "podAnnotations": pod.get("podAnnotations", {}),
         "podLabels": pod.get("podLabels", {}),
-        "securityContext": a.securityContext,
-        "podSecurityContext": a.podSecurityContext,
+        "securityContext": _removed_as_empty(a.securityContext),
+        "podSecurityContext": _removed_as_empty(a.podSecurityContext),
         "initContainers": pod.get("initContainers", []),
         "sidecars": pod.get("sidecars", []),
         "volumes": pod.get("volumes", []),

@@ -7,14 +7,14 @@ problem in the file or a model that later stages can trust.
 from __future__ import annotations
 
 import copy
-import re
 from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.fields import IMAGE_TAG, spec_type
+from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.risks import agent_warnings
 from helmgen.spec.types import INVALID, Ctx
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
@@ -30,19 +30,11 @@ A2A_CARD = "/.well-known/agent-card.json"
 CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
              "startingDeadlineSeconds", "suspend")
 SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
-_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
-           "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-           "P": 10**15, "E": 10**18}
 
 
 def quantity(text: str) -> Decimal:
-    m = re.fullmatch(r"\+?([0-9.]+)([a-zA-Z]*|[eE][-+]?\d+)", str(text))
-    if not m:
-        return Decimal(0)
-    num, suffix = Decimal(m.group(1)), m.group(2)
-    if suffix[:1] in ("e", "E") and suffix[1:].lstrip("+-").isdigit():
-        return num * Decimal(10) ** int(suffix[1:])
-    return num * Decimal(str(_SUFFIX.get(suffix, 1)))
+    """The value of a quantity the checker has accepted (so it is one, and within bounds)."""
+    return quantity_value(text) or Decimal(0)
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -70,29 +62,64 @@ def check_tree(root: Node, filename: str) -> Spec:
                 _build(partial, ctx)  # the cross-field checks on what is valid: every problem at once
             except Exception:  # noqa: BLE001 - the problems found so far are what matters
                 pass
-        raise SpecError(filename, ctx.problems)
+        raise SpecError(filename, ctx.problems, ctx.warnings)
     spec = _build(value, ctx)
     if ctx.problems:
-        raise SpecError(filename, ctx.problems)
+        raise SpecError(filename, ctx.problems, ctx.warnings)
+    spec.warnings = sorted(ctx.warnings)
     return spec
 
 
 def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
-    """The valid part of a spec with problems, or None when too little is valid to check further
-    (an invalid `defaults` would make every agent's cross-field checks unreliable)."""
+    """The valid part of a spec with problems, or None when too little is valid to check further.
+
+    An agent with a problem of its own is left out, and so is an agent that inherits an invalid
+    field from `defaults`; references to either are not checked (their problem is reported once,
+    where it was written, and causes no follow-on problems elsewhere)."""
     from helmgen.spec.load import Mapping
 
     top = ctx.partials.get("")
-    if top is None or "defaults" in ctx.partials or not isinstance(root, Mapping):
+    if top is None or not isinstance(root, Mapping):
         return None
-    agents = top.get("agents", ctx.partials.get("agents"))
+    agents = dict(top.get("agents", ctx.partials.get("agents", {})))
+    agents_node = root.items.get("agents", (None, None))[1]
+    all_agents = list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)
+    defaults = top.get("defaults", ctx.partials.get("defaults", {}))
+    defaults_node = root.items.get("defaults", (None, None))[1]
+    bad_defaults = ({k for k in defaults_node.items if not k.startswith("x-")} - set(defaults)
+                    if isinstance(defaults_node, Mapping) else set())
+    for name, a in list(agents.items()):
+        if bad_defaults - set(a):
+            del agents[name]
     if not agents:
         return None
-    agents_node = root.items.get("agents", (None, None))[1]
-    v = {"version": "0.0.0", **top, "agents": agents, "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
-         "environments": top.get("environments", {}),
-         "_all_agents": list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)}
+    v = {"version": "0.0.0", **top, "agents": agents, "defaults": defaults,
+         "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
+         "environments": _partial_environments(root, top, ctx),
+         "_all_agents": all_agents, "_invalid_agents": {n for n in all_agents if n not in agents}}
     return v
+
+
+def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    """The environments, each with the agent overrides that passed stage 2; `_invalid` names the
+    others (an environment whose own `defaults` has problems is left out: every agent inherits them)."""
+    from helmgen.spec.load import Mapping
+
+    envs = dict(top.get("environments", ctx.partials.get("environments", {})))
+    envs_node = root.items["environments"][1] if isinstance(root, Mapping) and "environments" in root.items else None
+    if not isinstance(envs_node, Mapping):
+        return envs
+    for name, (_, env_node) in envs_node.items.items():
+        part = ctx.partials.get(f"environments.{name}")
+        if name in envs or part is None or not isinstance(env_node, Mapping):
+            continue
+        if "defaults" in env_node.items and "defaults" not in part:
+            continue
+        overrides = part.get("agents", ctx.partials.get(f"environments.{name}.agents", {}))
+        agents_node = env_node.items.get("agents", (None, None))[1]
+        written = set(agents_node.items) if isinstance(agents_node, Mapping) else set()
+        envs[name] = {**part, "agents": overrides, "_invalid": written - set(overrides)}
+    return envs
 
 
 class _AgentChecker:
@@ -112,6 +139,14 @@ class _AgentChecker:
         exact = [p for p in candidates if field and p in self.ctx.pos]
         pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}")
         self.ctx.err(pos, path, message, hint)
+
+    def warn(self, field: str, message: str, hint: str = "") -> None:
+        path = f"{self.base}.{field}"
+        candidates = [path, f"agents.{self.name}.{field}", f"{self.where}defaults.{field}", f"defaults.{field}"]
+        exact = [p for p in candidates if p in self.ctx.pos]
+        if exact and "defaults." in exact[0]:  # said once, where every agent inherits it from
+            path = exact[0]
+        self.ctx.warn(self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}"), path, message, hint)
 
     def port_ref(self, ports: dict[str, Any], ref: Any, field: str) -> bool:
         if isinstance(ref, int):
@@ -142,6 +177,53 @@ class _AgentChecker:
         if "grpc" in p:
             return {"grpc": {"port": p["grpc"]}, **timings}
         return {"exec": {"command": list(p["exec"])}, **timings}
+
+    def pass_through(self, pod: dict[str, Any], a: dict[str, Any]) -> None:
+        """The pass-through Kubernetes fields against what the chart adds itself."""
+        config_path = (a.get("config") or {}).get("mountPath", f"/etc/{self.name}") if a.get("config") else None
+        state_path = (a.get("state") or {}).get("mountPath", "/data") if a.get("state") else None
+        chart_volumes = {"tmp": "the writable /tmp"}
+        if config_path:
+            chart_volumes["config"] = "config.files"
+        if state_path:
+            chart_volumes["data"] = "state"
+        seen: set[str] = set()
+        for i, vol in enumerate(pod.get("volumes", [])):
+            name = vol.get("name")
+            if name in chart_volumes:
+                self.err(f"volumes[{i}].name", f"{name!r} is the name of the chart's own volume for {chart_volumes[name]}",
+                         "give your volume another name")
+            elif isinstance(name, str) and name in seen:
+                self.err(f"volumes[{i}].name", f"{name!r} is listed twice")
+            seen.add(str(name))
+        chart_paths = {"/tmp": "the writable /tmp"}
+        if config_path:
+            chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
+        if state_path:
+            chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
+        mounted: set[str] = set()
+        for i, mount in enumerate(pod.get("volumeMounts", [])):
+            path = mount.get("mountPath")
+            where = isinstance(path, str) and chart_paths.get(path.rstrip("/") or "/")
+            if where:
+                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
+                         "mount your volume at another path")
+            elif isinstance(path, str) and (path.rstrip("/") or "/") in mounted:
+                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
+            mounted.add(str(path).rstrip("/") or "/")
+            name = mount.get("name")
+            if isinstance(name, str) and name not in seen and name not in chart_volumes:
+                import difflib
+
+                known = sorted(seen | set(chart_volumes))
+                close = difflib.get_close_matches(name, known, n=1)
+                self.err(f"volumeMounts[{i}].name", f"names volume {name!r}, which the pod does not have",
+                         f'did you mean "{close[0]}"?' if close else "volumes: " + ", ".join(known))
+        for field in ("securityContext", "podSecurityContext"):
+            for key, value in (a.get(field) or {}).items():
+                if isinstance(value, dict) and any(v is None for v in value.values()):
+                    self.err(f"{field}.{key}", "null removes a whole field of the secure defaults, not part of one",
+                             f"set {key}: null, or give {key} in full")
 
     def build(self) -> Agent | None:
         a = self.raw
@@ -238,7 +320,7 @@ class _AgentChecker:
                 pass  # an agent with problems of its own, reported there
             elif target not in self.spec["agents"]:
                 import difflib
-                names = list(self.spec.get("_all_agents", self.spec["agents"]))
+                names = list(dict.fromkeys([*self.spec.get("_all_agents", ()), *self.spec["agents"]]))
                 close = difflib.get_close_matches(target, names, n=1)
                 self.err(f"talksTo[{i}]", f"no agent named {target!r}",
                          f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
@@ -292,6 +374,7 @@ class _AgentChecker:
             self.err("rbac", "needs a ServiceAccount to bind to", "leave serviceAccount.create true or give a name")
 
         pod = {k: copy.deepcopy(a[k]) for k in POD_FIELDS if k in a}
+        self.pass_through(pod, a)
         for key in pod.get("podLabels", {}):
             if key in SELECTOR_LABELS:
                 self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")
@@ -326,6 +409,8 @@ class _AgentChecker:
                                   "image tag", "give the image a tag, or set appVersion to one")
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
+        for field, message, hint in agent_warnings(a):
+            self.warn(field, message, hint)
         if len(self.ctx.problems) > n0:
             return None
         return Agent(
@@ -391,13 +476,19 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
     defaults = remove_paths(deep_merge(base_defaults, env_defaults["set"]), env_defaults["unset"])
     overrides = env.get("agents", {})
     merged: dict[str, dict[str, Any]] = {}
-    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"]]]:
+    invalid = v.get("_invalid_agents", set())  # reported where written; an override does not make them new
+    broken = env.get("_invalid", set())  # agents whose override here has problems: not checked in this environment
+    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"] and n not in invalid]]:
+        if agent_name in broken:
+            continue
         own = v["_own_agents"].get(agent_name, {})
         # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
         a = deep_merge(defaults, own)
         if agent_name in overrides:
             a = remove_paths(deep_merge(a, overrides[agent_name]["set"]), overrides[agent_name]["unset"])
         merged[agent_name] = a
+    if broken:
+        v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
     return _agents(merged, v, ctx, where=f"environments.{name}.")
 
 

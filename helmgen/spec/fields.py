@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from decimal import Decimal
 from typing import Any
 
 from helmgen import SPEC_API_VERSIONS
@@ -29,9 +31,91 @@ TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThr
            "terminationGracePeriodSeconds")
 
 
+_QUANTITY_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
+                    "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                    "P": 10**15, "E": 10**18}
+QUANTITY_MAX = 2**63 - 1  # Kubernetes caps a quantity there; a spec that goes beyond is a mistake
+
+
+def quantity_value(text: str) -> Decimal | None:
+    """A Kubernetes quantity as a number, or None when it is not one or is beyond QUANTITY_MAX."""
+    m = re.fullmatch(r"\+?([0-9]*\.?[0-9]*)([a-zA-Z]*|[eE][-+]?\d+)", str(text))
+    if not m or not m.group(1).strip("."):
+        return None
+    mantissa, suffix = m.group(1), m.group(2)
+    if len(mantissa) > 60:
+        return None
+    num = Decimal(mantissa)
+    if re.fullmatch(r"[eE][-+]?\d+", suffix):
+        exponent = suffix[1:]
+        if len(exponent.lstrip("+-0")) > 3:  # 1e999999999 would overflow any arithmetic
+            return None if not exponent.startswith("-") or num == 0 else Decimal(0)
+        value = num.scaleb(int(exponent))
+    else:
+        value = num * Decimal(str(_QUANTITY_SUFFIX.get(suffix, 1)))
+    return value if value <= QUANTITY_MAX else None
+
+
+def _quantity_check(text: str) -> str | None:
+    if quantity_value(text) is None:
+        return "is larger than Kubernetes can store (a quantity goes up to 2^63-1)"
+    return None
+
+
 def _memory_check(text: str) -> str | None:
     if text.endswith("m") and not text.endswith(("Em", "Pm")):
         return f"is millibytes (did you mean {text[:-1]}Mi?)"
+    return _quantity_check(text)
+
+
+def _key_check(text: str) -> str | None:
+    """Kubernetes' rule for ConfigMap and Secret keys beyond their characters (IsConfigMapKey)."""
+    if text in (".", ".."):
+        return "is not allowed as a key (Kubernetes refuses '.' and '..')"
+    if text.startswith(".."):
+        return "starts with '..', which Kubernetes refuses in a key (it keeps '..data' for itself)"
+    return None
+
+
+def _url_check(text: str) -> str | None:
+    """An absolute URL, as `helm lint` wants for icon and sources."""
+    if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/?#]+[^\s]*", text):
+        return "is not an absolute URL"
+    return None
+
+
+URL = Str(what="an absolute URL", check_fn=_url_check, hint="for example https://example.org/agents")
+
+# Masterminds semver v3 (what Helm checks kubeVersion with): its constraint grammar, as regular expressions
+_CV = (r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+       r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
+_OPS = "|".join(re.escape(op) for op in sorted(("", "=", "!=", ">", "<", ">=", "=>", "<=", "=<", "~", "~>", "^"),
+                                                 key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _constraint_grammar() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Range, whole-constraint, one-comparison and version patterns (compiled when first needed)."""
+    return (re.compile(rf"\s*({_CV})\s+-\s+({_CV})\s*", re.ASCII),
+            re.compile(rf"^(\s*({_OPS})\s*({_CV})\s*)((?:\s+|,\s*)({_OPS})\s*({_CV})\s*)*$", re.ASCII),
+            re.compile(rf"({_OPS})\s*({_CV})", re.ASCII),
+            re.compile(r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+                       r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?", re.ASCII))
+
+
+def constraint_problem(text: str) -> str | None:
+    """Why Masterminds semver's NewConstraint would refuse `text`, or None."""
+    range_, valid, find, version_rx = _constraint_grammar()
+    text = range_.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
+    for part in text.split("||"):
+        if not valid.fullmatch(part):
+            return f"is not a valid version constraint (at {part.strip()!r})" if "||" in text \
+                else "is not a valid version constraint"
+        for m in find.finditer(part):
+            version = m.group(2)
+            wild = any(c in version for c in "xX*")
+            if not wild and not version_rx.fullmatch(version):
+                return f"is not a valid version constraint ({version!r} is not a version)"
     return None
 
 
@@ -41,7 +125,7 @@ def dns_name(max_len: int, what: str) -> Str:
 
 
 AGENT_NAME = dns_name(40, "agent name")
-CPU = Str(QUANTITY, "a CPU quantity", hint="for example 250m, 0.5 or 2", numeric=True)
+CPU = Str(QUANTITY, "a CPU quantity", hint="for example 250m, 0.5 or 2", numeric=True, check_fn=_quantity_check)
 MEMORY = Str(QUANTITY, "a memory quantity", hint="for example 128Mi or 2Gi", check_fn=_memory_check, numeric=True)
 STRING = Str()
 STRINGS = List(Str())
@@ -166,7 +250,8 @@ def _probe_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
 PROBE_OBJ = Obj({
     "path": Str(r"/.*", "an HTTP path starting with '/'"), "port": PORT_REF,
     "scheme": Str(enum=("HTTP", "HTTPS")), "tcp": PORT_REF, "grpc": PORT_NUMBER,
-    "exec": List(Str(), min_items=1), **{t: Int(0) for t in TIMINGS},
+    "exec": List(Str(), min_items=1),
+    **{t: Int(0, bits=64 if t == "terminationGracePeriodSeconds" else 32) for t in TIMINGS},
 }, post=_probe_post)
 
 
@@ -195,7 +280,7 @@ def _gpu_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return {"count": v["count"], "resource": v.get("resource", "nvidia.com/gpu")}
 
 
-GPU = Union(Int(0), Obj({"count": Int(0), "resource": Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "an extended resource name")},
+GPU = Union(Int(0, bits=64), Obj({"count": Int(0, bits=64), "resource": Str(r"[a-z0-9.-]+/[a-z0-9.-]+", "an extended resource name")},
                         required=("count",), post=_gpu_post), what="a GPU count or {count, resource}")
 REQS = Obj({"cpu": CPU, "memory": MEMORY, "ephemeral-storage": MEMORY})
 
@@ -299,7 +384,8 @@ ENV_FROM = List(Obj({"secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253),
                      "prefix": Str(ENV_NAME, "a valid prefix"), "optional": Bool()}, post=_env_from_post))
 CONFIG = Obj({
     "mountPath": Str(r"/.*", "an absolute path"),
-    "files": Map(Str(), key=Str(r"[-._a-zA-Z0-9]+", "a valid file name (letters, digits, '-', '_', '.')", max_len=253),
+    "files": Map(Str(), key=Str(r"[-._a-zA-Z0-9]+", "a valid file name (letters, digits, '-', '_', '.')", max_len=253,
+                                check_fn=_key_check),
                  min_items=1),
     "reload": Str(enum=("restart", "live")),
 }, required=("files",))
@@ -346,10 +432,10 @@ ROLLOUT = Obj({"strategy": Str(enum=("rolling", "canary", "blueGreen")), "maxSur
                "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": Raw(),
                "blueGreen": Raw(), "analysis": Raw()}, post=_rollout_post)
 JOB = Obj({
-    "backoffLimit": Int(0), "activeDeadlineSeconds": Int(1), "ttlSecondsAfterFinished": Int(0),
+    "backoffLimit": Int(0), "activeDeadlineSeconds": Int(1, bits=64), "ttlSecondsAfterFinished": Int(0),
     "parallelism": Int(0), "completions": Int(0),
     "concurrencyPolicy": Str(enum=("Allow", "Forbid", "Replace")), "timeZone": Str(r"[A-Za-z_+\-/0-9]+", "a time zone"),
-    "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0),
+    "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0, bits=64),
     "suspend": Bool(),
 })
 def _cidr_problem(text: str) -> str | None:
@@ -390,6 +476,9 @@ SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAc
 LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_KEY, "a valid label key", max_len=316))
 
 
+OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
+
+
 def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "port" in v:
         if "ports" in v:
@@ -410,11 +499,11 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
         "rbac": Obj({"rules": Raw("array")}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
         "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
-        "terminationGracePeriodSeconds": Int(0), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
+        "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
         "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
         "topologySpreadConstraints": Raw("array"), "podAnnotations": STR_MAP, "podLabels": LABELS,
-        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": Raw("array"),
-        "sidecars": Raw("array"), "volumes": Raw("array"), "volumeMounts": Raw("array"),
+        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": OBJECTS,
+        "sidecars": OBJECTS, "volumes": OBJECTS, "volumeMounts": OBJECTS,
     }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
 
 
@@ -426,7 +515,8 @@ def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
 
 
 SECRET = Obj({
-    "keys": List(Str(SECRET_KEY, "a valid Secret key (letters, digits, '-', '_', '.')", max_len=253), min_items=1, unique=True),
+    "keys": List(Str(SECRET_KEY, "a valid Secret key (letters, digits, '-', '_', '.')", max_len=253, check_fn=_key_check),
+                 min_items=1, unique=True),
     "existingSecret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253),
     "external": Obj({"store": Str(min_len=1), "kind": Str(enum=("SecretStore", "ClusterSecretStore")),
                      "remoteKey": Str(min_len=1), "refreshInterval": Str(r"\d+(s|m|h)", "a duration")},
@@ -434,8 +524,8 @@ SECRET = Obj({
 }, required=("keys",), xkeys=True, post=_secret_post)
 
 CHART_META = Obj({
-    "home": Str(), "icon": Str(), "sources": STRINGS, "keywords": STRINGS,
-    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(), "url": Str()}, required=("name",))),
+    "home": URL, "icon": URL, "sources": List(URL), "keywords": STRINGS,
+    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(), "url": URL}, required=("name",))),
     "annotations": STR_MAP, "deprecated": Bool(),
 })
 
@@ -511,6 +601,10 @@ class Overrides(T):
                 ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
                         "every agent needs an image; use enabled: false to remove the agent")
                 return INVALID
+        for p in [p for p in unset if len(p) == 2 and p[0] in ("securityContext", "podSecurityContext")]:
+            # as in the spec: null there removes that secure default (not merely the agent's own setting)
+            value.setdefault(p[0], {})[p[1]] = None
+            unset.remove(p)
         return {"set": value, "unset": [_NULL_ALIASES.get(p, p) for p in unset]}
 
     def schema(self) -> dict[str, Any]:
@@ -528,7 +622,8 @@ def spec_type() -> Obj:
         "apiVersion": ApiVersion(), "name": Str(DNS_LABEL, "a valid chart name (lowercase letters, digits and '-')",
                                                 max_len=53, min_len=1),
         "version": Str(SEMVER, "a SemVer 2 version", hint="for example 0.3.0"), "appVersion": Str(min_len=1),
-        "description": Str(), "kubeVersion": Str(min_len=1), "chart": CHART_META,
+        "description": Str(), "kubeVersion": Str(min_len=1, what="a version constraint", check_fn=constraint_problem,
+                                               hint="as Helm takes it, for example '>=1.29.0-0'"), "chart": CHART_META,
         "imagePullSecrets": List(Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), unique=True),
         "networkPolicy": Bool(), "secrets": Map(SECRET, key=dns_name(40, "secret name")),
         "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,

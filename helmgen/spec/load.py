@@ -19,6 +19,7 @@ from helmgen.problems import Problem, SpecError
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 100_000
+MAX_INT_DIGITS = 1000  # far beyond any number a spec means; Python will not even print one over 4300 digits
 
 
 @dataclass(eq=False)
@@ -67,11 +68,11 @@ def resolve_plain(text: str) -> Any:
     if _BOOL_FALSE.match(text):
         return False
     if _INT.match(text):
-        return int(text, 10)
+        return _int(text, 10)
     if _INT_OCT.match(text):
-        return int(text[2:], 8)
+        return _int(text[2:], 8)
     if _INT_HEX.match(text):
-        return int(text[2:], 16)
+        return _int(text[2:], 16)
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):
@@ -88,6 +89,17 @@ _TAGS = {
     "tag:yaml.org,2002:bool": bool,
     "tag:yaml.org,2002:null": type(None),
 }
+
+
+class TooLarge(ValueError):
+    """An integer literal too long to be a number anyone means (checked before converting it)."""
+
+
+def _int(text: str, base: int) -> int:
+    digits = text.lstrip("+-")
+    if len(digits) > MAX_INT_DIGITS:
+        raise TooLarge(f"an integer of {len(digits)} digits")
+    return int(text, base)
 
 
 def _at(mark: Any) -> tuple[int, int]:
@@ -108,15 +120,24 @@ class _Builder:
         plain = not ev.style and ev.implicit[0]
         tag = ev.tag
         if tag in (None, "!") or (plain and tag is None):
-            value: Any = resolve_plain(text) if plain else text
+            try:
+                value: Any = resolve_plain(text) if plain else text
+            except TooLarge as exc:
+                self.problems.append(Problem(line, col, "", f"{exc} is too large",
+                                             f"at most {MAX_INT_DIGITS} digits; quote it if it is text"))
+                value = text
         elif tag in _TAGS:
             want = _TAGS[tag]
             try:
-                value = {str: str, int: lambda t: int(t, 0), float: float,
+                value = {str: str, int: lambda t: _int(t, 0), float: float,
                          bool: lambda t: {"true": True, "false": False}[t.lower()],
                          type(None): lambda t: None}[want](text)
+            except TooLarge as exc:
+                self.problems.append(Problem(line, col, "", f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
+                value = text
             except (ValueError, KeyError):
-                self.problems.append(Problem(line, col, "", f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                self.problems.append(Problem(line, col, "", f"{shown!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
                 value = text
         else:
             self.problems.append(Problem(line, col, "", f"unsupported YAML tag {tag!r}",
@@ -277,16 +298,46 @@ def parse_text(text: str, filename: str) -> Node:
     return root
 
 
+def _read_regular(p: Path) -> bytes:
+    """The file's bytes, refusing anything that is not a regular file before it is opened for
+    reading: opening a FIFO blocks until a writer comes, and /dev/zero never ends."""
+    import os
+    import stat
+
+    st = p.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError(str(p), [Problem(1, 1, "", f"is {_file_kind(st.st_mode)}, not a regular file",
+                                         "give the path of a spec file")])
+    if st.st_size > MAX_BYTES:
+        raise SpecError(str(p), [Problem(1, 1, "", f"the file is too large ({st.st_size} bytes; "
+                                                   f"the limit is {MAX_BYTES})")])
+    # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it still returns
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SpecError(str(p), [Problem(1, 1, "", "is not a regular file", "give the path of a spec file")])
+        return f.read(MAX_BYTES + 1)
+
+
+def _file_kind(mode: int) -> str:
+    import stat
+
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "a special file"
+
+
 def load_file(path: str | Path) -> Node:
     p = Path(path)
     name = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(name, [Problem(1, 1, "", f"the file is too large ({size} bytes; the limit is {MAX_BYTES})")])
-        data = p.read_bytes()
-    except SpecError:
-        raise
+        data = _read_regular(p)
+    except SpecError as exc:
+        raise SpecError(name, exc.problems) from None
     except IsADirectoryError:
         raise SpecError(name, [Problem(1, 1, "", "is a directory, not a spec file")]) from None
     except OSError as exc:

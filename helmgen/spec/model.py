@@ -81,3 +81,4 @@ class Spec:
     agents: dict[str, Agent]
     extraManifests: list[dict[str, Any]]
     environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
+    warnings: list[Any] = field(default_factory=list)  # Problems that do not stop generation (spec.risks)

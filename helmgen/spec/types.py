@@ -29,6 +29,7 @@ class Ctx:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # reported, but the spec is still valid (exit code 0)
         self.pos: dict[str, tuple[int, int]] = {}
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
@@ -37,6 +38,10 @@ class Ctx:
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
         self.problems.append(Problem(line, col, path, message, hint))
+
+    def warn(self, where: tuple[int, int], path: str, message: str, hint: str = "") -> None:
+        if not any((w.line, w.column, w.message) == (*where, "warning: " + message) for w in self.warnings):
+            self.warnings.append(Problem(where[0], where[1], path, "warning: " + message, hint))
 
     def at(self, *paths: str) -> tuple[int, int]:
         """Position of the first known path (or of its nearest known parent)."""
@@ -163,9 +168,13 @@ class Str(T):
 
 
 class Int(T):
-    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
+    """An integer; `bits` is how Kubernetes stores the field (int32 unless the API says int64)."""
+
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, bits: int = 32) -> None:
         self.minimum = minimum
         self.maximum = maximum
+        self.limit = 2 ** (bits - 1) - 1
+        self.bits = bits
 
     def expects(self) -> str:
         if self.minimum is not None and self.maximum is not None:
@@ -186,8 +195,13 @@ class Int(T):
                 return self.wrong(node, path, ctx)
         assert isinstance(node, Scalar)
         v = node.value
+        shown = v if len(str(v)) <= 40 else f"{str(v)[:20]}...({len(str(v))} digits)"
         if (self.minimum is not None and v < self.minimum) or (self.maximum is not None and v > self.maximum):
-            ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            ctx.err(node, path, f"{shown} is out of range (expected {self.expects()})")
+            return INVALID
+        if not -self.limit - 1 <= v <= self.limit:
+            ctx.err(node, path, f"{shown} is out of range (Kubernetes stores this field as a {self.bits}-bit "
+                                f"integer: at most {self.limit})")
             return INVALID
         return v
 
@@ -234,7 +248,29 @@ class Raw(T):
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         if not self.accepts(node):
             return self.wrong(node, path, ctx)
-        return to_python(node)
+        todo: list[tuple[str, Node]] = [(path, node)]  # remember where each part is, for later problems
+        ok = True
+        while todo:
+            p, n = todo.pop()
+            if isinstance(n, Scalar) and isinstance(n.value, int) and not -2**63 <= n.value < 2**63:
+                ctx.err(n, p, f"{n.text[:30]}{'...' if len(n.text) > 30 else ''} is larger than a 64-bit integer, "
+                              "the most Kubernetes stores", "quote it if it is text")
+                ok = False
+            elif isinstance(n, Scalar) and isinstance(n.value, float) and not math.isfinite(n.value):
+                ctx.err(n, p, f"{n.text[:30]} is not a number Kubernetes can store (JSON has no infinity or NaN)",
+                        "quote it if it is text")
+                ok = False
+            if isinstance(n, Mapping):
+                for name, (knode, vnode) in n.items.items():
+                    child = join_path(p, name)
+                    ctx.pos.setdefault(child, (knode.line, knode.column))
+                    todo.append((child, vnode))
+            elif isinstance(n, Sequence):
+                for i, item in enumerate(n.items):
+                    child = join_path(p, i)
+                    ctx.pos.setdefault(child, (item.line, item.column))
+                    todo.append((child, item))
+        return to_python(node) if ok else INVALID
 
     def schema(self) -> dict[str, Any]:
         return self._described({"type": self.kind} if self.kind in ("object", "array") else {})
@@ -380,6 +416,9 @@ class Obj(_MappingT):
             if name not in node.items:
                 ctx.err(ctx.pos.get(path, (node.line, node.column)), join_path(path, name), "is required")
                 ok = False
+            elif name not in out and _is_null(node.items[name][1]):  # `version:` with no value
+                ctx.err(node.items[name][0], join_path(path, name), "is required", "it has no value")
+                ok = False
         if not ok:
             ctx.partials[path] = out
             return INVALID
@@ -396,6 +435,10 @@ class Obj(_MappingT):
         if self.required:
             s["required"] = list(self.required)
         return self._described(s)
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.value is None and node.plain
 
 
 class Union(T):

@@ -1,0 +1,105 @@
+"""What is valid but risky: warnings, printed like problems, that leave the exit code at 0.
+
+Each check takes one agent's merged fields (plain data) and yields (field, message, hint).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+Finding = tuple[str, str, str]
+
+_REFERENCE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)")  # ${agents.x.host}, $(VAR): resolved later, never secrets
+_KNOWN_TOKENS = (
+    (re.compile(r"(?<![A-Za-z0-9])sk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{20,}"), "an API key (sk-...)"),
+    (re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), "an AWS access key id"),
+    (re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
+    (re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{30,}"), "a GitHub token"),
+    (re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+)
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:([^/\s@]+)@")
+_OPAQUE = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
+_HEX = re.compile(r"[0-9a-fA-F]{32,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def credential_kind(value: str) -> str | None:
+    """What kind of secret a literal looks like, or None. References (`${…}`, `$(…)`) are not
+    literals; URLs and paths are not opaque strings (only a password inside a URL counts)."""
+    text = _REFERENCE.sub(" ", value)
+    for pattern, kind in _KNOWN_TOKENS:
+        m = pattern.search(text)
+        if m and re.search(r"\d", m.group(0)):
+            return kind
+    m = _URL_PASSWORD.search(text)
+    if m:
+        return "a password inside a URL"
+    for word in text.split():
+        if kind := _opaque_kind(word):
+            return kind
+    return None
+
+
+def _opaque_kind(word: str) -> str | None:
+    """A long random-looking word: hex, or base64 with upper and lower case and digits."""
+    if "://" in word or word.startswith("/") or not _OPAQUE.fullmatch(word) or _UUID.fullmatch(word):
+        return None
+    if max(len(part) for part in re.split(r"[-_]", word)) < 16:  # words-and-dashes names, not random
+        return None
+    if _HEX.fullmatch(word):
+        return "a hex-encoded secret" if re.search(r"\d", word) and re.search(r"[a-fA-F]", word) else None
+    if re.search(r"\d", word) and re.search(r"[a-z]", word) and re.search(r"[A-Z]", word):
+        return "a base64-encoded secret"
+    return None
+
+
+def env_literals(a: dict[str, Any]) -> Iterator[Finding]:
+    for var, e in a.get("env", {}).items():
+        if isinstance(e.get("value"), str) and (kind := credential_kind(e["value"])):
+            yield (f"env.{var}", f"the literal value looks like {kind}",
+                   "a secret in the spec ends up in values.yaml and in git; use {secret: NAME, key: KEY}")
+
+
+def wildcard_rbac(a: dict[str, Any]) -> Iterator[Finding]:
+    for i, rule in enumerate((a.get("rbac") or {}).get("rules", [])):
+        if not isinstance(rule, dict):
+            continue
+        for key in ("apiGroups", "resources", "verbs"):
+            items = rule.get(key)
+            if isinstance(items, list) and "*" in items:
+                yield (f"rbac.rules[{i}].{key}", f"'*' grants every one of {key}",
+                       "least privilege: list only what the agent needs")
+
+
+def _privileged(context: Any, field: str) -> Iterator[Finding]:
+    if not isinstance(context, dict):
+        return
+    if context.get("privileged") is True:
+        yield (f"{field}.privileged", "a privileged container has full access to the node",
+               "drop privileged; add only the capabilities the container needs")
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if context.get(host) is True:
+            yield (f"{field}.{host}", f"{host} shares the node's namespace with the pod",
+                   "a pod rarely needs this; it bypasses the pod's isolation")
+
+
+def host_access(a: dict[str, Any]) -> Iterator[Finding]:
+    yield from _privileged(a.get("securityContext"), "securityContext")
+    yield from _privileged(a.get("podSecurityContext"), "podSecurityContext")
+    for field in ("initContainers", "sidecars"):
+        for i, c in enumerate(a.get(field, [])):
+            if isinstance(c, dict):
+                yield from _privileged(c.get("securityContext"), f"{field}[{i}].securityContext")
+    for i, v in enumerate(a.get("volumes", [])):
+        if isinstance(v, dict) and "hostPath" in v:
+            yield (f"volumes[{i}].hostPath", "a hostPath volume reads or writes the node's filesystem",
+                   "use an emptyDir, a ConfigMap, a Secret or a PersistentVolumeClaim")
+
+
+CHECKS = (env_literals, wildcard_rbac, host_access)
+
+
+def agent_warnings(a: dict[str, Any]) -> Iterator[Finding]:
+    for check in CHECKS:
+        yield from check(a)
