@@ -23,6 +23,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # the distribution was called helmgen before it became helm-agentgen: drop a stale one from an older .venv
 .venv/bin/python -m pip uninstall -y -q --disable-pip-version-check helmgen >/dev/null 2>&1 || true
+rm -rf helmgen.egg-info  # its stale metadata would name the plugin's own install 'helmgen'
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/python scripts/fetch_helm.py
 if ! cmp -s tests/node/package-lock.json .cache/node/.installed-lock.json; then
