@@ -96,7 +96,7 @@ def test_diff_shows_a_changed_config_file_line_inside_a_block(env: dict[str, str
     spec.write_text(CONFIG_SPEC)
     proc = helmgen_cli("diff", str(spec), "dev", "prod", env=env)
     assert proc.returncode == 0, proc.stderr
-    hunk = proc.stdout.split("+++ prod: ConfigMap/cfg-app-config\n", 1)[1].split("\n--- ", 1)[0].splitlines()
+    hunk = proc.stdout.split("+++ prod: ConfigMap/default/cfg-app-config\n", 1)[1].split("\n--- ", 1)[0].splitlines()
     # the file is a literal block whose lines are diff lines of their own, not one escaped string
     assert "   app.conf: |" in hunk
     start = hunk.index("   app.conf: |")
