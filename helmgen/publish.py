@@ -761,7 +761,7 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
         expected["entries"] = {pkg.name: [entry]}
         s, e = entries_node.start_mark.index, entries_node.end_mark.index
         if text[s:e].strip() == "{}":
-            new = text[:s] + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
+            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
     elif isinstance(entries_node, yaml.MappingNode) and not entries_node.flow_style:
         keys = [(str(k.value), k, v) for k, v in entries_node.value]
         same = [v for k, _, v in keys if k == pkg.name]
@@ -784,7 +784,7 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
         if entries_node is not None:
             s, e = entries_node.start_mark.index, entries_node.end_mark.index
             if text[s:e].strip() in ("", "null", "~", "Null", "NULL"):
-                new = text[:s] + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
+                new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
         elif "entries" not in index.doc and isinstance(index.node, yaml.MappingNode) and not index.node.flow_style:
             new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + pkg.name + ":\n" + indented(2)
     if new is not None:
