@@ -371,3 +371,14 @@ def test_chart_folder_over_the_size_limit(linked_chart: Path, repo: Path, home: 
     assert proc.returncode == 2 and "the limit is" in proc.stderr, (proc.stdout, proc.stderr)
     assert len(proc.stderr.splitlines()) == 1
     assert snapshot(repo) == before
+
+
+def test_symlinked_index_is_refused(legit: Path, repo: Path, tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """Publishing replaces index.yaml with a new file: a link would be replaced, not what it points to."""
+    real = tmp_path / "shared-index.yaml"
+    (repo / "index.yaml").rename(real)
+    (repo / "index.yaml").symlink_to(real)
+    before = snapshot(repo)
+    proc = helmgen_cli("publish", str(legit), "--to", str(repo), env=home)
+    assert proc.returncode == 2 and "a symlink (to" in proc.stderr and "plain file" in proc.stderr, proc.stderr
+    assert snapshot(repo) == before
