@@ -12,7 +12,9 @@ hostile: members are read with size limits, YAML with an alias and nesting guard
 
 from __future__ import annotations
 
+import array
 import contextlib
+import itertools
 import errno
 import fcntl
 import gzip
@@ -27,7 +29,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
@@ -43,7 +45,7 @@ MAX_STREAM_BYTES = MAX_CHART_BYTES + MAX_MEMBERS * 1024 + MAX_HEADER_BYTES * 4
 MAX_CHART_YAML_VALUES = 100_000
 # A real repository index: thousands of entries, a few MiB; parsing 20 MiB takes seconds, not minutes.
 MAX_INDEX_BYTES = 20 * 1024 * 1024
-MAX_INDEX_VALUES = 1_000_000
+MAX_INDEX_VALUES = 2_000_000
 MAX_YAML_DEPTH = 64
 TMP_PREFIX = ".helmgen-tmp-"  # hidden staging folders inside a repository folder (only while it is locked)
 WORK_PREFIX = ".helmgen-work-"  # hidden work folders in the temporary folder, named with their run's pid
@@ -86,33 +88,67 @@ class Package:
 
 # --- reading packages and YAML that may be hostile -------------------------------------------------
 
-def _guard(text: str, what: str, max_values: int) -> None:
-    """Count what the document holds once every alias is expanded (no billion laughs) and how deep
-    it nests, from the parser's events: it stops at the limit, before anything is built."""
+def _events(text: str, what: str, max_values: int) -> Iterator[tuple[Any, tuple[Any, ...] | None, bool]]:
+    """The parser's events with where each one is (the path of keys and list positions, and whether
+    it is a mapping key), under a guard: what the document holds once every alias is expanded is
+    counted (no billion laughs) and nesting is shallow; it stops at the limit, before anything is built."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     expanded = 0
     sizes: dict[str, int] = {}
     open_nodes: list[tuple[str | None, int]] = []
+    stack: list[list[Any]] = []  # [is a mapping, path, expecting a key, current key, next list position]
+
+    def done(key: Any) -> None:  # a node ended: in a mapping, a key is followed by its value and back
+        if stack and stack[-1][0]:
+            frame = stack[-1]
+            if frame[2]:
+                frame[3] = key
+            frame[2] = not frame[2]
+
     for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            open_nodes.append((event.anchor, expanded))
-            expanded += 1
-            if len(open_nodes) > MAX_YAML_DEPTH:
-                raise BadInput(f"{what}: nested deeper than {MAX_YAML_DEPTH} levels")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.ScalarEvent, yaml.AliasEvent)):
+            if isinstance(event, yaml.AliasEvent):
+                expanded += sizes.get(event.anchor or "", 1)
+            else:
+                expanded += 1
+            if expanded > max_values:
+                raise BadInput(f"{what}: more than {max_values} values once its aliases are expanded "
+                               "(an alias bomb?)")
+            if not stack:
+                path, is_key = (), False
+            elif stack[-1][0]:
+                frame = stack[-1]
+                path, is_key = (frame[1], True) if frame[2] else (frame[1] + (frame[3],), False)
+            else:
+                frame = stack[-1]
+                path, is_key = frame[1] + (frame[4],), False
+                frame[4] += 1
+            yield event, path, is_key
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                open_nodes.append((event.anchor, expanded - 1))
+                if len(open_nodes) > MAX_YAML_DEPTH:
+                    raise BadInput(f"{what}: nested deeper than {MAX_YAML_DEPTH} levels")
+                stack.append([isinstance(event, yaml.MappingStartEvent), path, True, None, 0])
+            else:
+                if isinstance(event, yaml.ScalarEvent) and event.anchor:
+                    sizes[event.anchor] = 1
+                done(event.value if is_key and isinstance(event, yaml.ScalarEvent) else None)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             anchor, start = open_nodes.pop()
             if anchor:
                 sizes[anchor] = expanded - start
-        elif isinstance(event, yaml.ScalarEvent):
-            expanded += 1
-            if event.anchor:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
-            expanded += sizes.get(event.anchor or "", 1)
-        if expanded > max_values:
-            raise BadInput(f"{what}: more than {max_values} values once its aliases are expanded (an alias bomb?)")
+            frame = stack.pop()
+            yield event, frame[1], False
+            done(None)
+        else:
+            yield event, None, False
+
+
+def _guard(text: str, what: str, max_values: int) -> None:
+    for _ in _events(text, what, max_values):
+        pass
 
 
 def compose_yaml(data: bytes, what: str, max_values: int = MAX_CHART_YAML_VALUES) -> tuple[Any, Any]:
@@ -505,100 +541,164 @@ class Entry:
     key: str  # its key under entries
     position: int  # its place in that list
     name: str
-    version: str
-    value: dict[str, Any]
+    version: str  # as written (the scalar's text)
+    urls: list[str]
 
 
 @dataclass
 class Index:
-    """A repository's index.yaml as read: its text and node tree (to add an entry without touching
-    the rest), its value, and its entries (name and version as Helm reads them: the scalar's text)."""
+    """What publishing needs of a repository's index.yaml, from one guarded pass over its parser
+    events: its entries (name and version as written), where entries and each chart's list are in
+    the text (to add one entry without touching any other byte), and a hash of every event (to
+    check the new text means the old one plus that entry and nothing else)."""
 
     path: Path
     text: str | None = None  # None: there is no index.yaml
-    node: Any = None
-    doc: Any = None
     entries: list[Entry] = field(default_factory=list)
+    signatures: Any = field(default_factory=lambda: array.array("q"))  # one int64 an event
+    root_block: bool = False
+    root_end: int = -1  # event number of the root mapping's end
+    entries_kind: str = "absent"  # absent, null, map
+    entries_event: int = -1  # event number of entries' value (its start, or the null scalar)
+    entries_end_event: int = -1
+    entries_span: tuple[int, int] = (0, 0)  # text offsets of entries' value ({} or null)
+    entries_flow: bool = False
+    entries_end_mark: Any = None  # where the block mapping ends (insert a last key there)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # chart key -> marks and event numbers
 
 
-def _scalar(node: Any) -> str | None:
-    """The text of a string-like scalar node (what Helm's YAML reading gives a string field), else None."""
-    import yaml
-
-    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-        return str(node.value)
-    return None
+_NULLS = ("", "~", "null", "Null", "NULL")
 
 
-def read_index(index: Path) -> Index:
-    """The repository's index.yaml, parsed with the YAML guard; an entry Helm would drop or choke
-    on (null, no name, no or an invalid version, a version that is not a string) is refused, so
-    that adding a version never makes another one vanish."""
-    import yaml
+def _is_null(event: Any) -> bool:
+    return event.tag == "tag:yaml.org,2002:null" or (event.tag in (None, "!") and not event.style
+                                                      and event.value in _NULLS)
 
-    if index.is_symlink():
-        target = os.readlink(index)
+
+def _signature(event: Any) -> int:
+    """An event as far as its meaning goes (not its style or position)."""
+    return hash((type(event).__name__, getattr(event, "value", None), getattr(event, "anchor", None),
+                 getattr(event, "tag", None), getattr(event, "implicit", None)))
+
+
+def read_index(index: Path, text: str | None = None) -> Index:
+    """The repository's index.yaml (or `text`, read as if it were that file), parsed with the YAML
+    guard; an entry Helm would drop or choke on (null, no name, no or an invalid version, a version
+    that is not a string) is refused, so that adding a version never makes another one vanish."""
+    if text is None:
+        if index.is_symlink():
+            target = os.readlink(index)
+            if not index.exists():
+                raise BadInput(f"{index}: a dangling symlink (to {target}); remove it or point it at its file")
+            raise BadInput(f"{index}: a symlink (to {target}); publishing replaces index.yaml with a new file, "
+                           "so make it a plain file")
         if not index.exists():
-            raise BadInput(f"{index}: a dangling symlink (to {target}); remove it or point it at its file")
-        raise BadInput(f"{index}: a symlink (to {target}); publishing replaces index.yaml with a new file, "
-                       "so make it a plain file")
-    if not index.exists():
-        return Index(index)
-    if not index.is_file():
-        raise BadInput(f"{index}: not a file")
-    with _open_regular(index, "the index") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > MAX_INDEX_BYTES:
-            raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
+            return Index(index)
+        if not index.is_file():
+            raise BadInput(f"{index}: not a file")
+        with _open_regular(index, "the index") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_INDEX_BYTES:
+                raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
+            try:
+                data = f.read(MAX_INDEX_BYTES + 1)
+            except OSError as exc:
+                raise PublishError(f"cannot read {index}: {exc.strerror or exc}") from None
         try:
-            data = f.read(MAX_INDEX_BYTES + 1)
-        except OSError as exc:
-            raise PublishError(f"cannot read {index}: {exc.strerror or exc}") from None
-    node, doc = compose_yaml(data, str(index), MAX_INDEX_VALUES)
-    text = data.decode("utf-8")
-    if doc is None:
-        return Index(index, text, node, doc)
-    entries = doc.get("entries") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or not isinstance(entries, (dict, type(None))):
-        raise BadInput(f"{index}: not a Helm repository index (no entries mapping)")
-    out = Index(index, text, node, doc)
-    problems = []
-    entries_node = _value_node(node, "entries")
-    for key_node, seq in entries_node.value if isinstance(entries_node, yaml.MappingNode) else []:
-        key = str(key_node.value)
-        if not isinstance(seq, yaml.SequenceNode):
-            problems.append(f"{index}: entries.{key} is not a list")
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{index}: not UTF-8 text") from None
+    try:
+        return _scan_index(index, text)
+    except __import__("yaml").YAMLError as exc:
+        raise BadInput(f"{index}: invalid YAML ({' '.join(str(exc).split())})") from None
+
+
+def _scan_index(index: Path, text: str) -> Index:
+    import yaml
+
+    out = Index(index, text)
+    problems: list[str] = []
+    not_index = BadInput(f"{index}: not a Helm repository index (no entries mapping)")
+    item: dict[str, Any] | None = None
+    bad_keys: set[Any] = set()
+    for n, (event, path, is_key) in enumerate(_events(text, str(index), MAX_INDEX_VALUES)):
+        out.signatures.append(_signature(event))
+        if path is None:
             continue
-        for i, item in enumerate(seq.value):
-            where = f"{index}: entries.{key}[{i}]"
-            if not isinstance(item, yaml.MappingNode):
-                problems.append(f"{where} is {'empty (null)' if _scalar(item) is None else 'not a mapping'}; "
-                                "Helm drops or chokes on it: remove it or fill it in")
-                continue
-            name, version = _scalar(_value_node(item, "name")), _scalar(_value_node(item, "version"))
-            if not name:
-                problems.append(f"{where} has no name; Helm drops it: fill it in or remove it")
-            elif version is None:
-                problems.append(f"{where} ({name}) has no version, or one that is not a string; Helm drops or "
-                                "chokes on it: fill it in or remove it")
-            elif not _SEMVER.fullmatch(version):
-                problems.append(f"{where} ({name}): version {version[:80]!r} is not SemVer; Helm drops it: "
-                                "correct it or remove it")
+        depth = len(path)
+        if depth == 0:
+            if isinstance(event, yaml.MappingStartEvent):
+                out.root_block = not event.flow_style
+            elif isinstance(event, yaml.MappingEndEvent):
+                out.root_end = n
+            elif not (isinstance(event, yaml.ScalarEvent) and (is_key or _is_null(event))):
+                raise not_index
+            continue
+        if path[0] != "entries":
+            continue
+        if depth == 1:
+            if is_key:
+                if not isinstance(event, yaml.ScalarEvent):
+                    raise not_index
+                out.keys[event.value] = {"key": event.start_mark, "key_event": n}
+            elif isinstance(event, yaml.MappingStartEvent):
+                out.entries_kind, out.entries_event, out.entries_flow = "map", n, bool(event.flow_style)
+                out.entries_span = (event.start_mark.index, -1)
+            elif isinstance(event, yaml.MappingEndEvent):
+                out.entries_end_event, out.entries_end_mark = n, event.start_mark
+                out.entries_span = (out.entries_span[0], event.end_mark.index)
+            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+                out.entries_kind, out.entries_event = "null", n
+                out.entries_span = (event.start_mark.index, event.end_mark.index)
             else:
-                out.entries.append(Entry(key, i, name, version, doc["entries"][key][i]))
+                raise not_index
+            continue
+        key = path[1]
+        if key in bad_keys or is_key and depth < 4:
+            continue
+        if depth == 2:
+            if isinstance(event, yaml.SequenceStartEvent):
+                out.keys[key].update(seq=event.start_mark, seq_event=n, seq_flow=bool(event.flow_style))
+            elif not isinstance(event, yaml.SequenceEndEvent):
+                problems.append(f"{index}: entries.{key} is not a list")
+                bad_keys.add(key)
+            continue
+        where = f"{index}: entries.{key}[{path[2]}]"
+        if depth == 3:
+            if isinstance(event, yaml.MappingStartEvent):
+                item = {"name": None, "version": None, "urls": []}
+            elif isinstance(event, yaml.MappingEndEvent) and item is not None:
+                name, version = item["name"], item["version"]
+                if not isinstance(name, str) or not name:
+                    problems.append(f"{where} has no name; Helm drops it: fill it in or remove it")
+                elif not isinstance(version, str):
+                    problems.append(f"{where} ({name}) has no version, or one that is not a string; Helm drops "
+                                    "or chokes on it: fill it in or remove it")
+                elif not _SEMVER.fullmatch(version):
+                    problems.append(f"{where} ({name}): version {version[:80]!r} is not SemVer; Helm drops it: "
+                                    "correct it or remove it")
+                else:
+                    out.entries.append(Entry(str(key), path[2], name, version, item["urls"]))
+                item = None
+            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+                problems.append(f"{where} is empty (null); Helm drops or chokes on it: remove it or fill it in")
+            elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                problems.append(f"{where} is not a mapping; Helm drops or chokes on it: remove it")
+            continue
+        if item is None or is_key or depth < 4:
+            continue
+        field_name = path[3]
+        if depth == 4 and field_name in ("name", "version"):
+            if isinstance(event, yaml.ScalarEvent) and not _is_null(event):
+                item[field_name] = event.value
+            elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                item[field_name] = False  # null, a list, a mapping, an alias: not a string
+        elif depth == 5 and field_name == "urls" and isinstance(event, yaml.ScalarEvent):
+            item["urls"].append(event.value)
     if problems:
         raise BadInput("\n".join(problems))
     return out
-
-
-def _value_node(mapping: Any, key: str) -> Any:
-    import yaml
-
-    if isinstance(mapping, yaml.MappingNode):
-        for k, v in mapping.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    return None
 
 
 def _listed(index: Index, name: str, version: str) -> list[Entry]:
@@ -607,11 +707,10 @@ def _listed(index: Index, name: str, version: str) -> list[Entry]:
     return [e for e in index.entries if name in (e.key, e.name) and version_key(e.version) == key]
 
 
-def _url_files(entry: dict[str, Any]) -> list[str]:
+def _url_files(urls: list[str]) -> list[str]:
     """File names an index entry's urls point to (the last path segment: never a path out of the folder)."""
-    urls = entry.get("urls")
     names = []
-    for u in urls if isinstance(urls, list) else []:
+    for u in urls:
         last = unquote(urlsplit(str(u)).path).rsplit("/", 1)[-1]
         if last and last not in (".", ".."):
             names.append(last)
@@ -679,9 +778,9 @@ def _to_locked_folder(pkg: Package, folder: Path, url: str, prov: Path | None) -
                 f"{pkg.name} {pkg.version} is already published in {index.path} as {entry.version}: Helm treats "
                 f"them as the same version (a leading v, a missing .0 and +build metadata do not count). Publish "
                 f"it as {next_version(pkg.version)} (for a spec: --bump patch)")
-        local = [folder / n for n in _url_files(entry.value) if (folder / n).is_file()]
+        local = [folder / n for n in _url_files(entry.urls) if (folder / n).is_file()]
         if not local:
-            urls = ", ".join(str(u) for u in entry.value.get("urls") or []) or "none"
+            urls = ", ".join(entry.urls) or "none"
             raise PublishError(
                 f"{pkg.name} {pkg.version} is already listed in {index.path} (urls: {urls}), but its package is "
                 f"not in {folder}, so its content cannot be compared: a published version never changes. "
@@ -704,7 +803,7 @@ def _to_locked_folder(pkg: Package, folder: Path, url: str, prov: Path | None) -
 def _stage_and_commit(pkg: Package, folder: Path, staged: Path, dest: Path, url: str, prov: Path | None,
                       index: Index) -> Result:
     """Helm indexes the new package alone (its entry exactly as Helm writes one); that entry is added
-    to index.yaml's text; the result is checked to hold every earlier entry unchanged."""
+    to index.yaml's text; the result is checked to mean the old index plus that entry."""
     build = staged / "index"
     build.mkdir()
     shutil.copyfile(pkg.path, build / dest.name)
@@ -712,35 +811,50 @@ def _stage_and_commit(pkg: Package, folder: Path, staged: Path, dest: Path, url:
     if url:
         args += ["--url", url.rstrip("/")]
     helm.run(*args)
-    text = _with_entry(index, (build / "index.yaml").read_text(encoding="utf-8"), pkg)
-    (staged / "index.yaml").write_text(text, encoding="utf-8")
-    if prov is not None and prov.exists():
+    data = _with_entry(index, (build / "index.yaml").read_text(encoding="utf-8"), pkg).encode("utf-8")
+    (staged / "index.yaml").write_bytes(data)
+    if prov is not None and prov.is_file():
         shutil.copyfile(prov, staged / (dest.name + ".prov"))
         os.replace(staged / (dest.name + ".prov"), folder / (dest.name + ".prov"))
     os.replace(build / dest.name, dest)
     os.replace(staged / "index.yaml", index.path)  # the index last: it never lists a missing package
-    if not any(e.version == pkg.version for e in _listed(read_index(index.path), pkg.name, pkg.version)):
-        raise PublishError(f"{index.path} does not list {pkg.name} {pkg.version} after writing it")
+    if index.path.read_bytes() != data:  # the folder is locked: only another program could change it
+        raise PublishError(f"{index.path} changed while it was written (another program?); check it")
     return Result(pkg.name, pkg.version, str(dest), "published")
 
 
-def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
-    """index.yaml's text with Helm's entry for the package added; nothing else changes."""
-    import copy
-
+def _means(text: str, expected: Iterator[int]) -> bool:
+    """Whether text's events are exactly `expected` (signatures), compared as they stream."""
     import yaml
 
-    not_listed = PublishError(f"Helm did not list {pkg.name} {pkg.version} in the new index.yaml (it skips a "
-                              f"package it cannot load: check it with `helm lint`); {index.path.parent} is unchanged")
-    helm_node, helm_doc = compose_yaml(helm_text.encode("utf-8"), "Helm's index", MAX_INDEX_VALUES)
-    helm_entries = _value_node(helm_node, "entries")
-    mine = [(k, v) for k, v in (helm_entries.value if isinstance(helm_entries, yaml.MappingNode) else [])
-            if k.value == pkg.name and isinstance(v, yaml.SequenceNode) and len(v.value) == 1]
-    if not mine or str(helm_doc["entries"][pkg.name][0].get("version")) != pkg.version:
-        raise not_listed
-    entry = helm_doc["entries"][pkg.name][0]
+    try:
+        for event, _, _ in _events(text, "the new index", MAX_INDEX_VALUES + 1000):
+            if next(expected, None) != _signature(event):
+                return False
+    except (BadInput, yaml.YAMLError):
+        return False
+    return next(expected, None) is None
+
+
+def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
+    """index.yaml's text with Helm's entry for the package added; nothing else changes (checked:
+    the new text's events are the old ones with the entry's inserted, and nothing else)."""
+    helm_index = read_index(index.path, helm_text)
+    mine = [e for e in helm_index.entries if e.key == pkg.name and e.version == pkg.version]
+    if len(helm_index.entries) != 1 or not mine or "seq" not in helm_index.keys.get(pkg.name, {}):
+        raise PublishError(f"Helm did not list {pkg.name} {pkg.version} in the new index.yaml (it skips a "
+                           f"package it cannot load: check it with `helm lint`); {index.path.parent} is unchanged")
+    if index.text is None or index.root_end < 0:  # no index yet (or an empty file): Helm's is the index
+        return helm_text
+    info = helm_index.keys[pkg.name]
+    sigs = helm_index.signatures
+    # Helm's events: entries' key and start, the chart's key, its list start, the entry, the list's end, entries' end
+    key_block = sigs[info["key_event"]:helm_index.entries_end_event]  # chart key, list, entry, list end
+    entry_block = sigs[info["seq_event"] + 1:helm_index.entries_end_event - 1]
+    entries_open = sigs[helm_index.entries_event - 1:helm_index.entries_event + 1]  # "entries" key, mapping start
+    entries_close = sigs[helm_index.entries_end_event:helm_index.entries_end_event + 1]
     lines = helm_text.splitlines(keepends=True)
-    first = mine[0][0].start_mark.line + 1
+    first = info["key"].line + 1
     last = next((i for i in range(first, len(lines)) if lines[i].strip() and not lines[i].startswith(" ")),
                 len(lines))
     block = [ln if ln.endswith("\n") else ln + "\n" for ln in lines[first:last]]
@@ -748,52 +862,54 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
         raise PublishError(f"cannot read Helm's entry for {pkg.name} {pkg.version}; {index.path.parent} is unchanged")
 
     def indented(column: int) -> str:
-        return "".join(" " * (column - 2) + ln if ln.strip() else ln for ln in block) if column >= 2 else \
-            "".join(ln[2 - column:] if ln.strip() else ln for ln in block)
+        if column >= 2:
+            return "".join(" " * (column - 2) + ln if ln.strip() else ln for ln in block)
+        return "".join(ln[2 - column:] if ln.strip() else ln for ln in block)
 
-    if index.text is None or index.doc is None:
-        return helm_text
-    expected = copy.deepcopy(index.doc)
-    text = index.text
-    entries_node = _value_node(index.node, "entries")
+    text, old = index.text, index.signatures
     new: str | None = None
-    if isinstance(entries_node, yaml.MappingNode) and not entries_node.value:
-        expected["entries"] = {pkg.name: [entry]}
-        s, e = entries_node.start_mark.index, entries_node.end_mark.index
-        if text[s:e].strip() == "{}":
+    expected: Iterable[int] = ()
+
+    def spliced(at: int, inserted: list[int], skip: int = 0) -> Iterable[int]:
+        return itertools.chain(itertools.islice(old, at), inserted, itertools.islice(old, at + skip, None))
+
+    if index.entries_kind == "map" and not index.keys and index.entries_flow:
+        s, e = index.entries_span
+        if text[s:e].replace(" ", "") == "{}":
             new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
-    elif isinstance(entries_node, yaml.MappingNode) and not entries_node.flow_style:
-        keys = [(str(k.value), k, v) for k, v in entries_node.value]
-        same = [v for k, _, v in keys if k == pkg.name]
-        expected["entries"].setdefault(pkg.name, []).insert(0, entry)
-        if same and isinstance(same[0], yaml.SequenceNode) and not same[0].flow_style and same[0].value:
-            mark = same[0].start_mark
+            expected = spliced(index.entries_event + 1, key_block)
+    elif index.entries_kind == "map" and not index.entries_flow:
+        same = index.keys.get(pkg.name)
+        if same is not None:
+            mark = same.get("seq")
+            if mark is not None and not same["seq_flow"]:
+                start = mark.index - mark.column
+                if text[start:mark.index].strip() == "" and text[mark.index] == "-":
+                    new = text[:start] + indented(mark.column) + text[start:]
+                    at = same["seq_event"] + 1
+                    expected = spliced(at, entry_block)
+        else:
+            column = min(k["key"].column for k in index.keys.values()) if index.keys else 2
+            later = sorted((name, k) for name, k in index.keys.items() if name > pkg.name)
+            mark, at = (later[0][1]["key"], later[0][1]["key_event"]) if later else \
+                (index.entries_end_mark, index.entries_end_event)
             start = mark.index - mark.column
-            if text[start:mark.index].strip() == "" and text[mark.index] == "-":
-                new = text[:start] + indented(mark.column) + text[start:]
-        elif not same:
-            column = keys[0][1].start_mark.column
-            later = [k for name, k, _ in keys if name > pkg.name]
-            mark = later[0].start_mark if later else entries_node.end_mark
-            start = mark.index - mark.column
-            if text[start:mark.index].strip() == "":
-                head = text[:start] if text[:start].endswith("\n") else text[:start] + "\n"
+            if text[start:mark.index].strip() == "" and (later or mark.column <= column):
+                head = text[:start] if not text[:start] or text[:start].endswith("\n") else text[:start] + "\n"
                 new = head + " " * column + pkg.name + ":\n" + indented(column) + text[start:]
-    elif entries_node is None or (isinstance(entries_node, yaml.ScalarNode) and _scalar(entries_node) is None):
-        expected["entries"] = {pkg.name: [entry]}
-        if entries_node is not None:
-            s, e = entries_node.start_mark.index, entries_node.end_mark.index
-            if text[s:e].strip() in ("", "null", "~", "Null", "NULL"):
-                new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
-        elif "entries" not in index.doc and isinstance(index.node, yaml.MappingNode) and not index.node.flow_style:
-            new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + pkg.name + ":\n" + indented(2)
-    if new is not None:
-        try:
-            check = compose_yaml(new.encode("utf-8"), "the new index", MAX_INDEX_VALUES)[1]
-        except BadInput:
-            check = None
-        if check == expected:
-            return new
+                expected = spliced(at, key_block)
+    elif index.entries_kind == "null":
+        s, e = index.entries_span
+        if text[s:e].strip() in _NULLS:
+            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
+            at = index.entries_event
+            expected = spliced(at, entries_open[1:] + key_block + entries_close, skip=1)
+    elif index.entries_kind == "absent" and index.root_block:
+        new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + pkg.name + ":\n" + indented(2)
+        at = index.root_end
+        expected = spliced(at, entries_open + key_block + entries_close)
+    if new is not None and _means(new, iter(expected)):
+        return new
     raise PublishError(f"{index.path} is not laid out as Helm writes it (block style), so helmgen cannot add "
                        f"{pkg.name} {pkg.version} to it without rewriting it; {index.path.parent} is unchanged "
                        "(rewrite it once with `helm repo index`)")
