@@ -231,6 +231,8 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     signing = pub.Signing(key, keyring, passphrase_file) if sign else None
     bumped: tuple[str, str, str] | None = None
     try:
+        if not src.is_dir() and not src.is_file():  # a FIFO or a device: reading it could wait forever
+            raise pub.BadInput(f"{source}: not a regular file, a folder or a package")
         if not target.strip():
             raise pub.BadInput("--to is empty: give oci://HOST/PATH or a folder (a classic repository)")
         if target.startswith("oci://"):

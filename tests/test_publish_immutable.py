@@ -5,6 +5,7 @@ version value and only after a publish that succeeded."""
 from __future__ import annotations
 
 import io
+import os
 import json
 import re
 import tarfile
@@ -269,3 +270,11 @@ def test_a_package_named_otherwise_and_its_provenance(tmp_path: Path, home: dict
     assert proc.returncode == 0 and "research-crew 0.3.0: published" in proc.stdout, proc.stderr
     assert (repo / "research-crew-0.3.0.tgz").read_bytes() == source.read_bytes()
     assert (repo / "research-crew-0.3.0.tgz.prov").read_bytes() == prov.read_bytes()
+
+
+def test_a_fifo_as_source_is_refused(tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    fifo = tmp_path / "crew.yaml"
+    os.mkfifo(fifo)
+    proc = helmgen_cli("publish", str(fifo), "--to", str(tmp_path / "repo"), env=home)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr, (proc.stdout, proc.stderr)
+    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "repo").exists()
