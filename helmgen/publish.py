@@ -910,7 +910,7 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
         expected = spliced(at, entries_open + key_block + entries_close)
     if new is not None and _means(new, iter(expected)):
         return new
-    raise PublishError(f"{index.path} is not laid out as Helm writes it (block style), so helmgen cannot add "
+    raise BadInput(f"{index.path} is not laid out as Helm writes it (block style), so helmgen cannot add "
                        f"{pkg.name} {pkg.version} to it without rewriting it; {index.path.parent} is unchanged "
                        "(rewrite it once with `helm repo index`)")
 

@@ -186,3 +186,14 @@ def test_helm_reads_every_version_of_the_index_helmgen_wrote(served: tuple[Path,
             with tarfile.open(next(dest.glob("*.tgz"))) as t:
                 values = t.extractfile(f"{chart}/values.yaml").read()  # type: ignore[union-attr]
             assert yaml.safe_load(values) == {"note": wanted if wanted != "1.4" else '"1.4"'}
+
+
+def test_an_index_in_flow_style_is_refused_not_rewritten(tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "index.yaml").write_text("{apiVersion: v1, entries: {par: [{apiVersion: v2, name: par, version: 1.0.0, "
+                                     "urls: [par-1.0.0.tgz]}]}}\n")
+    before = snapshot(repo)
+    proc = publish(mini(tmp_path, "par", "1.4.7"), repo, home)
+    assert proc.returncode == 2 and "not laid out as Helm writes it" in proc.stderr, (proc.stdout, proc.stderr)
+    assert len(proc.stderr.splitlines()) == 1 and snapshot(repo) == before
