@@ -25,7 +25,6 @@ import shutil
 import stat
 import tarfile
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
