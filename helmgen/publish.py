@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import array
 import contextlib
-import itertools
 import errno
 import fcntl
 import gzip
 import hashlib
+import itertools
 import os
 import re
 import shutil
