@@ -238,13 +238,12 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     A published version never changes: the same content again is a no-op, different content
     under a published version is refused with the next version to use.
     """
-    import tempfile
-
     from helmgen import publish as pub
     from helmgen.helm import HelmError
 
     src = Path(source)
-    kind = "package" if src.is_file() and src.name.endswith(".tgz") else "chart" if src.is_dir() else "spec"
+    kind = "package" if src.is_file() and (src.name.endswith(".tgz") or _gzip(src)) else \
+        "chart" if src.is_dir() else "spec"
     if bump and kind != "spec":
         raise click.UsageError("--bump raises the version in a spec; SOURCE is a " + kind)
     if sign and not (key and keyring):
@@ -256,10 +255,18 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     signing = pub.Signing(key, keyring, passphrase_file) if sign else None
     bumped: tuple[str, str, str] | None = None
     try:
+        if not src.is_dir() and not src.is_file():  # a FIFO or a device: reading it could wait forever
+            raise pub.BadInput(f"{source}: not a regular file, a folder or a package")
+        if not target.strip():
+            raise pub.BadInput("--to is empty: give oci://HOST/PATH or a folder (a classic repository)")
+        if target.startswith("oci://"):
+            pub.oci_target(target, strict=True)
         if url:
             pub.check_url(url)
-        with tempfile.TemporaryDirectory(prefix="helmgen-publish-") as tmp:
-            work = Path(tmp)
+        for option, value in (("--keyring", keyring), ("--passphrase-file", passphrase_file)):
+            if sign and value and not Path(value).is_file():
+                raise pub.BadInput(f"{option} {value}: no such file")
+        with pub.work_dir() as work:
             prov = None
             if kind == "spec":
                 from helmgen.chart.render import render_chart
@@ -275,29 +282,46 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
                 prov = tgz.with_name(tgz.name + ".prov")
             elif kind == "chart":
                 if not (src / "Chart.yaml").exists():
-                    raise click.UsageError(f"{source} is a folder without Chart.yaml")
+                    raise pub.BadInput(f"{source} is a folder without Chart.yaml")
                 pub.check_chart_links(src)
                 tgz = pub.package(src, work / "pkg", signing)
                 prov = tgz.with_name(tgz.name + ".prov")
             else:
                 tgz = src
+                prov = src.with_name(src.name + ".prov")  # a signed package's provenance goes with it
             package = pub.read_package(tgz, "SOURCE" if kind == "package" else "the package")
             if target.startswith("oci://"):
-                result = pub.to_oci(package, target, plain_http)
+                result = pub.to_oci(package, target, plain_http, work)
             else:
                 result = pub.to_folder(package, Path(target), url, prov)
-            if bumped is not None:
-                _replace_text(src, bumped[0])
     except pub.PublishError as exc:
-        click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
-        sys.exit(exc.exit_code)
+        _fail(pub.redact(str(exc), target), exc.exit_code)
     except (HelmError, OSError) as exc:  # OSError: a folder that cannot be written, a full disk
-        click.echo(pub.redact(f"helmgen: {exc}", target), err=True)
-        sys.exit(1)
-    if bumped is not None:
-        click.echo(f"{source}: version {bumped[1]} -> {bumped[2]}")
+        _fail(pub.redact(str(exc), target), 1)
     word = "already published, unchanged" if result.status == "unchanged" else "published"
     click.echo(pub.redact(f"{result.name} {result.version}: {word} ({result.reference})", target))
+    if bumped is not None:
+        try:
+            _replace_text(src, bumped[0])
+        except OSError as exc:
+            _fail(f"{source}: cannot raise its version to {bumped[2]} ({exc.strerror or exc}); "
+                  f"{result.name} {result.version} is published: raise the version by hand", 1)
+        click.echo(f"{source}: version {bumped[1]} -> {bumped[2]}")
+
+
+def _gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
+
+
+def _fail(message: str, code: int) -> None:
+    """Every line of the message under helmgen's prefix, then exit."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"helmgen: {line}", err=True)
+    sys.exit(code)
 
 
 def _spec_text_or_exit(text: str, name: str) -> Any:
@@ -377,6 +401,10 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # an unexpected failure: one line, exit 1
-        click.echo(f"helmgen: error: {type(exc).__name__}: {exc}", err=True)
+    except Exception as exc:  # an unexpected failure: one line, exit 1, no credentials
+        from helmgen.publish import redact
+
+        target = next((a for a in sys.argv if a.startswith("oci://")), "")
+        message = " ".join(redact(str(exc), target).split())
+        click.echo(f"helmgen: error: {type(exc).__name__}: {message}", err=True)
         sys.exit(1)

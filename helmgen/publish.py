@@ -12,19 +12,23 @@ hostile: members are read with size limits, YAML with an alias and nesting guard
 
 from __future__ import annotations
 
+import array
+import contextlib
+import errno
 import fcntl
 import gzip
 import hashlib
+import itertools
 import os
 import re
 import shutil
+import stat
 import tarfile
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
@@ -33,11 +37,17 @@ from helmgen import helm
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_CHART_BYTES = 100 * 1024 * 1024
 MAX_MEMBERS = 10_000
-MAX_INDEX_BYTES = 32 * 1024 * 1024
-MAX_YAML_VALUES = 2_000_000
+MAX_CHART_YAML_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024  # a GNU long name or a PAX header: a path, a few attributes
+# the whole decompressed tar stream: the files plus a header and padding for each
+MAX_STREAM_BYTES = MAX_CHART_BYTES + MAX_MEMBERS * 1024 + MAX_HEADER_BYTES * 4
+MAX_CHART_YAML_VALUES = 100_000
+# A real repository index: thousands of entries, a few MiB; parsing 20 MiB takes seconds, not minutes.
+MAX_INDEX_BYTES = 20 * 1024 * 1024
+MAX_INDEX_VALUES = 2_000_000
 MAX_YAML_DEPTH = 64
-TMP_PREFIX = ".helmgen-tmp-"  # hidden staging folders inside a repository folder
-STALE_UNLOCKED_SECONDS = 60
+TMP_PREFIX = ".helmgen-tmp-"  # hidden staging folders inside a repository folder (only while it is locked)
+WORK_PREFIX = ".helmgen-work-"  # hidden work folders in the temporary folder, named with their run's pid
 
 
 class PublishError(Exception):
@@ -77,42 +87,96 @@ class Package:
 
 # --- reading packages and YAML that may be hostile -------------------------------------------------
 
-def load_yaml(data: bytes, what: str) -> Any:
-    """Safe YAML with a guard: what aliases expand to is counted (no billion laughs), nesting is shallow."""
+def _events(text: str, what: str, max_values: int) -> Iterator[tuple[Any, tuple[Any, ...] | None, bool]]:
+    """The parser's events with where each one is (the path of keys and list positions, and whether
+    it is a mapping key), under a guard: what the document holds once every alias is expanded is
+    counted (no billion laughs) and nesting is shallow; it stops at the limit, before anything is built."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        text = data.decode("utf-8")
-        expanded = 0  # values the document holds once every alias is expanded
-        sizes: dict[str, int] = {}
-        open_nodes: list[tuple[str | None, int]] = []
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                open_nodes.append((event.anchor, expanded))
+    expanded = 0
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
+    stack: list[list[Any]] = []  # [is a mapping, path, expecting a key, current key, next list position]
+
+    def done(key: Any) -> None:  # a node ended: in a mapping, a key is followed by its value and back
+        if stack and stack[-1][0]:
+            frame = stack[-1]
+            if frame[2]:
+                frame[3] = key
+            frame[2] = not frame[2]
+
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.ScalarEvent, yaml.AliasEvent)):
+            if isinstance(event, yaml.AliasEvent):
+                expanded += sizes.get(event.anchor or "", 1)
+            else:
                 expanded += 1
+            if expanded > max_values:
+                raise BadInput(f"{what}: more than {max_values} values once its aliases are expanded "
+                               "(an alias bomb?)")
+            if not stack:
+                path, is_key = (), False
+            elif stack[-1][0]:
+                frame = stack[-1]
+                path, is_key = (frame[1], True) if frame[2] else (frame[1] + (frame[3],), False)
+            else:
+                frame = stack[-1]
+                path, is_key = frame[1] + (frame[4],), False
+                frame[4] += 1
+            yield event, path, is_key
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                open_nodes.append((event.anchor, expanded - 1))
                 if len(open_nodes) > MAX_YAML_DEPTH:
                     raise BadInput(f"{what}: nested deeper than {MAX_YAML_DEPTH} levels")
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                anchor, start = open_nodes.pop()
-                if anchor:
-                    sizes[anchor] = expanded - start
-            elif isinstance(event, yaml.ScalarEvent):
-                expanded += 1
-                if event.anchor:
+                stack.append([isinstance(event, yaml.MappingStartEvent), path, True, None, 0])
+            else:
+                if isinstance(event, yaml.ScalarEvent) and event.anchor:
                     sizes[event.anchor] = 1
-            elif isinstance(event, yaml.AliasEvent):
-                expanded += sizes.get(event.anchor or "", 1)
-            if expanded > MAX_YAML_VALUES:
-                raise BadInput(f"{what}: more than {MAX_YAML_VALUES} values once its aliases are expanded "
-                               "(an alias bomb?)")
-        return yaml.load(text, Loader=loader)
+                done(event.value if is_key and isinstance(event, yaml.ScalarEvent) else None)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, start = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = expanded - start
+            frame = stack.pop()
+            yield event, frame[1], False
+            done(None)
+        else:
+            yield event, None, False
+
+
+def _guard(text: str, what: str, max_values: int) -> None:
+    for _ in _events(text, what, max_values):
+        pass
+
+
+def compose_yaml(data: bytes, what: str, max_values: int = MAX_CHART_YAML_VALUES) -> tuple[Any, Any]:
+    """(node tree with its positions, value) of a YAML document that may be hostile: guarded first
+    (see _guard), then composed once and built from that tree."""
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        text = data.decode("utf-8")
+        _guard(text, what, max_values)
+        loader = loader_cls(text)
+        try:
+            node = loader.get_single_node()
+            value = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        return node, value
     except UnicodeDecodeError:
         raise BadInput(f"{what}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{what}: invalid YAML ({' '.join(str(exc).split())})") from None
     except RecursionError:
         raise BadInput(f"{what}: nested too deeply") from None
+
+
+def load_yaml(data: bytes, what: str, max_values: int = MAX_CHART_YAML_VALUES) -> Any:
+    """Safe YAML with a guard on alias expansion and nesting."""
+    return compose_yaml(data, what, max_values)[1]
 
 
 _SEMVER = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?")
@@ -128,18 +192,69 @@ def version_key(version: str) -> tuple[Any, ...]:
     return (int(major), int(minor or 0), int(patch or 0), pre or "")
 
 
+class _Capped:
+    """A read-only stream that refuses to hand out more than `limit` bytes (a decompression bomb
+    ends here, whatever the headers claim)."""
+
+    def __init__(self, raw: Any, limit: int, message: str) -> None:
+        self.raw, self.left, self.message = raw, limit, message
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        data = self.raw.read(want)
+        self.left -= len(data)
+        if self.left < 0:
+            raise BadInput(self.message)
+        return data
+
+
+class _GuardedTarInfo(tarfile.TarInfo):
+    """tarfile reads a GNU long name or a PAX header whole into memory: refuse a big one first."""
+
+    def _proc_gnulong(self, tarfile: Any) -> Any:  # noqa: A002 - tarfile's own signature
+        self._check_header()
+        return super()._proc_gnulong(tarfile)  # type: ignore[misc]
+
+    def _proc_pax(self, tarfile: Any) -> Any:  # noqa: A002
+        self._check_header()
+        return super()._proc_pax(tarfile)  # type: ignore[misc]
+
+    def _check_header(self) -> None:
+        if self.size > MAX_HEADER_BYTES:
+            raise BadInput(f"a {self.size}-byte long-name or PAX header; the limit is {MAX_HEADER_BYTES}")
+
+
+def _open_regular(path: Path, what: str) -> Any:
+    """A regular file opened for reading; a FIFO, a device or a folder is refused without blocking."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise BadInput(f"{what} {path}: does not exist") from None
+    except OSError as exc:
+        raise BadInput(f"{what} {path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BadInput(f"{what} {path}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def read_package(tgz: Path, what: str) -> Package:
     """Name, version and file digests of a chart package, refusing anything Helm should never load."""
     digests: dict[str, str] = {}
     chart_yaml: bytes | None = None
     total = members = 0
+    tops: set[str] = set()
     try:
-        with open(tgz, "rb") as raw:
+        with _open_regular(tgz, what) as raw:
             if raw.read(2) != b"\x1f\x8b":
                 raise BadInput(f"{what} {tgz}: not a chart package (not gzip-compressed)")
             raw.seek(0)
             # gzip, not tarfile's own "r|gz": Helm writes an extra header field that tarfile's stream misreads
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped, tarfile.open(fileobj=unzipped, mode="r|") as tar:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped, tarfile.open(
+                    fileobj=_Capped(unzipped, MAX_STREAM_BYTES, f"{what} {tgz}: more than {MAX_STREAM_BYTES} "
+                                    f"bytes once decompressed; the limit is {MAX_CHART_BYTES} of files"),
+                    mode="r|", tarinfo=_GuardedTarInfo) as tar:
                 for member in tar:
                     members += 1
                     if members > MAX_MEMBERS:
@@ -151,13 +266,23 @@ def read_package(tgz: Path, what: str) -> Package:
                     if member.issym() or member.islnk():
                         raise BadInput(f"{what} {tgz}: the member {name!r} is a link (to {member.linkname!r}); "
                                        "a chart package holds plain files only")
+                    tops.add(parts[0])
+                    if len(tops) > 1:
+                        raise BadInput(f"{what} {tgz}: more than one top folder ({', '.join(sorted(tops))}); "
+                                       "a chart package holds one chart")
                     if member.isdir():
                         continue
                     if not member.isfile():
                         raise BadInput(f"{what} {tgz}: the member {name!r} is not a plain file")
+                    if len(parts) < 2:
+                        raise BadInput(f"{what} {tgz}: the member {name!r} is not in the chart's top folder")
                     if member.size > MAX_FILE_BYTES:
                         raise BadInput(f"{what} {tgz}: the member {name!r} is {member.size} bytes; "
                                        f"the limit is {MAX_FILE_BYTES} a file (Helm 4's own)")
+                    is_chart_yaml = len(parts) == 2 and parts[1] == "Chart.yaml"
+                    if is_chart_yaml and member.size > MAX_CHART_YAML_BYTES:
+                        raise BadInput(f"{what} {tgz}: Chart.yaml is {member.size} bytes; "
+                                       f"the limit is {MAX_CHART_YAML_BYTES}")
                     total += member.size
                     if total > MAX_CHART_BYTES:
                         raise BadInput(f"{what} {tgz}: more than {MAX_CHART_BYTES} bytes unpacked (Helm 4's own limit)")
@@ -165,13 +290,13 @@ def read_package(tgz: Path, what: str) -> Package:
                     data = f.read(MAX_FILE_BYTES + 1) if f else b""
                     if len(data) != member.size:
                         raise BadInput(f"{what} {tgz}: the member {name!r} is truncated")
-                    rel = "/".join(parts[1:]) if len(parts) > 1 else parts[0]
-                    digests[rel] = hashlib.sha256(data).hexdigest()
-                    if len(parts) == 2 and parts[1] == "Chart.yaml":
+                    digests["/".join(parts[1:])] = hashlib.sha256(data).hexdigest()
+                    if is_chart_yaml:
                         chart_yaml = data
+    except BadInput as exc:
+        text = str(exc)
+        raise BadInput(text if text.startswith(what) else f"{what} {tgz}: {text}") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        if isinstance(exc, FileNotFoundError) and not tgz.exists():
-            raise BadInput(f"{what} {tgz}: does not exist") from None
         raise BadInput(f"{what} {tgz}: a truncated or corrupt package ({exc})") from None
     if chart_yaml is None:
         raise BadInput(f"{what} {tgz}: not a Helm chart package (no Chart.yaml in its top folder)")
@@ -189,39 +314,57 @@ def read_package(tgz: Path, what: str) -> Package:
 
 
 def check_chart_links(chart: Path) -> None:
-    """Helm packages what a symlink points to: a link out of the chart would publish that file."""
+    """Helm packages what a symlink points to: a link out of the chart would publish that file, a
+    link to a folder that holds it would be packaged forever. Also: Helm 4's size limit."""
     root = chart.resolve()
     bad = []
+    total = 0
     for dirpath, dirnames, filenames in os.walk(chart):
         for n in sorted(dirnames + filenames):
             p = Path(dirpath) / n
             if not p.is_symlink():
+                if n in filenames:
+                    try:
+                        total += p.stat().st_size
+                    except OSError:
+                        pass
                 continue
             target = os.readlink(p)
             try:
                 resolved = p.resolve(strict=True)
-            except (OSError, RuntimeError):
-                bad.append(f"{p}: a symlink to {target}, which does not exist")
+            except RuntimeError:
+                bad.append(f"{p}: a symlink to {target}, a loop of links")
+                continue
+            except OSError as exc:
+                why = "a loop of links" if exc.errno == errno.ELOOP else "which does not exist"
+                bad.append(f"{p}: a symlink to {target}, {why}")
                 continue
             if resolved != root and root not in resolved.parents:
                 bad.append(f"{p}: a symlink to {target}, outside the chart (Helm would package {resolved}; "
                            "copy the file into the chart instead)")
+            elif resolved.is_dir() and (resolved == p.parent.resolve() or resolved in p.parent.resolve().parents):
+                bad.append(f"{p}: a symlink to {target}, a folder that holds the link itself "
+                           "(Helm would package it forever)")
+            elif resolved.is_file():
+                total += resolved.stat().st_size
     if bad:
         raise BadInput("\n".join(bad))
+    if total > MAX_CHART_BYTES:
+        raise BadInput(f"{chart}: {total} bytes of files; the limit is {MAX_CHART_BYTES} (Helm 4's own)")
 
 
 # --- versions, packaging --------------------------------------------------------------------------
 
 def next_version(version: str, part: str = "patch") -> str:
-    m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version)
+    m = _SEMVER.fullmatch(version.strip())
     if not m:
         raise PublishError(f"{version!r} is not a SemVer version")
-    major, minor, patch = (int(x) for x in m.groups())
+    major, minor, patch = (int(x or 0) for x in m.groups()[:3])
     if part == "major":
         return f"{major + 1}.0.0"
     if part == "minor":
         return f"{major}.{minor + 1}.0"
-    if re.fullmatch(r"v?\d+\.\d+\.\d+", version):
+    if m.group(4) is None:  # +build metadata is no pre-release: 1.4.0+build.2 is 1.4.0, followed by 1.4.1
         return f"{major}.{minor}.{patch + 1}"
     return f"{major}.{minor}.{patch}"  # a pre-release (1.2.3-rc.1) is followed by its release
 
@@ -254,15 +397,59 @@ class OciTarget:
         return ["--username", self.username, "--password", self.password] if self.username or self.password else []
 
 
-def oci_target(target: str) -> OciTarget:
-    """oci://[user[:password]@]host[:port]/path: Helm takes no credentials in a reference, so they go apart."""
+_OCI_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
+
+
+def oci_target(target: str, strict: bool = False) -> OciTarget:
+    """oci://[user[:password]@]host[:port]/path: Helm takes no credentials in a reference, so they go
+    apart. strict: a reference Helm would refuse (no host, a bad port, upper case in the path) is bad input."""
     rest = target[len("oci://"):].rstrip("/")
     host, _, path = rest.partition("/")
-    if "@" not in host:
+    userinfo, at, host = host.rpartition("@")
+    if strict:
+        shown = f"oci://{'***@' if at else ''}{host}/{path}" if path else f"oci://{'***@' if at else ''}{host}"
+        try:
+            parts = urlsplit(f"//{host}")
+            port = parts.port
+        except ValueError as exc:
+            raise BadInput(f"--to {shown}: not a valid registry address ({exc})") from None
+        if not parts.hostname or any(c.isspace() for c in host):
+            raise BadInput(f"--to {shown}: no registry host (oci://HOST[:PORT]/PATH)")
+        if port == 0:
+            raise BadInput(f"--to {shown}: port 0 is no registry port")
+        if path and not _OCI_PATH.fullmatch(path):
+            raise BadInput(f"--to {shown}: the repository path {path!r} is not a valid OCI repository name "
+                           "(lower-case letters, digits, and . _ - between them, / between parts)")
+    if not at:
         return OciTarget(f"oci://{rest}")
-    userinfo, _, host = host.rpartition("@")
     user, _, password = userinfo.partition(":")
     return OciTarget(f"oci://{host}/{path}" if path else f"oci://{host}", unquote(user), unquote(password))
+
+
+@contextlib.contextmanager
+def work_dir() -> Iterator[Path]:
+    """A hidden work folder in the temporary folder, named with this run's pid; the folders of runs
+    that no longer exist (killed with -9) are removed first."""
+    base = Path(tempfile.gettempdir())
+    for d in base.glob(WORK_PREFIX + "*"):
+        m = re.match(re.escape(WORK_PREFIX) + r"(\d+)-", d.name)
+        if m and d.is_dir() and not d.is_symlink() and not _alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+    d = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=base))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def redact(text: str, target: str = "") -> str:
@@ -309,21 +496,21 @@ def _published_as(t: OciTarget, reference: str, version: str, tmp: Path, plain_h
     return None
 
 
-def to_oci(pkg: Package, target: str, plain_http: bool) -> Result:
+def to_oci(pkg: Package, target: str, plain_http: bool, work: Path) -> Result:
     t = oci_target(target)
     reference = f"{t.base}/{pkg.name}"
-    with tempfile.TemporaryDirectory(prefix="helmgen-pull-") as tmp:
-        found = _published_as(t, reference, pkg.version, Path(tmp), plain_http)
-        if found is not None:
-            existing = read_package(found, "the package in the registry")
-            if existing.version != pkg.version:
-                raise PublishError(
-                    f"{pkg.name} {pkg.version} is already published at {reference} as {existing.version}: Helm "
-                    f"treats them as the same version (a leading v and +build metadata do not count). Publish it "
-                    f"as {next_version(pkg.version)} (for a spec: --bump patch)")
-            if existing.digests == pkg.digests:
-                return Result(pkg.name, pkg.version, f"{reference}:{pkg.version}", "unchanged")
-            raise _refuse(pkg.name, pkg.version, reference)
+    # the pulls go to the run's hidden work folder
+    found = _published_as(t, reference, pkg.version, work / "pull", plain_http)
+    if found is not None:
+        existing = read_package(found, "the package in the registry")
+        if existing.version != pkg.version:
+            raise PublishError(
+                f"{pkg.name} {pkg.version} is already published at {reference} as {existing.version}: Helm "
+                f"treats them as the same version (a leading v and +build metadata do not count). Publish it "
+                f"as {next_version(pkg.version)} (for a spec: --bump patch)")
+        if existing.digests == pkg.digests:
+            return Result(pkg.name, pkg.version, f"{reference}:{pkg.version}", "unchanged")
+        raise _refuse(pkg.name, pkg.version, reference)
     args = ["push", str(pkg.path), t.base, *t.auth_args()]
     if plain_http:
         args.append("--plain-http")
@@ -334,48 +521,195 @@ def to_oci(pkg: Package, target: str, plain_http: bool) -> Result:
 # --- a classic repository folder ------------------------------------------------------------------
 
 def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInput(f"--url {url!r}: the repository's public URL must be absolute, http:// or https://")
-
-
-def read_index(index: Path) -> dict[str, list[dict[str, Any]]]:
-    """The entries of a repository's index.yaml (empty when there is none), parsed with the YAML guard."""
-    if not index.exists():
-        return {}
-    if not index.is_file():
-        raise BadInput(f"{index}: not a file")
     try:
-        size = index.stat().st_size
-        if size > MAX_INDEX_BYTES:
-            raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
-        data = index.read_bytes()
-    except OSError as exc:
-        raise PublishError(f"cannot read {index}: {exc.strerror or exc}") from None
-    doc = load_yaml(data, str(index))
-    if doc is None:
-        return {}
-    entries = doc.get("entries") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or not isinstance(entries, (dict, type(None))):
-        raise BadInput(f"{index}: not a Helm repository index (no entries mapping)")
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, versions in (entries or {}).items():
-        if not isinstance(versions, list):
-            raise BadInput(f"{index}: entries.{name} is not a list")
-        out[str(name)] = [e for e in versions if isinstance(e, dict)]
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadInput(f"--url {url!r}: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInput(f"--url {url!r}: the repository's public URL must be absolute, http:// or https:// "
+                       "and name a host")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise BadInput(f"--url {url!r}: a URL holds no spaces or control characters (write a space as %20)")
+    if port == 0:
+        raise BadInput(f"--url {url!r}: port 0 is no port a repository is served on")
+
+
+@dataclass
+class Entry:
+    key: str  # its key under entries
+    position: int  # its place in that list
+    name: str
+    version: str  # as written (the scalar's text)
+    urls: list[str]
+
+
+@dataclass
+class Index:
+    """What publishing needs of a repository's index.yaml, from one guarded pass over its parser
+    events: its entries (name and version as written), where entries and each chart's list are in
+    the text (to add one entry without touching any other byte), and a hash of every event (to
+    check the new text means the old one plus that entry and nothing else)."""
+
+    path: Path
+    text: str | None = None  # None: there is no index.yaml
+    entries: list[Entry] = field(default_factory=list)
+    signatures: Any = field(default_factory=lambda: array.array("q"))  # one int64 an event
+    root_block: bool = False
+    root_end: int = -1  # event number of the root mapping's end
+    entries_kind: str = "absent"  # absent, null, map
+    entries_event: int = -1  # event number of entries' value (its start, or the null scalar)
+    entries_end_event: int = -1
+    entries_span: tuple[int, int] = (0, 0)  # text offsets of entries' value ({} or null)
+    entries_flow: bool = False
+    entries_end_mark: Any = None  # where the block mapping ends (insert a last key there)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # chart key -> marks and event numbers
+
+
+_NULLS = ("", "~", "null", "Null", "NULL")
+
+
+def _is_null(event: Any) -> bool:
+    return event.tag == "tag:yaml.org,2002:null" or (event.tag in (None, "!") and not event.style
+                                                      and event.value in _NULLS)
+
+
+def _signature(event: Any) -> int:
+    """An event as far as its meaning goes (not its style or position)."""
+    return hash((type(event).__name__, getattr(event, "value", None), getattr(event, "anchor", None),
+                 getattr(event, "tag", None), getattr(event, "implicit", None)))
+
+
+def read_index(index: Path, text: str | None = None) -> Index:
+    """The repository's index.yaml (or `text`, read as if it were that file), parsed with the YAML
+    guard; an entry Helm would drop or choke on (null, no name, no or an invalid version, a version
+    that is not a string) is refused, so that adding a version never makes another one vanish."""
+    if text is None:
+        if index.is_symlink():
+            target = os.readlink(index)
+            if not index.exists():
+                raise BadInput(f"{index}: a dangling symlink (to {target}); remove it or point it at its file")
+            raise BadInput(f"{index}: a symlink (to {target}); publishing replaces index.yaml with a new file, "
+                           "so make it a plain file")
+        if not index.exists():
+            return Index(index)
+        if not index.is_file():
+            raise BadInput(f"{index}: not a file")
+        with _open_regular(index, "the index") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_INDEX_BYTES:
+                raise BadInput(f"{index}: {size} bytes; the limit is {MAX_INDEX_BYTES}")
+            try:
+                data = f.read(MAX_INDEX_BYTES + 1)
+            except OSError as exc:
+                raise PublishError(f"cannot read {index}: {exc.strerror or exc}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{index}: not UTF-8 text") from None
+    try:
+        return _scan_index(index, text)
+    except __import__("yaml").YAMLError as exc:
+        raise BadInput(f"{index}: invalid YAML ({' '.join(str(exc).split())})") from None
+
+
+def _scan_index(index: Path, text: str) -> Index:
+    import yaml
+
+    out = Index(index, text)
+    problems: list[str] = []
+    not_index = BadInput(f"{index}: not a Helm repository index (no entries mapping)")
+    item: dict[str, Any] | None = None
+    bad_keys: set[Any] = set()
+    for n, (event, path, is_key) in enumerate(_events(text, str(index), MAX_INDEX_VALUES)):
+        out.signatures.append(_signature(event))
+        if path is None:
+            continue
+        depth = len(path)
+        if depth == 0:
+            if isinstance(event, yaml.MappingStartEvent):
+                out.root_block = not event.flow_style
+            elif isinstance(event, yaml.MappingEndEvent):
+                out.root_end = n
+            elif not (isinstance(event, yaml.ScalarEvent) and (is_key or _is_null(event))):
+                raise not_index
+            continue
+        if path[0] != "entries":
+            continue
+        if depth == 1:
+            if is_key:
+                if not isinstance(event, yaml.ScalarEvent):
+                    raise not_index
+                out.keys[event.value] = {"key": event.start_mark, "key_event": n}
+            elif isinstance(event, yaml.MappingStartEvent):
+                out.entries_kind, out.entries_event, out.entries_flow = "map", n, bool(event.flow_style)
+                out.entries_span = (event.start_mark.index, -1)
+            elif isinstance(event, yaml.MappingEndEvent):
+                out.entries_end_event, out.entries_end_mark = n, event.start_mark
+                out.entries_span = (out.entries_span[0], event.end_mark.index)
+            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+                out.entries_kind, out.entries_event = "null", n
+                out.entries_span = (event.start_mark.index, event.end_mark.index)
+            else:
+                raise not_index
+            continue
+        key = path[1]
+        if key in bad_keys or is_key and depth < 4:
+            continue
+        if depth == 2:
+            if isinstance(event, yaml.SequenceStartEvent):
+                out.keys[key].update(seq=event.start_mark, seq_event=n, seq_flow=bool(event.flow_style))
+            elif not isinstance(event, yaml.SequenceEndEvent):
+                problems.append(f"{index}: entries.{key} is not a list")
+                bad_keys.add(key)
+            continue
+        where = f"{index}: entries.{key}[{path[2]}]"
+        if depth == 3:
+            if isinstance(event, yaml.MappingStartEvent):
+                item = {"name": None, "version": None, "urls": []}
+            elif isinstance(event, yaml.MappingEndEvent) and item is not None:
+                name, version = item["name"], item["version"]
+                if not isinstance(name, str) or not name:
+                    problems.append(f"{where} has no name; Helm drops it: fill it in or remove it")
+                elif not isinstance(version, str):
+                    problems.append(f"{where} ({name}) has no version, or one that is not a string; Helm drops "
+                                    "or chokes on it: fill it in or remove it")
+                elif not _SEMVER.fullmatch(version):
+                    problems.append(f"{where} ({name}): version {version[:80]!r} is not SemVer; Helm drops it: "
+                                    "correct it or remove it")
+                else:
+                    out.entries.append(Entry(str(key), path[2], name, version, item["urls"]))
+                item = None
+            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+                problems.append(f"{where} is empty (null); Helm drops or chokes on it: remove it or fill it in")
+            elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                problems.append(f"{where} is not a mapping; Helm drops or chokes on it: remove it")
+            continue
+        if item is None or is_key or depth < 4:
+            continue
+        field_name = path[3]
+        if depth == 4 and field_name in ("name", "version"):
+            if isinstance(event, yaml.ScalarEvent) and not _is_null(event):
+                item[field_name] = event.value
+            elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                item[field_name] = False  # null, a list, a mapping, an alias: not a string
+        elif depth == 5 and field_name == "urls" and isinstance(event, yaml.ScalarEvent):
+            item["urls"].append(event.value)
+    if problems:
+        raise BadInput("\n".join(problems))
     return out
 
 
-def _listed(entries: dict[str, list[dict[str, Any]]], name: str, version: str) -> list[dict[str, Any]]:
+def _listed(index: Index, name: str, version: str) -> list[Entry]:
+    """Entries of that chart (by key and by name: Helm reads both) Helm treats as that version."""
     key = version_key(version)
-    return [e for e in entries.get(name, []) if version_key(str(e.get("version", ""))) == key]
+    return [e for e in index.entries if name in (e.key, e.name) and version_key(e.version) == key]
 
 
-def _url_files(entry: dict[str, Any]) -> list[str]:
+def _url_files(urls: list[str]) -> list[str]:
     """File names an index entry's urls point to (the last path segment: never a path out of the folder)."""
-    urls = entry.get("urls")
     names = []
-    for u in urls if isinstance(urls, list) else []:
+    for u in urls:
         last = unquote(urlsplit(str(u)).path).rsplit("/", 1)[-1]
         if last and last not in (".", ".."):
             names.append(last)
@@ -395,100 +729,197 @@ def check_folder(folder: Path) -> None:
         raise BadInput("\n".join(dangling))
 
 
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The repository folder locked (flock on the folder itself: no lock file left behind) from
+    reading index.yaml to the last rename; concurrent publishes to one folder take turns."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def clean_stale(folder: Path) -> None:
-    """Remove the staging folders of runs that were killed (their lock is free)."""
-    if not folder.is_dir():
-        return
+    """Remove the staging folders of runs that were killed; called with the folder locked, so no
+    live run has one."""
     for d in folder.glob(TMP_PREFIX + "*"):
-        if not d.is_dir() or d.is_symlink():
-            continue
-        lock = d / ".lock"
-        try:
-            if lock.exists():
-                with open(lock, "rb") as f:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            elif time.time() - d.stat().st_mtime < STALE_UNLOCKED_SECONDS:
-                continue  # just created by a run that has not locked it yet
-        except OSError:
-            continue  # another run is using it
-        shutil.rmtree(d, ignore_errors=True)
+        if d.is_dir() and not d.is_symlink():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def to_folder(pkg: Package, folder: Path, url: str, prov: Path | None = None) -> Result:
-    """A classic repository: the package (and .prov) in the folder, index.yaml merged so that
-    earlier versions stay listed exactly as they were."""
+    """A classic repository: the package (and .prov) in the folder, and one entry added to
+    index.yaml; every other byte of index.yaml stays as it was."""
     check_folder(folder)
-    clean_stale(folder)
-    index = folder / "index.yaml"
-    entries = read_index(index)
-    listed = _listed(entries, pkg.name, pkg.version)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with _locked(folder):
+            check_folder(folder)
+            clean_stale(folder)
+            return _to_locked_folder(pkg, folder, url, prov)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when it is still empty
+        raise
+
+
+def _to_locked_folder(pkg: Package, folder: Path, url: str, prov: Path | None) -> Result:
+    index = read_index(folder / "index.yaml")
+    listed = _listed(index, pkg.name, pkg.version)
     if listed:
-        entry = listed[0]
-        there = str(entry.get("version"))
-        if there != pkg.version:
+        entry = next((e for e in listed if e.version == pkg.version), listed[0])
+        if entry.version != pkg.version:
             raise PublishError(
-                f"{pkg.name} {pkg.version} is already published in {index} as {there}: Helm treats them as the "
-                f"same version (a leading v and +build metadata do not count). Publish it as "
-                f"{next_version(pkg.version)} (for a spec: --bump patch)")
-        local = [folder / n for n in _url_files(entry) if (folder / n).is_file()]
+                f"{pkg.name} {pkg.version} is already published in {index.path} as {entry.version}: Helm treats "
+                f"them as the same version (a leading v, a missing .0 and +build metadata do not count). Publish "
+                f"it as {next_version(pkg.version)} (for a spec: --bump patch)")
+        local = [folder / n for n in _url_files(entry.urls) if (folder / n).is_file()]
         if not local:
-            urls = ", ".join(str(u) for u in entry.get("urls") or []) or "none"
+            urls = ", ".join(entry.urls) or "none"
             raise PublishError(
-                f"{pkg.name} {pkg.version} is already listed in {index} (urls: {urls}), but its package is not "
-                f"in {folder}, so its content cannot be compared: a published version never changes. "
+                f"{pkg.name} {pkg.version} is already listed in {index.path} (urls: {urls}), but its package is "
+                f"not in {folder}, so its content cannot be compared: a published version never changes. "
                 f"Publish it as {next_version(pkg.version)} (for a spec: --bump patch)")
         if read_package(local[0], "the package in the repository").digests == pkg.digests:
             return Result(pkg.name, pkg.version, str(local[0]), "unchanged")
         raise _refuse(pkg.name, pkg.version, str(folder))
     dest = folder / f"{pkg.name}-{pkg.version}.tgz"
-    if dest.exists() and read_package(dest, "the package in the repository").digests != pkg.digests:
+    if (dest.exists() or dest.is_symlink()) and \
+            read_package(dest, "the package in the repository").digests != pkg.digests:
         raise PublishError(f"{dest} is already in the folder with different content, though index.yaml does not "
                            f"list {pkg.name} {pkg.version}; move it away and publish again")
-    folder.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=folder))
     try:
-        with open(staged / ".lock", "wb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            return _stage_and_commit(pkg, folder, staged, dest, url, prov)
+        return _stage_and_commit(pkg, folder, staged, dest, url, prov, index)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _stage_and_commit(pkg: Package, folder: Path, staged: Path, dest: Path, url: str, prov: Path | None) -> Result:
-    index = folder / "index.yaml"
+def _stage_and_commit(pkg: Package, folder: Path, staged: Path, dest: Path, url: str, prov: Path | None,
+                      index: Index) -> Result:
+    """Helm indexes the new package alone (its entry exactly as Helm writes one); that entry is added
+    to index.yaml's text; the result is checked to mean the old index plus that entry."""
     build = staged / "index"
     build.mkdir()
     shutil.copyfile(pkg.path, build / dest.name)
-    if prov is not None and prov.exists():
-        shutil.copyfile(prov, build / (dest.name + ".prov"))
     args = ["repo", "index", str(build)]
     if url:
         args += ["--url", url.rstrip("/")]
-    if index.exists():
-        args += ["--merge", str(index)]
     helm.run(*args)
-    if not _listed_exactly(read_index(build / "index.yaml"), pkg):
-        raise PublishError(f"Helm did not list {pkg.name} {pkg.version} in the new index.yaml (it skips a package "
-                           f"it cannot load: check it with `helm lint`); {folder} is unchanged")
-    for f in sorted(build.iterdir()):
-        if f.name != "index.yaml":
-            os.replace(f, folder / f.name)
-    os.replace(build / "index.yaml", index)  # the index last: it never lists a missing package
-    if not _listed_exactly(read_index(index), pkg):
-        raise PublishError(f"{index} does not list {pkg.name} {pkg.version} after writing it "
-                           "(another process replaced it?)")
+    data = _with_entry(index, (build / "index.yaml").read_text(encoding="utf-8"), pkg).encode("utf-8")
+    (staged / "index.yaml").write_bytes(data)
+    if prov is not None and prov.is_file():
+        shutil.copyfile(prov, staged / (dest.name + ".prov"))
+        os.replace(staged / (dest.name + ".prov"), folder / (dest.name + ".prov"))
+    os.replace(build / dest.name, dest)
+    os.replace(staged / "index.yaml", index.path)  # the index last: it never lists a missing package
+    if index.path.read_bytes() != data:  # the folder is locked: only another program could change it
+        raise PublishError(f"{index.path} changed while it was written (another program?); check it")
     return Result(pkg.name, pkg.version, str(dest), "published")
 
 
-def _listed_exactly(entries: dict[str, list[dict[str, Any]]], pkg: Package) -> bool:
-    return any(str(e.get("version")) == pkg.version for e in entries.get(pkg.name, []))
+def _means(text: str, expected: Iterator[int]) -> bool:
+    """Whether text's events are exactly `expected` (signatures), compared as they stream."""
+    import yaml
+
+    try:
+        for event, _, _ in _events(text, "the new index", MAX_INDEX_VALUES + 1000):
+            if next(expected, None) != _signature(event):
+                return False
+    except (BadInput, yaml.YAMLError):
+        return False
+    return next(expected, None) is None
+
+
+def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
+    """index.yaml's text with Helm's entry for the package added; nothing else changes (checked:
+    the new text's events are the old ones with the entry's inserted, and nothing else)."""
+    helm_index = read_index(index.path, helm_text)
+    mine = [e for e in helm_index.entries if e.key == pkg.name and e.version == pkg.version]
+    if len(helm_index.entries) != 1 or not mine or "seq" not in helm_index.keys.get(pkg.name, {}):
+        raise PublishError(f"Helm did not list {pkg.name} {pkg.version} in the new index.yaml (it skips a "
+                           f"package it cannot load: check it with `helm lint`); {index.path.parent} is unchanged")
+    if index.text is None or index.root_end < 0:  # no index yet (or an empty file): Helm's is the index
+        return helm_text
+    info = helm_index.keys[pkg.name]
+    sigs = helm_index.signatures
+    # Helm's events: entries' key and start, the chart's key, its list start, the entry, the list's end, entries' end
+    key_block = sigs[info["key_event"]:helm_index.entries_end_event]  # chart key, list, entry, list end
+    entry_block = sigs[info["seq_event"] + 1:helm_index.entries_end_event - 1]
+    entries_open = sigs[helm_index.entries_event - 1:helm_index.entries_event + 1]  # "entries" key, mapping start
+    entries_close = sigs[helm_index.entries_end_event:helm_index.entries_end_event + 1]
+    lines = helm_text.splitlines(keepends=True)
+    first = info["key"].line + 1
+    last = next((i for i in range(first, len(lines)) if lines[i].strip() and not lines[i].startswith(" ")),
+                len(lines))
+    block = [ln if ln.endswith("\n") else ln + "\n" for ln in lines[first:last]]
+    if not block or not block[0].startswith("  - ") or any(ln.strip() and not ln.startswith("  ") for ln in block):
+        raise PublishError(f"cannot read Helm's entry for {pkg.name} {pkg.version}; {index.path.parent} is unchanged")
+
+    def indented(column: int) -> str:
+        if column >= 2:
+            return "".join(" " * (column - 2) + ln if ln.strip() else ln for ln in block)
+        return "".join(ln[2 - column:] if ln.strip() else ln for ln in block)
+
+    text, old = index.text, index.signatures
+    new: str | None = None
+    expected: Iterable[int] = ()
+
+    def spliced(at: int, inserted: list[int], skip: int = 0) -> Iterable[int]:
+        return itertools.chain(itertools.islice(old, at), inserted, itertools.islice(old, at + skip, None))
+
+    if index.entries_kind == "map" and not index.keys and index.entries_flow:
+        s, e = index.entries_span
+        if text[s:e].replace(" ", "") == "{}":
+            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
+            expected = spliced(index.entries_event + 1, key_block)
+    elif index.entries_kind == "map" and not index.entries_flow:
+        same = index.keys.get(pkg.name)
+        if same is not None:
+            mark = same.get("seq")
+            if mark is not None and not same["seq_flow"]:
+                start = mark.index - mark.column
+                if text[start:mark.index].strip() == "" and text[mark.index] == "-":
+                    new = text[:start] + indented(mark.column) + text[start:]
+                    at = same["seq_event"] + 1
+                    expected = spliced(at, entry_block)
+        else:
+            column = min(k["key"].column for k in index.keys.values()) if index.keys else 2
+            later = sorted((name, k) for name, k in index.keys.items() if name > pkg.name)
+            mark, at = (later[0][1]["key"], later[0][1]["key_event"]) if later else \
+                (index.entries_end_mark, index.entries_end_event)
+            start = mark.index - mark.column
+            if text[start:mark.index].strip() == "" and (later or mark.column <= column):
+                head = text[:start] if not text[:start] or text[:start].endswith("\n") else text[:start] + "\n"
+                new = head + " " * column + pkg.name + ":\n" + indented(column) + text[start:]
+                expected = spliced(at, key_block)
+    elif index.entries_kind == "null":
+        s, e = index.entries_span
+        if text[s:e].strip() in _NULLS:
+            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
+            at = index.entries_event
+            expected = spliced(at, entries_open[1:] + key_block + entries_close, skip=1)
+    elif index.entries_kind == "absent" and index.root_block:
+        new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + pkg.name + ":\n" + indented(2)
+        at = index.root_end
+        expected = spliced(at, entries_open + key_block + entries_close)
+    if new is not None and _means(new, iter(expected)):
+        return new
+    raise BadInput(f"{index.path} is not laid out as Helm writes it (block style), so helmgen cannot add "
+                       f"{pkg.name} {pkg.version} to it without rewriting it; {index.path.parent} is unchanged "
+                       "(rewrite it once with `helm repo index`)")
 
 
 # --- --bump ---------------------------------------------------------------------------------------
 
 def bump_text(text: str, part: str) -> tuple[str, str, str]:
-    """The spec with only its top-level version value raised (quotes, comments and layout kept):
-    (new text, old version, new version)."""
+    """The spec with only its top-level version value raised (quotes, comments, layout, and a tag or
+    an anchor on the value kept): (new text, old version, new version). A value that aliases the
+    version (`appVersion: *v`) follows it, as YAML says."""
     import yaml
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -501,6 +932,14 @@ def bump_text(text: str, part: str) -> tuple[str, str, str]:
             old = value.value
             new = next_version(old, part)
             quote = value.style or ""
+            # the node's span starts at its tag or anchor: replace only the scalar's own characters
             start, end = value.start_mark.index, value.end_mark.index
+            token = [t for t in yaml.scan(text, Loader=yaml.SafeLoader)
+                     if isinstance(t, yaml.ScalarToken) and start <= t.start_mark.index and t.end_mark.index == end]
+            if not token:
+                raise PublishError("cannot find the version's value in the spec: raise it by hand")
+            start = token[-1].start_mark.index
+            if "\n" in text[start:end]:
+                raise PublishError("version is not a one-line scalar: raise it by hand")
             return text[:start] + quote + new + quote + text[end:], old, new
     raise PublishError("the spec has no top-level version")

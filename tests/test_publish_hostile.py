@@ -31,10 +31,11 @@ MEMORY_LIMIT = 256 * 1024 * 1024  # the interpreter (~40 MB) + 200 MB
 CHART_YAML = b"apiVersion: v2\nname: crew\nversion: 1.0.0\n"
 
 
-def stream_member(tar_out: Any, name: str, size: int, chunks: Iterable[bytes]) -> None:
+def stream_member(tar_out: Any, name: str, size: int, chunks: Iterable[bytes], kind: bytes = tarfile.REGTYPE) -> None:
     """A member written as a stream: its bytes never exist in memory or on disk as a whole."""
     info = tarfile.TarInfo(name)
     info.size = size
+    info.type = kind
     tar_out.write(info.tobuf(format=tarfile.GNU_FORMAT))
     written = 0
     for chunk in chunks:
@@ -52,8 +53,13 @@ def zeros(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
 
 
 def build(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]],
-          streamed: tuple[str, int, Callable[[], Iterable[bytes]]] | None = None) -> Path:
+          streamed: tuple[str, int, Callable[[], Iterable[bytes]]] | None = None,
+          header: tuple[bytes, int] | None = None) -> Path:
+    """A gzip-compressed tar of `members`, then `streamed`; `header`: first a GNU long-name or PAX
+    header of that type and size (zeros), as a header bomb."""
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as gz:
+        if header:
+            stream_member(gz, "././@LongLink", header[1], zeros(header[1]), header[0])
         for m in members:
             if isinstance(m, tarfile.TarInfo):
                 gz.write(m.tobuf(format=tarfile.GNU_FORMAT))
@@ -98,6 +104,19 @@ def crafted(kind: str, tmp: Path, legit: Path) -> Path:
         block = b"a" * (1 << 20)
         return build(p, [], ("crew/Chart.yaml", HUGE, lambda: itertools.chain(
             [head], itertools.repeat(block, 199), [block[len(head):]])))
+    if kind == "longname-bomb":
+        return build(p, [ok], header=(tarfile.GNUTYPE_LONGNAME, 300 << 20))
+    if kind == "pax-bomb":
+        return build(p, [ok], header=(tarfile.XHDTYPE, 300 << 20))
+    if kind == "two-charts":
+        return build(p, [ok, ("other/Chart.yaml", CHART_YAML.replace(b"crew", b"other"))])
+    if kind == "alias-bomb-under-2m":  # 1.97 million values once expanded (1.77 million in f)
+        bomb = b"a: &a [" + b", ".join([b"x"] * 11) + b"]\n" + b"".join(
+            f"{c}: &{c} [{', '.join([f'*{q}'] * (11 if c != 'f' else 10))}]\n".encode()
+            for q, c in zip("abcde", "bcdef"))
+        return build(p, [("crew/Chart.yaml", CHART_YAML + bomb)])
+    if kind == "many-values-chart-yaml":  # 3.8 MB, 1.9 million values
+        return build(p, [("crew/Chart.yaml", CHART_YAML + b"x: [" + b"1," * 1_900_000 + b"1]\n")])
     if kind == "truncated":
         data = legit.read_bytes()
         p.write_bytes(data[: len(data) // 2])
@@ -119,7 +138,9 @@ EXPECTED = {
     "traversal": "points outside the chart", "absolute": "points outside the chart",
     "gigabyte": "the limit is", "alias-bomb": "alias", "huge-chart-yaml": "the limit is",
     "truncated": "truncated or corrupt", "symlink": "is a link", "hardlink": "is a link",
-    "not-gzip": "not gzip-compressed",
+    "not-gzip": "not gzip-compressed", "longname-bomb": "the limit is", "pax-bomb": "the limit is",
+    "two-charts": "more than one top folder", "alias-bomb-under-2m": "alias",
+    "many-values-chart-yaml": "the limit is",
 }
 
 
@@ -218,6 +239,7 @@ def test_chart_folder_with_links_out_of_it(linked_chart: Path, repo: Path, regis
         proc = helmgen_cli("publish", str(linked_chart), "--to", target, *extra, env=home)
         assert proc.returncode == 2, (proc.stdout, proc.stderr)
         lines = proc.stderr.splitlines()
+        assert all(ln.startswith("helmgen: ") for ln in lines), proc.stderr  # one problem a line, each prefixed
         assert any(str(linked_chart / "files" / "hostname") in ln and "/etc/hostname" in ln for ln in lines)
         assert any(str(linked_chart / "files" / "creds.yaml") in ln and "outside the chart" in ln for ln in lines)
         assert "inside.yaml" not in proc.stderr
@@ -230,11 +252,13 @@ def test_chart_folder_with_links_out_of_it(linked_chart: Path, repo: Path, regis
 
 
 @pytest.mark.parametrize("url", ["charts.example.org", "/srv/charts", "ftp://charts.example.org", "https://",
-                                 "file:///srv/charts"])
+                                 "file:///srv/charts", "https://:0", "http://exa mple.org", "http://[::1",
+                                 "https://example.org:0/charts", "https://example.org:99999"])
 def test_url_must_be_absolute_http(url: str, legit: Path, repo: Path, home: dict[str, str]) -> None:  # noqa: F811
     before = snapshot(repo)
     proc = helmgen_cli("publish", str(legit), "--to", str(repo), "--url", url, env=home)
     assert proc.returncode == 2 and "--url" in proc.stderr and "http" in proc.stderr, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
     assert snapshot(repo) == before
 
 
@@ -262,8 +286,11 @@ def test_killed_run_leaves_no_visible_temporary_folder(legit: Path, repo: Path, 
     spec_text = SPEC.read_text().replace("version: 0.3.0", "version: 0.4.0")
     (tmp_path / "crew.yaml").write_text(spec_text)
     visible_before = sorted(p.name for p in repo.iterdir() if not p.name.startswith("."))
+    tmpdir = tmp_path / "tmpdir"  # helmgen's own work folder (the chart it generates and packages)
+    tmpdir.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "helmgen", "publish", str(tmp_path / "crew.yaml"), "--to",
-                             str(repo)], env={**home, "HELM_BIN": str(wrapper)}, start_new_session=True,
+                             str(repo)], env={**home, "HELM_BIN": str(wrapper), "TMPDIR": str(tmpdir)},
+                            start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -275,12 +302,14 @@ def test_killed_run_leaves_no_visible_temporary_folder(legit: Path, repo: Path, 
         os.killpg(proc.pid, signal.SIGKILL)  # the session started above: helmgen and its helm
         proc.wait()
     assert sorted(p.name for p in repo.iterdir() if not p.name.startswith(".")) == visible_before
+    assert [p.name for p in tmpdir.iterdir() if not p.name.startswith(".")] == []
     index = yaml.safe_load((repo / "index.yaml").read_text())
     assert [e["version"] for e in index["entries"]["research-crew"]] == ["0.3.0"]
-    again = helmgen_cli("publish", str(tmp_path / "crew.yaml"), "--to", str(repo), env=home)
+    again = helmgen_cli("publish", str(tmp_path / "crew.yaml"), "--to", str(repo), env={**home, "TMPDIR": str(tmpdir)})
     assert again.returncode == 0 and "research-crew 0.4.0: published" in again.stdout, again.stderr
     assert sorted(p.name for p in repo.iterdir()) == ["index.yaml", "research-crew-0.3.0.tgz",
                                                       "research-crew-0.4.0.tgz"]
+    assert list(tmpdir.iterdir()) == []  # the killed run's hidden work folder too
 
 
 
@@ -301,4 +330,55 @@ def test_hostile_index_yaml(case: str, legit: Path, repo: Path, home: dict[str, 
     proc = cli_limited("publish", str(legit), "--to", str(repo), env=home)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert str(index) in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(repo) == before
+
+
+def test_fifo_at_the_package_name_is_refused(legit: Path, repo: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """A FIFO where the package would go: refused before it is opened (opening it would wait forever)."""
+    (repo / "index.yaml").unlink()
+    (repo / "research-crew-0.3.0.tgz").unlink()
+    os.mkfifo(repo / "research-crew-0.3.0.tgz")
+    before = snapshot_names(repo)
+    proc = helmgen_cli("publish", str(legit), "--to", str(repo), env=home)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr, (proc.stdout, proc.stderr)
+    assert str(repo / "research-crew-0.3.0.tgz") in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert snapshot_names(repo) == before
+
+
+def snapshot_names(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir())
+
+
+def test_symlink_loop_in_the_chart(linked_chart: Path, repo: Path, home: dict[str, str]) -> None:  # noqa: F811
+    (linked_chart / "files" / "hostname").unlink()
+    (linked_chart / "files" / "creds.yaml").unlink()
+    (linked_chart / "templates" / "up").symlink_to("..")
+    before = snapshot(repo)
+    proc = helmgen_cli("publish", str(linked_chart), "--to", str(repo), env=home)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.splitlines() == [f"helmgen: {linked_chart / 'templates' / 'up'}: a symlink to .., a folder "
+                                        "that holds the link itself (Helm would package it forever)"]
+    assert snapshot(repo) == before
+
+
+def test_chart_folder_over_the_size_limit(linked_chart: Path, repo: Path, home: dict[str, str]) -> None:  # noqa: F811
+    (linked_chart / "files" / "hostname").unlink()
+    (linked_chart / "files" / "creds.yaml").unlink()
+    with open(linked_chart / "files" / "big.bin", "wb") as f:  # sparse: nothing is written to disk
+        f.truncate(101 * 1024 * 1024)
+    before = snapshot(repo)
+    proc = helmgen_cli("publish", str(linked_chart), "--to", str(repo), env=home)
+    assert proc.returncode == 2 and "the limit is" in proc.stderr, (proc.stdout, proc.stderr)
+    assert len(proc.stderr.splitlines()) == 1
+    assert snapshot(repo) == before
+
+
+def test_symlinked_index_is_refused(legit: Path, repo: Path, tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """Publishing replaces index.yaml with a new file: a link would be replaced, not what it points to."""
+    real = tmp_path / "shared-index.yaml"
+    (repo / "index.yaml").rename(real)
+    (repo / "index.yaml").symlink_to(real)
+    before = snapshot(repo)
+    proc = helmgen_cli("publish", str(legit), "--to", str(repo), env=home)
+    assert proc.returncode == 2 and "a symlink (to" in proc.stderr and "plain file" in proc.stderr, proc.stderr
     assert snapshot(repo) == before

@@ -5,6 +5,7 @@ version value and only after a publish that succeeded."""
 from __future__ import annotations
 
 import io
+import os
 import json
 import re
 import tarfile
@@ -203,3 +204,77 @@ def test_bump_keeps_crlf_and_an_unquoted_version(tmp_path: Path, home: dict[str,
     assert proc.returncode == 0, proc.stderr
     assert spec_file.read_bytes() == original.replace(b"version: 0.3.0\r\n", b"version: 0.3.1\r\n", 1)
 
+
+
+def test_build_metadata_is_no_pre_release(spec: Path, tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """1.4.0+build.2 is followed by 1.4.1 (the refusal's hint and --bump), not by itself."""
+    repo = tmp_path / "repo"
+    assert helmgen_cli("publish", str(package_as(tmp_path, "1.4.0+build.2")), "--to", str(repo), env=home).returncode == 0
+    refused = helmgen_cli("publish", str(package_as(tmp_path, "1.4.0+build.2", replicas=5)), "--to", str(repo), env=home)
+    assert refused.returncode == 1 and "Publish it as 1.4.1 " in refused.stderr, refused.stderr
+    spec_file = tmp_path / "crew.yaml"
+    original = SPEC.read_bytes().replace(b"version: 0.3.0\n", b"version: 0.3.0+build.2\n", 1)
+    spec_file.write_bytes(original)
+    proc = helmgen_cli("publish", str(spec_file), "--to", str(repo), "--bump", "patch", env=home)
+    assert proc.returncode == 0 and "version 0.3.0+build.2 -> 0.3.1" in proc.stdout, proc.stderr
+    assert spec_file.read_bytes() == original.replace(b"version: 0.3.0+build.2\n", b"version: 0.3.1\n", 1)
+
+
+@pytest.mark.parametrize("written, raised", [
+    (b"version: !!str 0.3.0\n", b"version: !!str 0.3.1\n"),
+    (b"version: &v 0.3.0\nappVersion: *v\n", b"version: &v 0.3.1\nappVersion: *v\n"),
+])
+def test_bump_keeps_a_tag_or_an_anchor(written: bytes, raised: bytes, tmp_path: Path,
+                                       home: dict[str, str]) -> None:  # noqa: F811
+    """Only the scalar's characters change; a value that aliases the version follows it."""
+    spec_file = tmp_path / "crew.yaml"
+    original = SPEC.read_bytes().replace(b"version: 0.3.0\n", written, 1)
+    if b"appVersion: *v" in written:
+        original = original.replace(b'appVersion: "1.8.2"\n', b"", 1)
+    spec_file.write_bytes(original)
+    repo = tmp_path / "repo"
+    proc = helmgen_cli("publish", str(spec_file), "--to", str(repo), "--bump", "patch", env=home)
+    assert proc.returncode == 0 and "research-crew 0.3.1: published" in proc.stdout, proc.stderr
+    assert spec_file.read_bytes() == original.replace(written, raised, 1)
+    entry = entries(repo)[0]
+    assert entry["version"] == "0.3.1"
+    assert entry["appVersion"] == ("0.3.1" if b"*v" in written else "1.8.2")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--to", ""], "--to is empty"),
+    (["--to", "oci://ci:s3cr3t-pw@"], "no registry host"),
+    (["--to", "oci://127.0.0.1:5000/Charts"], "not a valid OCI repository name"),
+    (["--to", "oci://ci:s3cr3t-pw@127.0.0.1:99999/charts"], "not a valid registry address"),
+    (["--to", "oci://127.0.0.1:port/charts"], "not a valid registry address"),
+    (["--to", "REPO", "--sign", "--key", "k", "--keyring", "/nonexistent/secring.gpg"], "--keyring"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, spec: Path, tmp_path: Path,  # noqa: F811
+                                          home: dict[str, str]) -> None:  # noqa: F811
+    args = [str(tmp_path / "repo") if a == "REPO" else a for a in args]
+    proc = helmgen_cli("publish", str(spec), *args, env=home, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert len(proc.stderr.splitlines()) == 1 and message in proc.stderr, proc.stderr
+    assert "s3cr3t-pw" not in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [spec.name]  # nothing written, not even in the cwd
+
+
+def test_a_package_named_otherwise_and_its_provenance(tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    """SOURCE is a package by its gzip bytes, whatever its name; a .prov beside it is published with it."""
+    source = tmp_path / "crew.tar.gz"
+    source.write_bytes(package_as(tmp_path, "0.3.0").read_bytes())
+    prov = tmp_path / "crew.tar.gz.prov"
+    prov.write_bytes(b"-----BEGIN PGP SIGNED MESSAGE-----\n(a provenance file)\n")
+    repo = tmp_path / "repo"
+    proc = helmgen_cli("publish", str(source), "--to", str(repo), env=home)
+    assert proc.returncode == 0 and "research-crew 0.3.0: published" in proc.stdout, proc.stderr
+    assert (repo / "research-crew-0.3.0.tgz").read_bytes() == source.read_bytes()
+    assert (repo / "research-crew-0.3.0.tgz.prov").read_bytes() == prov.read_bytes()
+
+
+def test_a_fifo_as_source_is_refused(tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    fifo = tmp_path / "crew.yaml"
+    os.mkfifo(fifo)
+    proc = helmgen_cli("publish", str(fifo), "--to", str(tmp_path / "repo"), env=home)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr, (proc.stdout, proc.stderr)
+    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "repo").exists()
