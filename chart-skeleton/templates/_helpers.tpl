@@ -119,8 +119,9 @@ metadata.namespace of every namespaced object); prefix (of every object name); p
 psc (the default container and pod securityContexts as YAML, at the pod template's indents) and
 defaults (.Values.securityDefaults); appTag (the image tag used when an agent gives none);
 secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
-secretNames (secret reference -> quoted Secret name); testName, testLabels and testSel8 (the `helm test`
-pods' name label, their Jobs' labels at indent 4 and their pod templates' stable labels at indent 8); dir (every agent by name) and agents (the enabled
+secretNames (secret reference -> quoted Secret name); testName, testLabels and testSel8 (the
+`helm test` pods' name label, their Jobs' labels at indent 4, and their pod templates' stable
+labels at indent 8, without the component); dir (every agent by name) and agents (the enabled
 agents, in name order); empty (an empty map). Each agent's entry: name; a (its values);
 fullname; long (whether the fullname may pass 52 characters); wname (its workload's name); kind;
 workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its primary port:
