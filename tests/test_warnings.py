@@ -12,6 +12,7 @@ from tests.conftest import helmgen_cli
 HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
 SECRET_HINT = "(a secret in the spec ends up in values.yaml and in git; use {secret: NAME, key: KEY})"
 RBAC_HINT = "(least privilege: list only what the agent needs)"
+NO_PROBES = "warning: no ports and no health"  # tests/test_warnings_workloads.py
 
 # id -> (the spec after HEAD, the warning line: FILE stands for the path)
 CASES = {
@@ -85,7 +86,7 @@ def test_risky_specs_warn_and_succeed(tmp_path: Path, case: str, command: str) -
     args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
     proc = helmgen_cli(*args)
     assert proc.returncode == 0, proc.stderr
-    warnings = proc.stderr.splitlines()
+    warnings = [w for w in proc.stderr.splitlines() if NO_PROBES not in w]  # these agents have no ports
     assert len(warnings) == 1 and warnings[0].startswith(expected.replace("FILE", str(spec))), proc.stderr
     assert (out / "demo" / "Chart.yaml").exists() == (command == "generate")
 
@@ -111,7 +112,7 @@ NOT_SECRETS = [
 def test_ordinary_values_do_not_warn(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     env = "\n".join(f"      V{i}: {v!r}" for i, v in enumerate(NOT_SECRETS))
-    spec.write_text(HEAD + "agents:\n  a:\n    image: nginx\n    env:\n" + env + "\n"
+    spec.write_text(HEAD + "agents:\n  a:\n    image: nginx\n    port: 80\n    env:\n" + env + "\n"
                     "    rbac: {rules: [{apiGroups: [''], resources: [configmaps], verbs: [get, list]}]}\n"
                     "    securityContext: {privileged: false}\n"
                     "    volumes: [{name: cache, emptyDir: {}}]\n")
@@ -124,7 +125,7 @@ def test_warnings_are_printed_with_the_problems(tmp_path: Path) -> None:
     spec.write_text(HEAD + "agents:\n  a: {image: nginx, env: {K: AKIAIOSFODNN7EXAMPLE}}\n  b: {image: nginx, replica: 2}\n")
     proc = helmgen_cli("validate", str(spec))
     assert proc.returncode == 2
-    lines = proc.stderr.splitlines()
+    lines = [line for line in proc.stderr.splitlines() if NO_PROBES not in line]
     assert lines[0].startswith(f"{spec}:6:21: agents.b.replica: unknown field")
     assert lines[1].startswith(f"{spec}:5:27: agents.a.env.K: warning: the literal value looks like an AWS access key")
     assert lines[2] == "1 problem found."

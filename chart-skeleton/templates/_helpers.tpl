@@ -119,8 +119,9 @@ metadata.namespace of every namespaced object); prefix (of every object name); p
 psc (the default container and pod securityContexts as YAML, at the pod template's indents) and
 defaults (.Values.securityDefaults); appTag (the image tag used when an agent gives none);
 secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
-secretNames (secret reference -> quoted Secret name); testName and testLabels (the `helm test`
-pods' name label and labels at indent 4); dir (every agent by name) and agents (the enabled
+secretNames (secret reference -> quoted Secret name); testName, testLabels and testSel8 (the
+`helm test` pods' name label, their Jobs' labels at indent 4, and their pod templates' stable
+labels at indent 8, without the component); dir (every agent by name) and agents (the enabled
 agents, in name order); empty (an empty map). Each agent's entry: name; a (its values);
 fullname; long (whether the fullname may pass 52 characters); wname (its workload's name); kind;
 workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its primary port:
@@ -163,9 +164,14 @@ cache itself, for agentgen.pod).
 {{- $_ := set $secretObjects $sname $obj -}}
 {{- $_ := set $secretNames $sname (quote ($s.existingSecret | default $obj)) -}}
 {{- end -}}
-{{- $testName := printf "%s-test" (include "agentgen.chartName" .) | trunc 63 | trimSuffix "-" -}}
+{{- /* the `helm test` pods' name label: never the chart name, so no agent's selector picks them */ -}}
+{{- $chartName := include "agentgen.chartName" . -}}
+{{- $testName := printf "%s-test" (trunc 58 $chartName | trimSuffix "-") -}}
+{{- if eq $testName $chartName }}{{ $testName = printf "%s-tests" (trunc 57 $chartName | trimSuffix "-") }}{{ end -}}
 {{- $tl := $common | fromYaml -}}
 {{- $_ := set $tl "app.kubernetes.io/name" $testName -}}
+{{- /* their pod template's labels: stable ones only (no chart version or appVersion), as an agent Job's */ -}}
+{{- $testSel8 := printf "app.kubernetes.io/name: %q\napp.kubernetes.io/instance: %q" $testName .Release.Name | nindent 8 -}}
 {{- /* an object name can pass 52 characters only when the prefix is over 11 (agent names have at most 40) */ -}}
 {{- $mayBeLong := gt (len $prefix) 11 -}}
 {{- $dir := dict -}}
@@ -223,7 +229,7 @@ cache itself, for agentgen.pod).
 {{- range $k, $v := dict "labels" $labels "pull" $pull "ns" (quote .Release.Namespace) "prefix" $prefix
       "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
       "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
-      "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4)
+      "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4) "testSel8" $testSel8
       "dir" $dir "agents" $agents "empty" dict }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}
 

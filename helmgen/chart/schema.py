@@ -45,6 +45,13 @@ PROBE = {
 }
 # resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
 RESOURCE_NAME = "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"
+# a NetworkPolicy ipBlock CIDR, IPv4 or IPv6, with its /prefix (the API server rejects one without)
+CIDR = {"type": "string", "pattern": r"^(((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)/(3[0-2]|[12]?\d)"
+                                     r"|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*/(12[0-8]|1[01]\d|[1-9]?\d))$"}
+# nameOverride: the app.kubernetes.io/name label value (lowercase, as chart names); fullnameOverride:
+# the prefix of object names, a DNS-1035 label once its dots become dashes
+NAME_OVERRIDE = {"type": "string", "maxLength": 63, "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"}
+FULLNAME_OVERRIDE = {"type": "string", "maxLength": 63, "pattern": "^([a-z]([-a-z0-9.]*[a-z0-9])?)?$"}
 # an agent name: a DNS label of at most 40 characters
 AGENT_NAME = "^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 
@@ -109,9 +116,10 @@ def agent_schema() -> dict[str, Any]:
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling"]}, "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR}),
         "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,
-                            "allowFrom": {"type": "array", "items": _obj({
+                            "allowFrom": {"type": "array", "items": {**_obj({
                                 "podSelector": OBJ, "namespaceSelector": OBJ,
-                                "ipBlock": _obj({"cidr": STR, "except": STRS}, required=("cidr",))})}},
+                                "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}},
+                                                required=("cidr",))}), "minProperties": 1}}},
                            nullable=True),
         "schedule": STR,
         "job": _obj({k: NN_INT for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
@@ -142,8 +150,8 @@ def values_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "nameOverride": STR,
-            "fullnameOverride": STR,
+            "nameOverride": NAME_OVERRIDE,
+            "fullnameOverride": FULLNAME_OVERRIDE,
             "imagePullSecrets": STRS,
             "networkPolicy": BOOL,
             "securityDefaults": _obj({"pod": OBJ, "container": OBJ}, required=("pod", "container")),

@@ -97,7 +97,27 @@ def host_access(a: dict[str, Any]) -> Iterator[Finding]:
                    "use an emptyDir, a ConfigMap, a Secret or a PersistentVolumeClaim")
 
 
-CHECKS = (env_literals, wildcard_rbac, host_access)
+def _kind(a: dict[str, Any]) -> str:
+    return a.get("kind") or ("StatefulSet" if "state" in a else "CronJob" if "schedule" in a else "Deployment")
+
+
+def untagged_job(a: dict[str, Any]) -> Iterator[Finding]:
+    """A Job's pod template cannot change, and an image without tag or digest takes the appVersion."""
+    image = a.get("image")
+    if _kind(a) == "Job" and isinstance(image, dict) and not image.get("tag") and not image.get("digest"):
+        yield ("image", "has no tag or digest, so the Job takes the appVersion as its tag; its pod template is "
+                        "immutable: a new appVersion makes helm upgrade fail", "give it its own tag")
+
+
+def unprobed(a: dict[str, Any]) -> Iterator[Finding]:
+    """A long-running agent with neither ports (for the default TCP probes) nor health has no probes."""
+    if _kind(a) in ("Deployment", "StatefulSet") and not a.get("ports") and not a.get("health") \
+            and a.get("health") is not False:
+        yield ("health", "no ports and no health: Kubernetes cannot tell whether it is alive",
+               "give health: {liveness: {exec: [...]}, readiness: {exec: [...]}}, or health: false to say so")
+
+
+CHECKS = (env_literals, wildcard_rbac, host_access, untagged_job, unprobed)
 
 
 def agent_warnings(a: dict[str, Any]) -> Iterator[Finding]:

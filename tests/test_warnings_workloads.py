@@ -1,0 +1,48 @@
+"""Warnings about workloads the chart renders valid but Kubernetes runs badly: an untagged Job
+(its immutable pod template changes with the appVersion) and a long-running agent without any
+probe. Through the CLI: printed on stderr, exit code 0, the chart is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import helmgen_cli
+
+HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
+JOB = ("has no tag or digest, so the Job takes the appVersion as its tag; its pod template is immutable: "
+       "a new appVersion makes helm upgrade fail (give it its own tag)")
+PROBES = ("no ports and no health: Kubernetes cannot tell whether it is alive "
+          "(give health: {liveness: {exec: [...]}, readiness: {exec: [...]}}, or health: false to say so)")
+
+CASES = {
+    "untagged-job": ("agents:\n  j: {image: ghcr.io/acme/j, kind: Job}\n",
+                     [f"FILE:5:7: agents.j.image: warning: {JOB}"]),
+    "untagged-job-from-defaults": ("defaults: {image: ghcr.io/acme/j}\nagents:\n  j: {kind: Job}\n",
+                                   [f"FILE:4:12: defaults.image: warning: {JOB}"]),
+    "unprobed-deployment": ("agents:\n  a: {image: ghcr.io/acme/a:1}\n", [f"FILE:5:3: agents.a.health: warning: {PROBES}"]),
+    "unprobed-statefulset": ("agents:\n  s: {image: ghcr.io/acme/s:1, state: {size: 1Gi}}\n",
+                             [f"FILE:5:3: agents.s.health: warning: {PROBES}"]),
+    "tagged-job": ("agents:\n  j: {image: ghcr.io/acme/j:1, kind: Job}\n", []),
+    "digest-job": ("agents:\n  j: {image: 'ghcr.io/acme/j@sha256:" + "0" * 64 + "', kind: Job}\n", []),
+    "untagged-cronjob": ("agents:\n  c: {image: ghcr.io/acme/c, schedule: '0 * * * *'}\n", []),
+    "untagged-deployment": ("agents:\n  a: {image: ghcr.io/acme/a, port: 80}\n", []),
+    "with-ports": ("agents:\n  a: {image: ghcr.io/acme/a:1, port: 80}\n", []),
+    "with-exec-health": ("agents:\n  a: {image: ghcr.io/acme/a:1, health: {liveness: {exec: ['true']}}}\n", []),
+    "health-false": ("agents:\n  a: {image: ghcr.io/acme/a:1, health: false}\n", []),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "generate"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_workload_warnings(tmp_path: Path, case: str, command: str) -> None:
+    body, expected = CASES[case]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + body)
+    out = tmp_path / "out"
+    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
+    proc = helmgen_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [line.replace("FILE", str(spec)) for line in expected]
+    assert (out / "demo" / "Chart.yaml").exists() == (command == "generate")
