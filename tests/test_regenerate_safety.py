@@ -245,20 +245,31 @@ def test_after_a_kill_9_during_the_first_generation_the_next_run_leaves_only_the
     assert sorted(os.listdir(out)) == ["research-crew"]
 
 
-def test_a_running_generation_keeps_its_temporary_folder(chart: Path, tmp_path: Path) -> None:
-    """Cleaning takes only folders no live run holds: a concurrent run's work is not deleted under it."""
+def test_a_second_run_waits_for_the_running_one_and_cleans_up_after_it_is_killed(chart: Path) -> None:
+    """Runs beside one chart are serialized (flock on the parent folder): a concurrent run's work is
+    never deleted under it; once the holder is killed with kill -9, the waiting run finishes cleanly."""
     env = {**os.environ, PAUSE_ENV: "built"}
     slow = subprocess.Popen([sys.executable, "-m", "helmgen", "generate", str(SPEC), "-o", str(chart.parent)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    second = None
     try:
         assert slow.stderr is not None and slow.stderr.readline() == "helmgen: test pause at built\n"
         (held,) = [p for p in os.listdir(chart.parent) if p != "research-crew"]
-        assert _generate(chart.parent).returncode == 0
-        assert held in os.listdir(chart.parent)
-    finally:
-        slow.kill()
+        second = subprocess.Popen([sys.executable, "-m", "helmgen", "generate", str(SPEC), "-o", str(chart.parent)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert second.stderr is not None
+        assert second.stderr.readline() == f"helmgen: waiting for another helmgen run writing in {chart.parent}\n"
+        assert held in os.listdir(chart.parent)  # the waiting run touched nothing
+        slow.send_signal(signal.SIGKILL)
         slow.wait(timeout=60)
-        if slow.stderr is not None:
-            slow.stderr.close()
-    assert _generate(chart.parent).returncode == 0
+        assert second.wait(timeout=120) == 0, second.stderr.read()
+    finally:
+        for proc in (slow, second):
+            if proc is not None:
+                proc.kill()
+                proc.wait(timeout=60)
+                if proc.stderr is not None:
+                    proc.stderr.close()
     assert sorted(os.listdir(chart.parent)) == ["research-crew"]
+    after = tree_bytes(chart)
+    assert {k: after[k] for k in USER_FILES} == USER_FILES
