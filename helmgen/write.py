@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MANIFEST = ".helmgen-manifest.json"
+TEMP_MARK = ".helmgen-temporary"  # inside a temporary folder of a live or killed run: what _clean_stale may delete
 TEMP_INFIX = ".helmgen-"  # temporary folders are `.<chart>.helmgen-tmp-XXXXXXXX` / `-old-PID` beside the chart
 PAUSE_ENV = "HELMGEN_TEST_PAUSE_AT"  # TEST-ONLY: the writer waits (at most PAUSE_SECONDS) so a test can kill -9 it
 PAUSE_SECONDS = 60
@@ -175,6 +176,7 @@ def scan(target: Path) -> Chart:
         raise WriteError(f"{_shown(exc, target, real)} (helmgen must read the whole chart folder)") from None
     if problems:
         raise WriteError("\n".join(sorted(problems)))
+    files.pop(TEMP_MARK, None)  # a run killed right after its swap left its mark: helmgen's name, never copied
     manifest = files.pop(MANIFEST, None)
     if manifest is None:
         return Chart(files, dirs, None)
@@ -278,14 +280,16 @@ def _clean_stale(real: Path) -> None:
     """Remove the temporary folders runs killed before they finished left beside the chart.
 
     Called with the parent's lock held, so no live run owns such a folder. Only folders with
-    helmgen's exact temporary names are touched (never a user's `.<chart>.helmgen-backup`).
+    helmgen's exact temporary names that carry its TEMP_MARK (or are empty: killed right after
+    mkdtemp) are touched, never a user's `.<chart>.helmgen-backup`.
     `.<chart>.helmgen-old-PID` holds the previous chart when a run died between the two renames of
     the fallback swap: it is put back when the chart folder is missing.
     """
     pattern = _temp_pattern(real)
     try:
         leftovers = sorted(p for p in real.parent.iterdir()
-                           if pattern.match(p.name) and not p.is_symlink() and p.is_dir())
+                           if pattern.match(p.name) and not p.is_symlink() and p.is_dir()
+                           and ((p / TEMP_MARK).is_file() or not any(p.iterdir())))
     except OSError:
         return
     for p in sorted(leftovers, key=lambda p: f"{TEMP_INFIX}old-" not in p.name):  # restore before deleting
@@ -384,6 +388,7 @@ def write_chart(files: dict[str, bytes], target: Path, force: bool = False) -> R
             report, drop = _plan(files, chart, target, force)
             _check_writable(target, real)
             tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}{TEMP_INFIX}tmp-", dir=parent))
+            _mark(tmp)
             _build(files, chart, drop, real, tmp)
             _swap(tmp, real, target)
         except OSError as exc:
@@ -445,15 +450,35 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
     _pause("built")
 
 
+def _mark(folder: Path) -> None:
+    (folder / TEMP_MARK).write_bytes(b"helmgen: a temporary folder of a helmgen run; the next run deletes it\n")
+
+
+def _unmark(folder: Path) -> None:
+    try:
+        (folder / TEMP_MARK).unlink()
+    except FileNotFoundError:
+        pass
+
+
 def _swap(tmp: Path, real: Path, target: Path) -> None:
-    """Put the new chart in place with one rename; the previous chart goes, the folder keeps its place."""
+    """Put the new chart in place with one rename; the previous chart goes, the folder keeps its place.
+
+    Both sides carry TEMP_MARK while they are swapped, so whichever a kill -9 leaves beside the chart
+    is cleaned by the next run; the mark is taken out of the chart right after.
+    """
     try:
         if not real.exists():
             os.rename(tmp, real)
-        elif _exchange(tmp, real):
-            _pause("swapped")
-            _remove(tmp)  # tmp now holds the previous chart
-        else:
+            _unmark(real)
+            return
+        _mark(real)
+        try:
+            if _exchange(tmp, real):
+                _unmark(real)
+                _pause("swapped")
+                _remove(tmp)  # tmp now holds the previous chart
+                return
             old = real.parent / f".{real.name}{TEMP_INFIX}old-{os.getpid()}"
             os.rename(real, old)
             _pause("moved-aside")
@@ -462,7 +487,14 @@ def _swap(tmp: Path, real: Path, target: Path) -> None:
             except BaseException:
                 os.rename(old, real)
                 raise
+            _unmark(real)
             _remove(old)
+        except BaseException:  # not swapped: the previous chart is in place, without the mark
+            try:
+                _unmark(real)
+            except OSError:
+                pass
+            raise
     except OSError as exc:
         if exc.errno == errno.EBUSY:
             raise WriteError(f"{target}: the chart folder is a mount point (or in use), and helmgen replaces the "

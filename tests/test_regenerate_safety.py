@@ -378,7 +378,8 @@ def test_an_unreadable_chart_folder_is_exit_2_naming_it(chart: Path, monkeypatch
 
 
 def test_only_helmgens_own_temporary_folders_are_cleaned(chart: Path) -> None:
-    keep = [".research-crew.helmgen-backup", ".research-crew.helmgen-tmp-mine", ".research-crew.helmgen-old-x"]
+    keep = [".research-crew.helmgen-backup", ".research-crew.helmgen-tmp-mine", ".research-crew.helmgen-old-x",
+            ".research-crew.helmgen-tmp-abcd1234", ".research-crew.helmgen-old-123"]  # helmgen's names, not its mark
     for name in keep:
         (chart.parent / name).mkdir()
         (chart.parent / name / "Chart.yaml").write_text("my backup\n")
@@ -412,3 +413,13 @@ def test_a_mount_point_chart_folder_is_a_clear_error(chart: Path, monkeypatch: p
         w.write_chart(render_chart(load_spec(str(SPEC))), chart)
     assert str(raised.value).startswith(f"{chart}: ") and "mount its parent" in str(raised.value)
     assert tree_bytes(chart) == before and sorted(os.listdir(chart.parent)) == ["research-crew"]
+
+
+def test_the_mark_a_run_killed_right_after_its_swap_left_in_the_chart_goes(chart: Path) -> None:
+    from helmgen.write import TEMP_MARK
+
+    (chart / TEMP_MARK).write_text("left by a killed run\n")
+    assert _generate(chart.parent, "--check").returncode == 0  # helmgen's name, not a file of the chart
+    assert _generate(chart.parent).returncode == 0
+    assert not (chart / TEMP_MARK).exists()
+    assert sorted(os.listdir(chart.parent)) == ["research-crew"]
