@@ -23,7 +23,8 @@ folder named `.<chart>.helmgen-tmp-XXXXXXXX` and swapped in with one rename (REN
 where Linux offers it). A failure at any point leaves the previous chart as it was. Runs writing
 beside the same chart are serialized by an flock on the parent folder itself (no lock file), held
 from before the scan through the swap; holding it, a run deletes any temporary folder of that
-exact name pattern (a run killed with kill -9 left it), so nothing is left behind.
+exact name pattern that carries TEMP_MARK (a run killed with kill -9 left it), so nothing is left
+behind.
 """
 
 from __future__ import annotations
