@@ -408,8 +408,8 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
     _pause("started")
     as_root = os.geteuid() == 0
     owner = real.lstat() if real.exists() else None
-    for rel in chart.dirs:  # the user's folders, empty ones too
-        (tmp / rel).mkdir(parents=True, exist_ok=True)
+    for rel in chart.dirs:  # the user's folders, empty ones too (os.walk lists a folder before its subfolders)
+        _mkdir(tmp, rel)
     for rel, p in chart.files.items():  # the user's files come along untouched
         if rel in files or rel in drop:
             continue
@@ -425,12 +425,11 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
         if n == len(files) // 2:
             _pause("writing")
         p = tmp / rel
-        if not p.parent.is_dir():
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if as_root and owner is not None:
-                for up in PurePosixPath(rel).parents:
-                    if up.as_posix() != "." and up.as_posix() not in chart.dirs:
-                        os.lchown(tmp / up, owner.st_uid, owner.st_gid)
+        for up in reversed(PurePosixPath(rel).parents):
+            if up.as_posix() != "." and not (tmp / up).is_dir():
+                _mkdir(tmp, up.as_posix())
+                if as_root and owner is not None:
+                    os.lchown(tmp / up, owner.st_uid, owner.st_gid)
         p.write_bytes(data)
         os.chmod(p, 0o644)
         if as_root and owner is not None:
@@ -449,6 +448,15 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
     _pause("built")
+
+
+def _mkdir(tmp: Path, rel: str) -> None:
+    """One folder inside tmp, its parent already there: a temporary folder that vanished is never recreated."""
+    try:
+        (tmp / rel).mkdir()
+    except FileExistsError:
+        if not (tmp / rel).is_dir():
+            raise
 
 
 def _mark(folder: Path) -> None:
