@@ -5,6 +5,7 @@ the user set it up, and a run killed with kill -9 at any point leaves nothing be
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -245,20 +246,203 @@ def test_after_a_kill_9_during_the_first_generation_the_next_run_leaves_only_the
     assert sorted(os.listdir(out)) == ["research-crew"]
 
 
-def test_a_running_generation_keeps_its_temporary_folder(chart: Path, tmp_path: Path) -> None:
-    """Cleaning takes only folders no live run holds: a concurrent run's work is not deleted under it."""
+def test_a_second_run_waits_for_the_running_one_and_cleans_up_after_it_is_killed(chart: Path) -> None:
+    """Runs beside one chart are serialized (flock on the parent folder): a concurrent run's work is
+    never deleted under it; once the holder is killed with kill -9, the waiting run finishes cleanly."""
     env = {**os.environ, PAUSE_ENV: "built"}
     slow = subprocess.Popen([sys.executable, "-m", "helmgen", "generate", str(SPEC), "-o", str(chart.parent)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    second = None
     try:
         assert slow.stderr is not None and slow.stderr.readline() == "helmgen: test pause at built\n"
         (held,) = [p for p in os.listdir(chart.parent) if p != "research-crew"]
-        assert _generate(chart.parent).returncode == 0
-        assert held in os.listdir(chart.parent)
-    finally:
-        slow.kill()
+        second = subprocess.Popen([sys.executable, "-m", "helmgen", "generate", str(SPEC), "-o", str(chart.parent)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert second.stderr is not None
+        assert second.stderr.readline() == f"helmgen: waiting for another helmgen run writing in {chart.parent}\n"
+        assert held in os.listdir(chart.parent)  # the waiting run touched nothing
+        slow.send_signal(signal.SIGKILL)
         slow.wait(timeout=60)
-        if slow.stderr is not None:
-            slow.stderr.close()
-    assert _generate(chart.parent).returncode == 0
+        assert second.wait(timeout=120) == 0, second.stderr.read()
+    finally:
+        for proc in (slow, second):
+            if proc is not None:
+                proc.kill()
+                proc.wait(timeout=60)
+                if proc.stderr is not None:
+                    proc.stderr.close()
     assert sorted(os.listdir(chart.parent)) == ["research-crew"]
+    after = tree_bytes(chart)
+    assert {k: after[k] for k in USER_FILES} == USER_FILES
+
+
+# round 2: concurrency, owners, conflicts, I/O errors, stale folders
+
+def test_parallel_runs_into_one_chart_lose_no_user_file_and_leave_nothing_behind(chart: Path, tmp_path: Path) -> None:
+    """Concurrent runs are serialized: none deletes another's temporary folder (which held the user's files)."""
+    user = {f"mine/{i // 20}/file-{i}.txt": f"user file {i}\n".encode() for i in range(300)}
+    for rel, data in user.items():
+        (chart / rel).parent.mkdir(parents=True, exist_ok=True)
+        (chart / rel).write_bytes(data)
+    specs = [str(SPEC), str(_changed_spec(tmp_path))]
+    for _ in range(2):  # the race this guards against does not show on every round
+        procs = [subprocess.Popen([sys.executable, "-m", "helmgen", "generate", specs[i % 2], "-o", str(chart.parent)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(10)]
+        results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+        assert [r[0] for r in results] == [0] * 10, results
+        assert not [r for r in results if "Traceback" in r[2]]
+        after = tree_bytes(chart)
+        assert {k: after.get(k) for k in user} == user
+        assert {k: after.get(k) for k in USER_FILES} == USER_FILES
+        assert sorted(os.listdir(chart.parent)) == ["research-crew"]  # hidden temporary folders included
+    assert any(helmgen_cli("generate", s, "-o", str(chart.parent), "--check").returncode == 0 for s in specs)
+
+
+def test_as_root_the_chart_keeps_its_owners_and_hard_links(chart: Path, tmp_path: Path) -> None:
+    assert os.geteuid() == 0  # the tests run as root (scripts/test.sh, CI)
+    outside = tmp_path / "shared-values.yaml"
+    os.link(chart / "ci" / "lint-values.yaml", outside)  # a hard link from outside the chart to a user file
+    for p in [chart, *chart.rglob("*")]:
+        os.lchown(p, 1000, 1000)
+    proc = helmgen_cli("generate", str(_changed_spec(tmp_path)), "-o", str(chart.parent))
+    assert proc.returncode == 0, proc.stderr
+    assert "replicas: 4" in (chart / "values.yaml").read_text()
+    owners = {p.relative_to(chart).as_posix(): (p.lstat().st_uid, p.lstat().st_gid) for p in [chart, *chart.rglob("*")]}
+    assert {k: v for k, v in owners.items() if v != (1000, 1000)} == {}
+    assert os.stat(outside).st_ino == os.stat(chart / "ci" / "lint-values.yaml").st_ino
+    outside.write_text("changed through the link\n")
+    assert (chart / "ci" / "lint-values.yaml").read_text() == "changed through the link\n"
+
+
+@pytest.mark.parametrize("conflict", ["file-for-folder", "folder-for-file"])
+def test_a_file_where_the_chart_needs_a_folder_is_named_up_front(chart: Path, conflict: str) -> None:
+    if conflict == "file-for-folder":  # a user file named templates
+        shutil.rmtree(chart / "templates")
+        (chart / "templates").write_text("mine\n")
+        rel, what = "templates", "a file where the chart needs a folder"
+    else:  # a user folder named values.yaml
+        (chart / "values.yaml").unlink()
+        (chart / "values.yaml").mkdir()
+        (chart / "values.yaml" / "notes.txt").write_text("mine\n")
+        rel, what = "values.yaml", "a folder where the chart needs a file"
+    before, parent_before = _tree(chart), sorted(os.listdir(chart.parent))
+    for args in ((), ("--force",)):
+        proc = _generate(chart.parent, *args)
+        assert proc.returncode == 2, proc.stderr
+        assert f"helmgen: {chart}/{rel}: {what}" in proc.stderr
+        assert ".helmgen-tmp" not in proc.stderr and "Traceback" not in proc.stderr
+        assert _tree(chart) == before and sorted(os.listdir(chart.parent)) == parent_before
+
+
+def test_a_link_to_a_file_inside_the_chart_is_refused_with_accurate_words(chart: Path) -> None:
+    (chart / "ci" / "alias.yaml").symlink_to(Path("..", "values.yaml"))
+    proc = _generate(chart.parent)
+    assert proc.returncode == 2
+    assert (f"{chart}/ci/alias.yaml: a symbolic link (to ../values.yaml); links are not allowed inside the chart "
+            "folder") in proc.stderr
+    assert "out of the chart" not in proc.stderr
+
+
+def test_a_read_only_error_says_nothing_written_once(chart: Path, tmp_path: Path) -> None:
+    os.chmod(chart, 0o555)
+    try:
+        proc = helmgen_cli("generate", str(_changed_spec(tmp_path)), "-o", str(chart.parent))
+    finally:
+        os.chmod(chart, 0o755)
+    assert proc.returncode == 2 and proc.stderr.count("nothing written") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("args", [("--check",), ()])
+def test_an_unreadable_chart_folder_is_exit_2_naming_it(chart: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        args: tuple[str, ...]) -> None:
+    """--check keeps exit 1 for "out of date": a chart it cannot read is an error. The tests run as root, who
+    reads every folder, so the unreadable ci/ is simulated where os.walk lists it."""
+    from click.testing import CliRunner
+
+    from helmgen.cli import cli
+
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fsdecode(path)) == chart / "ci":  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))  # type: ignore[arg-type]
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    before = tree_bytes(chart)
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = CliRunner().invoke(cli, ["generate", str(SPEC), "-o", str(chart.parent), *args])
+    monkeypatch.undo()
+    assert result.exit_code == 2, result.output
+    assert f"helmgen: {chart}/ci: Permission denied" in result.output and "Traceback" not in result.output
+    assert tree_bytes(chart) == before and sorted(os.listdir(chart.parent)) == ["research-crew"]
+
+
+def test_only_helmgens_own_temporary_folders_are_cleaned(chart: Path) -> None:
+    keep = [".research-crew.helmgen-backup", ".research-crew.helmgen-tmp-mine", ".research-crew.helmgen-old-x",
+            ".research-crew.helmgen-tmp-abcd1234", ".research-crew.helmgen-old-123"]  # helmgen's names, not its mark
+    for name in keep:
+        (chart.parent / name).mkdir()
+        (chart.parent / name / "Chart.yaml").write_text("my backup\n")
+    assert _generate(chart.parent).returncode == 0
+    assert sorted(os.listdir(chart.parent)) == sorted([*keep, "research-crew"])
+    assert all((chart.parent / name / "Chart.yaml").read_text() == "my backup\n" for name in keep)
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_a_mount_point_chart_folder_is_a_clear_error(chart: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     fallback: bool) -> None:
+    """rename(2) of a mount point fails with EBUSY: the message says why and what to do (no mount in tests)."""
+    import errno
+
+    import helmgen.write as w
+
+    def busy(a: Path, b: Path) -> bool:
+        raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(b))
+
+    real_rename = os.rename
+
+    def rename(a: object, b: object) -> None:
+        if Path(str(a)) == chart:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(a))
+        real_rename(a, b)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(w, "_exchange", (lambda a, b: False) if fallback else busy)
+    monkeypatch.setattr(os, "rename", rename)
+    before = tree_bytes(chart)
+    with pytest.raises(w.WriteError, match="the chart folder is a mount point") as raised:
+        w.write_chart(render_chart(load_spec(str(SPEC))), chart)
+    assert str(raised.value).startswith(f"{chart}: ") and "mount its parent" in str(raised.value)
+    assert tree_bytes(chart) == before and sorted(os.listdir(chart.parent)) == ["research-crew"]
+
+
+def test_the_mark_a_run_killed_right_after_its_swap_left_in_the_chart_goes(chart: Path) -> None:
+    from helmgen.write import TEMP_MARK
+
+    (chart / TEMP_MARK).write_text("left by a killed run\n")
+    assert _generate(chart.parent, "--check").returncode == 0  # helmgen's name, not a file of the chart
+    assert _generate(chart.parent).returncode == 0
+    assert not (chart / TEMP_MARK).exists()
+    assert sorted(os.listdir(chart.parent)) == ["research-crew"]
+
+
+def test_a_temporary_folder_that_vanishes_mid_run_is_an_error_not_recreated(chart: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Something else deleted the run's temporary folder half-way: recreating it would swap in a chart
+    without the user's files. The run fails, naming the chart, and the previous chart stays."""
+    import helmgen.write as w
+
+    def vanish(point: str) -> None:
+        if point == "writing":
+            (tmp,) = [p for p in chart.parent.iterdir() if p.name != "research-crew"]
+            shutil.rmtree(tmp)
+
+    shutil.rmtree(chart / "ci")  # user files only in folders helmgen writes too, so nothing else fails first
+    (chart / "notes.txt").write_text("mine\n")
+    monkeypatch.setattr(w, "_pause", vanish)
+    before = tree_bytes(chart)
+    files = render_chart(load_spec(str(SPEC)))
+    files["values.yaml"] = b"# Generated by helmgen\nchanged: true\n"
+    with pytest.raises(w.WriteError, match="No such file or directory; the previous chart is left as it was") as raised:
+        w.write_chart(files, chart)
+    assert str(raised.value).startswith(f"{chart}/")
+    assert tree_bytes(chart) == before and sorted(os.listdir(chart.parent)) == ["research-crew"]
