@@ -158,3 +158,14 @@ def test_unified_of_many_objects_is_the_same_in_parallel(monkeypatch: pytest.Mon
     monkeypatch.setattr(diff, "_both", lambda x, y: (diff.objects(x), diff.objects(y)))
     assert diff.unified("a", a, "b", b) == parallel
     assert parallel[1] == 150 and "     n: 7\n-    mode: dev\n+    mode: prod\n" in parallel[0]
+
+
+def test_diff_and_template_refuse_a_bad_release_name_once(env: dict[str, str]) -> None:
+    for bad in ("Bad_Name", "a" * 54, "-x"):
+        for args in (["diff", str(SPEC), "dev", "dev"], ["diff", str(SPEC), "dev", "prod"], ["template", str(SPEC)]):
+            proc = helmgen_cli(*args, "--release", bad, env=env)
+            assert proc.returncode == 2, proc.stderr  # bad input
+            assert proc.stderr.count("invalid release name") == 1 and proc.stdout == ""
+    for good in ("ok.name-1", "a" * 53):  # what Helm accepts passes
+        proc = helmgen_cli("diff", str(SPEC), "dev", "prod", "--release", good, env=env)
+        assert proc.returncode == 0, proc.stderr
