@@ -107,7 +107,9 @@ def render_readme(spec: Spec) -> str:
                    f"{', '.join(a.talksTo)} | {_cell(a.description)} |")
     out += ["", "## Values", "",
             "Every setting is in `values.yaml`, with a comment. `values.schema.json` rejects a misspelt key "
-            "in any values file. `<agent>` is any agent name above; a values file may add new agents.", "",
+            "in any values file, except inside Kubernetes fields passed through as they are (`securityContext`, "
+            "`affinity`, `tolerations`, `volumes`, …), which it leaves free-form. `<agent>` is any agent name "
+            "above; a values file may add new agents.", "",
             "| key | description |", "|---|---|"]
     for key, text in DOCS.items():
         if text:

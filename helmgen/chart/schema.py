@@ -1,6 +1,7 @@
 """The chart's values.schema.json (draft-07, self-contained, closed).
 
-Closed means a misspelt key in any values file fails `helm install/upgrade/template/lint`;
+Closed means a misspelt key in any values file fails `helm install/upgrade/template/lint` (except inside
+the Kubernetes fields passed through free-form: securityContext, affinity, tolerations, volumes, …);
 `global` (injected by Helm into subcharts) and new agent names under `agents` stay allowed.
 The schema is the same for every spec: it describes the generic templates' input.
 """
