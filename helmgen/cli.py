@@ -52,6 +52,18 @@ def _check_env(model: Any, env: str | None) -> None:
         raise click.UsageError(f"no environment named {env!r} (environments: {known})")
 
 
+# Helm's rule for a release name (ValidateReleaseName), checked before Helm runs: bad input, exit code 2
+_RELEASE_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+def _check_release(name: str) -> None:
+    import re
+
+    if not re.fullmatch(_RELEASE_NAME[1:-1], name) or len(name) > 53:
+        raise click.UsageError(f"--release: release name {name!r}: invalid release name, must match regex "
+                               f"{_RELEASE_NAME} and the length must not be longer than 53")
+
+
 @click.group(cls=_DefaultGenerate, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="helmgen")
 def cli() -> None:
@@ -179,6 +191,7 @@ def template(spec: str, env: str | None, release: str | None, helm_args: tuple[s
     """Print the manifests SPEC renders to (for GitOps): generates into a temporary folder and
     runs `helm template`; extra options (--set, -f, --namespace, ...) go to Helm."""
     model = _spec_or_exit(spec)
+    _check_release(release or model.name)
     click.echo(_render_envs(model, [env], helm_args, release or model.name)[0], nl=False)
 
 
@@ -195,6 +208,7 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
 
     model = _spec_or_exit(spec)
     name = release or model.name
+    _check_release(name)
 
     def env_of(e: str) -> str | None:
         return None if e == "base" and "base" not in model.environments else e

@@ -20,6 +20,12 @@ def documents(manifest: str) -> list[str]:
     return [d for d in ("\n" + first, *rest) if d.strip()]
 
 
+# what keeps a string with line breaks out of a literal block (in libyaml's emitter; PyYAML's allows a little
+# more): a character it does not print as it is (tab, CR, other controls, a byte order mark, one beyond
+# U+FFFF), a line break other than LF (NEL, U+2028, U+2029), or a space at a line's end
+_NO_BLOCK = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]| \n| $")
+
+
 @functools.cache
 def _yaml() -> tuple[Any, Any]:
     """PyYAML's loader and dumper: libyaml's (C, about 10x faster) when PyYAML was built with it."""
@@ -32,7 +38,16 @@ def _yaml() -> tuple[Any, Any]:
 
     def text(dumper: Any, value: str) -> Any:
         # a config file or a script reads as itself: a literal block, not one escaped line
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+        if "\n" not in value:
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+        if _NO_BLOCK.search(value):
+            # YAML has no literal block for it (CRLF, a tab, a space before a line break, ...): one item
+            # per line, each quoted where it needs to be, so `\r` and `\t` show as escapes; a
+            # `!lines` tag tells this from a list
+            return yaml.SequenceNode("!lines", [dumper.represent_scalar(
+                "tag:yaml.org,2002:str", line, style='"' if _NO_BLOCK.search(line.rstrip(" ")) else None)
+                for line in value.split("\n")], flow_style=False)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
 
     Dumper.add_representer(str, text)
     return loader, Dumper

@@ -90,11 +90,19 @@ def test_plugin_commands_match_the_cli(plugin_helm: tuple[Path, dict[str, str]],
     assert helmgen_cli("validate", str(tmp_path / "starter.yaml")).returncode == 0
 
 
-def _pip_hint(stderr: str) -> list[str]:
-    """The `pip install` command a message tells the user to run, as argv."""
-    [line] = [ln for ln in stderr.splitlines() if "pip install" in ln]
-    argv = shlex.split(line[line.index("python3 -m pip install"):].split("(")[0].rstrip(" ,"))
-    return argv
+def _hint(stderr: str, command: str) -> str:
+    """The line of a message that tells the user to run `command ...`, from that command on."""
+    [line] = [ln for ln in stderr.splitlines() if command in ln]
+    return line[line.index(command):]
+
+
+def _check_advice(stderr: str, plugin_dir: Path) -> None:
+    """The ways to put helmgen on PATH work on a PEP 668 system (Debian 12, Ubuntu 24.04), where
+    `python3 -m pip install` outside a virtualenv is refused, and install this plugin's own distribution."""
+    assert "-m pip install" not in stderr and "pip install helmgen" not in stderr and "helm-agentgen" in stderr
+    assert shlex.split(_hint(stderr, "pipx install")) == ["pipx", "install", str(plugin_dir)]
+    assert _hint(stderr, "python3 -m venv") == (
+        f'python3 -m venv ~/.helm-agentgen && ~/.helm-agentgen/bin/pip install "{plugin_dir}"')
 
 
 def test_launcher_says_what_to_do_without_helmgen(tmp_path: Path) -> None:
@@ -104,11 +112,9 @@ def test_launcher_says_what_to_do_without_helmgen(tmp_path: Path) -> None:
     proc = subprocess.run([str(plugin_dir / "bin" / "helm-agentgen"), "--version"], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 1
-    assert f'"{plugin_dir}/bin/install-hook"' in proc.stderr
+    assert f'"{plugin_dir}/bin/install-hook"' in proc.stderr and "python3-venv" in proc.stderr
     # PyPI's `helmgen` is an unrelated project: the hint installs this plugin's own distribution
-    assert "pip install helmgen" not in proc.stderr and "helm-agentgen" in proc.stderr
-    argv = _pip_hint(proc.stderr)
-    assert argv == ["python3", "-m", "pip", "install", str(plugin_dir)]
+    _check_advice(proc.stderr, plugin_dir)
     name = re.search(r'^name = "(.*)"$', (plugin_dir / "pyproject.toml").read_text(), re.M)
     assert name and name.group(1) == "helm-agentgen"
 
@@ -120,9 +126,57 @@ def test_install_hook_without_python_says_what_to_do(tmp_path: Path) -> None:
     proc = subprocess.run(["/bin/sh", str(plugin_dir / "bin" / "install-hook")], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 0  # never fails the plugin install
-    assert "pip install helmgen" not in proc.stderr and "helm-agentgen" in proc.stderr
-    assert _pip_hint(proc.stderr) == ["python3", "-m", "pip", "install", str(plugin_dir)]
+    assert "could not find python3 >= 3.10" in proc.stderr
+    _check_advice(proc.stderr, plugin_dir)
     assert f'"{plugin_dir}/bin/install-hook"' in proc.stderr
+
+
+def test_install_hook_names_a_missing_venv_module(tmp_path: Path) -> None:
+    """Debian and Ubuntu ship python3 without its venv module (the python3-venv package): the hook says
+    so, instead of asking for a python3 >= 3.10 that is there."""
+    plugin_dir = tmp_path / "plugin dir"
+    shutil.copytree(ROOT / "bin", plugin_dir / "bin")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "python3").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+        '  echo "The virtual environment was not created successfully because ensurepip is not available." >&2\n'
+        "  exit 1\nfi\n"
+        f'exec "{sys.executable}" "$@"\n')
+    (tools / "python3").chmod(0o755)
+    env = {"PATH": f"{tools}:/usr/bin:/bin", "HELM_PLUGIN_DIR": str(plugin_dir), "HELMGEN_PYTHON": ""}
+    proc = subprocess.run(["/bin/sh", str(plugin_dir / "bin" / "install-hook")], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 0  # never fails the plugin install
+    version = "%d.%d" % sys.version_info[:2]
+    assert f"python3 {version} cannot create a virtualenv: its venv module is missing" in proc.stderr
+    assert "apt-get install python3-venv" in proc.stderr and f"python{version}-venv" in proc.stderr
+    assert "once python3" not in proc.stderr and "could not find python3" not in proc.stderr
+    assert f'"{plugin_dir}/bin/install-hook" again' in proc.stderr
+    assert "ensurepip is not available" in (plugin_dir / ".plugin-install.log").read_text()
+    assert not (plugin_dir / ".plugin-venv").exists()  # no half-made venv left for the launcher
+    _check_advice(proc.stderr, plugin_dir)
+
+
+def test_own_virtualenv_advice_works(tmp_path: Path) -> None:
+    """The advice for a virtualenv of one's own, run as written by a shell (the hook's line, from a folder
+    with spaces), gives a working helmgen."""
+    plugin_dir = tmp_path / "plugin dir"
+    shutil.copytree(ROOT, plugin_dir, ignore=IGNORE)
+    proc = subprocess.run(["/bin/sh", str(plugin_dir / "bin" / "install-hook")], capture_output=True, text=True,
+                          env={"PATH": str(tmp_path / "none"), "HELM_PLUGIN_DIR": str(plugin_dir)})
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "python3").symlink_to(sys.executable)
+    home = tmp_path / "home"
+    home.mkdir()
+    run = subprocess.run(["/bin/sh", "-c", _hint(proc.stderr, "python3 -m venv")], capture_output=True, text=True,
+                         env={**os.environ, "HOME": str(home), "PATH": f"{tools}:/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    version = subprocess.run([str(home / ".helm-agentgen" / "bin" / "helmgen"), "--version"], capture_output=True,
+                             text=True)
+    assert version.stdout == helmgen_cli("--version").stdout
 
 
 def test_plugin_venv_holds_the_helm_agentgen_distribution(plugin_helm: tuple[Path, dict[str, str]]) -> None:
@@ -222,5 +276,5 @@ def test_plugin_installs_from_a_git_url_as_the_readme_says(git_server: str, vers
     assert ("--verify=false" in refused.stderr) if version.startswith("4.") else ("unknown flag" in refused.stderr)
     proc = run_helm(helm, "plugin", "install", git_server, *flags, env=env)
     assert "Installed plugin: agentgen" in proc.stdout + proc.stderr
-    assert "python3 -m pip install" in proc.stderr  # the hook said what to do instead
+    assert "pipx install" in proc.stderr  # the hook said what to do instead
     assert run_helm(helm, "agentgen", "--version", env=env).stdout == helmgen_cli("--version").stdout

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from tests.conftest import EXAMPLES, by_kind, helm_path, helmgen_cli
@@ -158,3 +160,56 @@ def test_unified_of_many_objects_is_the_same_in_parallel(monkeypatch: pytest.Mon
     monkeypatch.setattr(diff, "_both", lambda x, y: (diff.objects(x), diff.objects(y)))
     assert diff.unified("a", a, "b", b) == parallel
     assert parallel[1] == 150 and "     n: 7\n-    mode: dev\n+    mode: prod\n" in parallel[0]
+
+
+def test_diff_and_template_refuse_a_bad_release_name_once(env: dict[str, str]) -> None:
+    for bad in ("Bad_Name", "a" * 54, "-x"):
+        for args in (["diff", str(SPEC), "dev", "dev"], ["diff", str(SPEC), "dev", "prod"], ["template", str(SPEC)]):
+            proc = helmgen_cli(*args, "--release", bad, env=env)
+            assert proc.returncode == 2, proc.stderr  # bad input
+            assert proc.stderr.count("invalid release name") == 1 and proc.stdout == ""
+    for good in ("ok.name-1", "a" * 53):  # what Helm accepts passes
+        proc = helmgen_cli("diff", str(SPEC), "dev", "prod", "--release", good, env=env)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_unified_shows_each_line_of_a_string_yaml_cannot_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CRLF line endings, tabs and trailing spaces keep a string out of a literal block: it shows as a `!lines`
+    list, one item a line, so a changed line is still one diff line (and the same without libyaml)."""
+    from helmgen import diff
+
+    a = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"
+         'data: {f: "one\\r\\nmode\\tdev\\r\\ntrail  \\nlast\\n", g: "x\\ny\\n"}\n')
+    b = a.replace("dev", "prod")
+    fast = diff.unified("a", a, "b", b)
+    assert fast[0].splitlines()[3:] == [
+        " data:", "   f: !lines", '   - "one\\r"', '-  - "mode\\tdev\\r"', '+  - "mode\\tprod\\r"', "   - 'trail  '",
+        "   - last", "   - ''"]
+    monkeypatch.delattr("yaml.CSafeLoader")
+    monkeypatch.delattr("yaml.CSafeDumper")
+    diff._yaml.cache_clear()
+    try:
+        assert diff.unified("a", a, "b", b) == fast
+    finally:
+        monkeypatch.undo()
+        diff._yaml.cache_clear()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8), min_size=2,
+                max_size=5))
+def test_every_multiline_string_shows_one_line_a_line(lines: list[str]) -> None:
+    """Whatever a multi-line string holds, its object's YAML has a line for each of its lines (a literal block
+    or a `!lines` list) and reads back as the same string."""
+    import yaml
+
+    from helmgen import diff
+
+    value = "\n".join(ln.replace("\n", "") for ln in lines)
+    [text] = diff.objects(["\n" + yaml.safe_dump({"kind": "ConfigMap", "metadata": {"name": "cm"},
+                                                  "data": {"f": value}})]).values()
+    loader = type("L", (yaml.SafeLoader,), {})
+    loader.add_constructor("!lines", lambda ld, node: "\n".join(ld.construct_sequence(node)))
+    assert yaml.load(text, Loader=loader)["data"]["f"] == value
+    assert "f: |" in text or "f: !lines" in text
+    assert text.count("\n") >= value.count("\n") + 4  # no line break written as an escape

@@ -42,6 +42,17 @@ def _mermaid_label(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
+# Helm's --set (strvals) reads `.` `,` `=` in a key as syntax; a backslash before one makes it part of the key
+_SET_SPECIAL = re.compile(r"([\\.,=])")
+
+
+def set_hint(*parts: str) -> str:
+    """A `--set` argument giving the value at a path of values, as shell text: `--set a.b=$VALUE`; a
+    key with a dot (`tls.crt`) escaped for Helm and quoted for the shell: `--set 'a.tls\\.crt'=$VALUE`."""
+    path = ".".join(_SET_SPECIAL.sub(r"\\\1", p) for p in parts)
+    return f"--set {path}=$VALUE" if "\\" not in path else f"--set '{path}'=$VALUE"
+
+
 def _node_id(name: str) -> str:
     return "a_" + name.replace("-", "_")
 
@@ -79,7 +90,7 @@ def render_readme(spec: Spec) -> str:
         "## Install", "",
         "```sh",
         f"helm install my-{spec.name} ./{spec.name}" + "".join(
-            f" \\\n  --set secrets.{s.name}.values.{k}=$VALUE" for s in spec.secrets.values()
+            " \\\n  " + set_hint("secrets", s.name, "values", k) for s in spec.secrets.values()
             if not s.existingSecret and not s.external for k in s.keys),
         f"helm test my-{spec.name}",
         "```", "",
@@ -96,7 +107,9 @@ def render_readme(spec: Spec) -> str:
                    f"{', '.join(a.talksTo)} | {_cell(a.description)} |")
     out += ["", "## Values", "",
             "Every setting is in `values.yaml`, with a comment. `values.schema.json` rejects a misspelt key "
-            "in any values file. `<agent>` is any agent name above; a values file may add new agents.", "",
+            "in any values file, except inside Kubernetes fields passed through as they are (`securityContext`, "
+            "`affinity`, `tolerations`, `volumes`, …), which it leaves free-form. `<agent>` is any agent name "
+            "above; a values file may add new agents.", "",
             "| key | description |", "|---|---|"]
     for key, text in DOCS.items():
         if text:

@@ -1,6 +1,7 @@
 """The chart's values.schema.json (draft-07, self-contained, closed).
 
-Closed means a misspelt key in any values file fails `helm install/upgrade/template/lint`;
+Closed means a misspelt key in any values file fails `helm install/upgrade/template/lint` (except inside
+the Kubernetes fields passed through free-form: securityContext, affinity, tolerations, volumes, …);
 `global` (injected by Helm into subcharts) and new agent names under `agents` stay allowed.
 The schema is the same for every spec: it describes the generic templates' input.
 """
@@ -29,6 +30,7 @@ STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 STRS = {"type": "array", "items": {"type": "string"}}
 INT_OR_STR = {"type": ["integer", "string"]}
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
+PROBE_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
 PROBE = {
     "type": ["object", "null"], "additionalProperties": False,
     "properties": {
@@ -42,6 +44,12 @@ PROBE = {
         **{k: NN_INT for k in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
                                "failureThreshold", "terminationGracePeriodSeconds")},
     },
+    # at most one handler: a values file that sets another merges with the chart's one (both handlers, which
+    # Kubernetes refuses) unless it sets the old one to null. One branch per handler, then none; only for
+    # an object (`required` holds for null, which Helm 3 validates where Helm 4 has dropped it)
+    "if": {"type": "object"},
+    "then": {"oneOf": [{"required": [h]} for h in PROBE_HANDLERS]
+                      + [{"not": {"anyOf": [{"required": [h]} for h in PROBE_HANDLERS]}}]},
 }
 # resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
 RESOURCE_NAME = "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"
