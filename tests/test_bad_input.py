@@ -90,16 +90,24 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "chart-sources": (_spec("chart: {sources: ['https://ok.example', 'git@github.com:a/b']}\n"
                             "agents: {a: {image: nginx}}\n"),
                       "FILE:4:41: chart.sources[1]: 'git@github.com:a/b' is not an absolute URL"),
+    # the second round (issue #8): values that passed validate and crashed generate or images
+    "image-tag-only": (_spec("agents: {a: {image: {tag: '1'}}}\n"),
+                       "FILE:4:14: agents.a.image.repository: is required"),
+    "image-empty": (_spec("agents: {a: {image: {}}}\n"), "FILE:4:14: agents.a.image.repository: is required"),
+    "image-repository-null": (_spec("agents:\n  a:\n    image: {repository: null, tag: '1'}\n"),
+                              "FILE:6:13: agents.a.image.repository: is required"),
+    "image-repository-from-defaults": (_spec("defaults: {image: {tag: '1'}}\nagents: {a: {port: 80}}\n"),
+                                       "FILE:4:12: agents.a.image.repository: is required"),
 }
 
 
-@pytest.mark.parametrize("command", ["validate", "generate"])
+@pytest.mark.parametrize("command", ["validate", "generate", "images"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_exit_2_with_a_positioned_message(tmp_path: Path, case: str, command: str) -> None:
     make, expected = CASES[case]
     spec = make(tmp_path)
     out = tmp_path / "out"
-    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
+    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else (command, str(spec))
     proc = helmgen_cli(*args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "error:" not in proc.stderr
@@ -203,3 +211,14 @@ def test_any_value_in_any_field_is_a_problem_or_a_model_never_an_exception() -> 
         render_chart(model)  # a valid spec renders
 
     check()
+
+
+def test_gpu_resource_null_in_an_environment_goes_back_to_the_default(tmp_path: Path) -> None:
+    spec = _write(tmp_path, HEAD + "agents: {a: {image: nginx, resources: {gpu: {count: 1, resource: amd.com/gpu}}}}\n"
+                  "environments: {dev: {agents: {a: {resources: {gpu: {count: 1, resource: null}}}}}}\n")
+    for args in (("validate", str(spec)), ("images", str(spec), "--env", "dev"),
+                 ("generate", str(spec), "-o", str(tmp_path / "out"))):
+        proc = helmgen_cli(*args)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    values = yaml.safe_load((tmp_path / "out" / "demo" / "values-dev.yaml").read_text())
+    assert values["agents"]["a"]["resources"]["limits"] == {"nvidia.com/gpu": 1, "amd.com/gpu": None}

@@ -135,10 +135,20 @@ class _AgentChecker:
         path = f"{self.base}.{field}" if field else self.base
         # where the value was written: the environment's override, the agent's own line, the
         # environment's defaults or the spec's defaults; else the nearest parent
-        candidates = [path, f"agents.{self.name}.{field}", f"{self.where}defaults.{field}", f"defaults.{field}"]
-        exact = [p for p in candidates if field and p in self.ctx.pos]
-        pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}")
+        pos = self._where(field) or self.ctx.at(path, f"agents.{self.name}")
         self.ctx.err(pos, path, message, hint)
+
+    def _where(self, field: str) -> tuple[int, int] | None:
+        """Where `field` (or its nearest written parent) was written, searched in the places it can come from."""
+        import re
+
+        while field:
+            for p in (f"{self.base}.{field}", f"agents.{self.name}.{field}", f"{self.where}defaults.{field}",
+                      f"defaults.{field}"):
+                if p in self.ctx.pos:
+                    return self.ctx.pos[p]
+            field = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", field) if re.search(r"(\.[^.\[]+|\[\d+\])$", field) else ""
+        return None
 
     def warn(self, field: str, message: str, hint: str = "") -> None:
         path = f"{self.base}.{field}"
@@ -280,8 +290,8 @@ class _AgentChecker:
             if quantity(limits[k]) < quantity(requests[k]):
                 self.err(f"resources.limits.{k}", f"{limits[k]} is less than the request {requests[k]}")
         gpu = res.get("gpu")
-        if gpu and gpu["count"] > 0:
-            limits[gpu["resource"]] = gpu["count"]
+        if gpu and gpu.get("count", 0) > 0:  # an environment's `resource: null` goes back to the default
+            limits[gpu.get("resource", "nvidia.com/gpu")] = gpu["count"]
 
         # probes
         health_in = a.get("health")
@@ -400,6 +410,8 @@ class _AgentChecker:
                 job.setdefault("concurrencyPolicy", "Forbid")
 
         image = dict(a["image"])
+        if not image.get("repository"):  # `image: {tag: "1"}`, here or merged from defaults
+            self.err("image.repository", "is required", "for example image: ghcr.io/acme/planner:1.0")
         image.setdefault("digest", "")
         if not image.get("tag") and not image["digest"]:
             # the chart's appVersion; '+' (SemVer build metadata) is not allowed in image tags
