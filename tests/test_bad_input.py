@@ -98,6 +98,15 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
                               "FILE:6:13: agents.a.image.repository: is required"),
     "image-repository-from-defaults": (_spec("defaults: {image: {tag: '1'}}\nagents: {a: {port: 80}}\n"),
                                        "FILE:4:12: agents.a.image.repository: is required"),
+    "volume-name-list": (_spec("agents: {a: {image: nginx, volumes: [{name: [], emptyDir: {}}]}}\n"),
+                         "FILE:4:39: agents.a.volumes[0].name: expected a volume name (a string), got a list"),
+    "volume-name-mapping-in-defaults": (_spec("defaults: {volumes: [{name: {}, emptyDir: {}}]}\n"
+                                              "agents: {a: {image: nginx}}\n"),
+                                        "FILE:4:23: agents.a.volumes[0].name: expected a volume name"),
+    "volume-name-list-in-environment": (_spec("agents: {a: {image: nginx}}\nenvironments: {dev: {agents: {a: "
+                                              "{volumes: [{name: [], emptyDir: {}}]}}}}\n"),
+                                        "FILE:5:46: environments.dev.agents.a.volumes[0].name: expected a volume "
+                                        "name (a string), got a list"),
 }
 
 

@@ -188,10 +188,37 @@ class _AgentChecker:
             return {"grpc": {"port": p["grpc"]}, **timings}
         return {"exec": {"command": list(p["exec"])}, **timings}
 
+    def _name(self, field: str, name: Any, what: str) -> bool:
+        """A pass-through object's `name`: a DNS-1123 label, as Kubernetes requires of volumes and containers."""
+        import re
+
+        if name is None:
+            self.err(field, "is required", f"every {what} needs a name")
+        elif not isinstance(name, str):
+            got = ("a list" if isinstance(name, list) else "a mapping" if isinstance(name, dict)
+                   else f"the boolean {str(name).lower()}" if isinstance(name, bool) else f"the number {name}")
+            self.err(field, f"expected a {what} name (a string), got {got}")
+        elif len(name) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+            self.err(field, f"{name[:70]!r} is not a valid {what} name",
+                     "a DNS-1123 label: at most 63 lowercase letters, digits and '-'")
+        else:
+            return True
+        return False
+
     def pass_through(self, pod: dict[str, Any], a: dict[str, Any]) -> None:
         """The pass-through Kubernetes fields against what the chart adds itself."""
         config_path = (a.get("config") or {}).get("mountPath", f"/etc/{self.name}") if a.get("config") else None
         state_path = (a.get("state") or {}).get("mountPath", "/data") if a.get("state") else None
+        norm = {p: (p.rstrip("/") or "/") for p in (config_path, state_path) if p}
+        if config_path and norm[config_path] == "/tmp":
+            self.err("config.mountPath", f"{config_path!r} is where the chart mounts the writable /tmp",
+                     "mount the config files at another path")
+        if state_path and norm[state_path] == "/tmp":
+            self.err("state.mountPath", f"{state_path!r} is where the chart mounts the writable /tmp",
+                     "mount the state volume at another path")
+        if config_path and state_path and norm[config_path] == norm[state_path]:
+            self.err("config.mountPath", f"{config_path!r} is also state.mountPath",
+                     "the config files and the state volume need two paths")
         chart_volumes = {"tmp": "the writable /tmp"}
         if config_path:
             chart_volumes["config"] = "config.files"
@@ -199,36 +226,65 @@ class _AgentChecker:
             chart_volumes["data"] = "state"
         seen: set[str] = set()
         for i, vol in enumerate(pod.get("volumes", [])):
+            if not isinstance(vol, dict):
+                continue
             name = vol.get("name")
+            if not self._name(f"volumes[{i}].name", name, "volume"):
+                continue
             if name in chart_volumes:
                 self.err(f"volumes[{i}].name", f"{name!r} is the name of the chart's own volume for {chart_volumes[name]}",
                          "give your volume another name")
-            elif isinstance(name, str) and name in seen:
+            elif name in seen:
                 self.err(f"volumes[{i}].name", f"{name!r} is listed twice")
-            seen.add(str(name))
+            seen.add(name)
         chart_paths = {"/tmp": "the writable /tmp"}
         if config_path:
             chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
         if state_path:
             chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
         mounted: set[str] = set()
+        complete = "volumes" not in a.get("_bad", ())  # a volume with problems may be the one a mount names
         for i, mount in enumerate(pod.get("volumeMounts", [])):
+            if not isinstance(mount, dict):
+                continue
             path = mount.get("mountPath")
-            where = isinstance(path, str) and chart_paths.get(path.rstrip("/") or "/")
-            if where:
-                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
-                         "mount your volume at another path")
-            elif isinstance(path, str) and (path.rstrip("/") or "/") in mounted:
-                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
-            mounted.add(str(path).rstrip("/") or "/")
+            if path is None:
+                self.err(f"volumeMounts[{i}].mountPath", "is required")
+            elif not isinstance(path, str):
+                self.err(f"volumeMounts[{i}].mountPath", "expected a path (a string)")
+            else:
+                where = chart_paths.get(path.rstrip("/") or "/")
+                if where:
+                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
+                             "mount your volume at another path")
+                elif (path.rstrip("/") or "/") in mounted:
+                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
+                mounted.add(path.rstrip("/") or "/")
             name = mount.get("name")
-            if isinstance(name, str) and name not in seen and name not in chart_volumes:
+            if name is None:
+                self.err(f"volumeMounts[{i}].name", "is required", "the name of one of the pod's volumes")
+            elif not isinstance(name, str):
+                self.err(f"volumeMounts[{i}].name", "expected a volume name (a string)")
+            elif name not in seen and name not in chart_volumes and complete:
                 import difflib
 
                 known = sorted(seen | set(chart_volumes))
                 close = difflib.get_close_matches(name, known, n=1)
                 self.err(f"volumeMounts[{i}].name", f"names volume {name!r}, which the pod does not have",
                          f'did you mean "{close[0]}"?' if close else "volumes: " + ", ".join(known))
+        containers = {self.name: "the agent's own container"}  # one namespace for init containers and containers
+        for field in ("initContainers", "sidecars"):
+            for i, c in enumerate(pod.get(field, [])):
+                if not isinstance(c, dict) or not self._name(f"{field}[{i}].name", c.get("name"), "container"):
+                    continue
+                if c["name"] in containers:
+                    self.err(f"{field}[{i}].name", f"{c['name']!r} is already the name of {containers[c['name']]}",
+                             "init containers, sidecars and the agent's container share one set of names")
+                containers.setdefault(c["name"], f"{field}[{i}]")
+        for i, t in enumerate(pod.get("tolerations", [])):
+            if not isinstance(t, dict):
+                self.err(f"tolerations[{i}]", "expected a toleration (a mapping)",
+                         "for example {key: dedicated, operator: Exists, effect: NoSchedule}")
         for field in ("securityContext", "podSecurityContext"):
             for key, value in (a.get(field) or {}).items():
                 if isinstance(value, dict) and any(v is None for v in value.values()):
