@@ -34,13 +34,16 @@ class Ctx:
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
         self.partials: dict[str, dict[str, Any]] = {}
+        self._warned: set[tuple[int, int, str]] = set()  # de-duplication in constant time per warning
 
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
         self.problems.append(Problem(line, col, path, message, hint))
 
     def warn(self, where: tuple[int, int], path: str, message: str, hint: str = "") -> None:
-        if not any((w.line, w.column, w.message) == (*where, "warning: " + message) for w in self.warnings):
+        key = (where[0], where[1], "warning: " + message)
+        if key not in self._warned:
+            self._warned.add(key)
             self.warnings.append(Problem(where[0], where[1], path, "warning: " + message, hint))
 
     def at(self, *paths: str) -> tuple[int, int]:
