@@ -231,3 +231,64 @@ def test_gpu_resource_null_in_an_environment_goes_back_to_the_default(tmp_path: 
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     values = yaml.safe_load((tmp_path / "out" / "demo" / "values-dev.yaml").read_text())
     assert values["agents"]["a"]["resources"]["limits"] == {"nvidia.com/gpu": 1, "amd.com/gpu": None}
+
+
+_MUTANTS: list[object] = [None, [], {}, 5, "x", [None, [], {}, 5, "x"]]
+
+
+def _field_paths(d: object, pre: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else []
+    for k, v in items:
+        out.append(pre + (k,))
+        out.extend(_field_paths(v, pre + (k,)))
+    return out
+
+
+@pytest.mark.parametrize("where", ["agent", "defaults", "environment"])
+def test_every_field_of_every_field_yaml_set_to_anything_is_a_problem_or_a_chart(
+        where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation test (issue #8, second round): every field of every-field.yaml, in an agent, in defaults
+    and in an environment's override (a full copy of the agent), set to null, [], {}, 5, "x" or a list of
+    those: checking ends in SpecError or in a model that renders and lists its images; the partial
+    check after problems never crashes either (a crash there would hide problems)."""
+    import copy
+
+    from helmgen.chart.images import images as list_images
+    from helmgen.chart.render import render_chart
+    from helmgen.problems import SpecError
+    from helmgen.spec import check
+    from helmgen.spec.load import parse_text
+
+    monkeypatch.setattr(check, "RAISE_IN_PARTIAL_CHECK", True)
+    base = yaml.safe_load((Path(__file__).parent / "specs" / "every-field.yaml").read_text())
+    agent = base["agents"]["planner"]
+    if where == "defaults":
+        base["defaults"] = {k: v for k, v in agent.items() if k not in ("ports", "state", "service", "kind")}
+    if where == "environment":
+        base["environments"] = {"dev": {"agents": {"planner": copy.deepcopy(agent)}}}
+    prefix = {"agent": ("agents", "planner"), "defaults": ("defaults",),
+              "environment": ("environments", "dev", "agents", "planner")}[where]
+    target = base
+    for k in prefix:
+        target = target[k]
+    crashes = []
+    for path in [p for p in _field_paths(target) if len(p) <= 3]:  # deeper is pass-through content
+        for value in _MUTANTS:
+            spec = copy.deepcopy(base)
+            node = spec
+            for k in prefix + path[:-1]:
+                node = node[k]
+            node[path[-1]] = copy.deepcopy(value)
+            try:
+                text = yaml.dump(spec, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+                model = check.check_tree(parse_text(text, "spec.yaml"), "spec.yaml")
+                render_chart(model)
+                list(list_images(model.agents))
+                for agents in model.environments.values():
+                    list(list_images(agents))
+            except SpecError:
+                pass
+            except Exception as e:  # noqa: BLE001 - collected, to name every crash at once
+                crashes.append(f"{'.'.join(map(str, path))} = {value!r}: {type(e).__name__}: {e}")
+    assert crashes == []

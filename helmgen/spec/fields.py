@@ -594,13 +594,22 @@ class Overrides(T):
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         unset: list[tuple[str, ...]] = []
         value = self.agent.check(_strip_nulls(node, (), unset), path, ctx)
+        removes_image = [p for p in unset if p[0] == "image"]
+        for p in removes_image:
+            ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
+                    "every agent needs an image; use enabled: false to remove the agent")
+        if removes_image:
+            if value is not INVALID:
+                ctx.partials[path] = value
+            ctx.bad.setdefault(path, set()).add("image")
+            value = INVALID
         if value is INVALID:
+            # the valid part, for the cross-field checks (the set fields that passed, and the removals)
+            part = ctx.partials.get(path)
+            if isinstance(part, dict) and "set" not in part:
+                ctx.partials[path] = {"set": part, "unset": [_NULL_ALIASES.get(p, p) for p in unset
+                                                             if p[0] != "image"]}
             return INVALID
-        for p in unset:
-            if p[0] == "image":
-                ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
-                        "every agent needs an image; use enabled: false to remove the agent")
-                return INVALID
         for p in [p for p in unset if len(p) == 2 and p[0] in ("securityContext", "podSecurityContext")]:
             # as in the spec: null there removes that secure default (not merely the agent's own setting)
             value.setdefault(p[0], {})[p[1]] = None
