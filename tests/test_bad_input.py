@@ -40,11 +40,11 @@ def _fifo(tmp: Path) -> Path:
 # id -> (how to make the spec path, a line of stderr that must appear: FILE stands for the path)
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "huge-int-x-key": (_spec(f"x-note: {BIG}\nagents: {{a: {{image: nginx}}}}\n"),
-                       "FILE:4:9: an integer of 5000 digits is too large"),
+                       "FILE:4:9: x-note: an integer of 5000 digits is too large"),
     "huge-int-replicas": (_spec(f"agents: {{a: {{image: nginx, replicas: {BIG}}}}}\n"),
-                          "FILE:4:38: an integer of 5000 digits is too large"),
+                          "FILE:4:38: agents.a.replicas: an integer of 5000 digits is too large"),
     "huge-int-tagged": (_spec(f"agents: {{a: {{image: nginx, replicas: !!int {BIG}}}}}\n"),
-                        "FILE:4:38: an integer of 5000 digits is too large"),
+                        "FILE:4:38: agents.a.replicas: an integer of 5000 digits is too large"),
     "int64-pass-through": (_spec("agents: {a: {image: nginx, tolerations: [{tolerationSeconds: "
                                  "9223372036854775808}]}}\n"),
                            "FILE:4:62: agents.a.tolerations[0].tolerationSeconds: 9223372036854775808 is larger than "

@@ -115,7 +115,7 @@ CATALOGUE = {
         agents:
           a: {image: nginx}
           a: {image: redis}
-        """, ["spec.yaml:6:3: duplicate key 'a' (first given at line 5)"]),
+        """, ["spec.yaml:6:3: agents.a: duplicate key 'a' (first given at line 5; the first is used)"]),
     "wrong-api-version": ("""
         agents:
           a: {image: nginx}

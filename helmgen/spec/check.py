@@ -55,6 +55,7 @@ def load_spec(path: str) -> Spec:
 
 def check_tree(root: Node, filename: str) -> Spec:
     ctx = Ctx()
+    ctx.problems.extend(getattr(root, "parse_problems", ()))  # the YAML reader's: the fields are checked too
     value = spec_type().check(root, "", ctx)
     if ctx.problems or value is INVALID:
         partial = _partial_spec(root, ctx)

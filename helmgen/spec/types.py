@@ -302,7 +302,7 @@ class List(T):
         for i, item in enumerate(node.items):
             p = join_path(path, i)
             ctx.pos[p] = (item.line, item.column)
-            v = self.item.check(item, p, ctx)
+            v = INVALID if _reported(item) else self.item.check(item, p, ctx)
             ok = ok and v is not INVALID
             out.append(v)
         if len(out) < self.min_items:
@@ -366,7 +366,7 @@ class Map(_MappingT):
             if self.key is not None and self.key.check(Scalar(knode.line, knode.column, name, name, False), p, ctx) is INVALID:
                 ok = False
                 continue
-            v = self.value.check(vnode, p, ctx)
+            v = INVALID if _reported(vnode) else self.value.check(vnode, p, ctx)
             ok = ok and v is not INVALID
             out[name] = v
         if len(out) < self.min_items and ok:
@@ -420,9 +420,9 @@ class Obj(_MappingT):
                 if close:
                     bad.add(close[0])  # most likely that field, misspelt: nothing may depend on its absence
                 continue
-            if isinstance(vnode, Scalar) and vnode.value is None and vnode.plain:
+            if isinstance(vnode, Scalar) and vnode.value is None and vnode.plain and not vnode.invalid:
                 continue  # `field:` or `field: null` means "not set"
-            v = field.check(vnode, p, ctx)
+            v = INVALID if _reported(vnode) else field.check(vnode, p, ctx)
             ok = ok and v is not INVALID
             if v is not INVALID:
                 out[name] = v
@@ -454,6 +454,11 @@ class Obj(_MappingT):
         if self.required:
             s["required"] = list(self.required)
         return self._described(s)
+
+
+def _reported(node: Node) -> bool:
+    """A value whose problem the YAML reader reported already (a too large integer, a tag, an unknown alias)."""
+    return isinstance(node, Scalar) and node.invalid
 
 
 def _is_null(node: Node) -> bool:
