@@ -14,7 +14,7 @@ from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
-from helmgen.spec.risks import agent_warnings
+from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
@@ -361,6 +361,11 @@ class _AgentChecker:
                 self.err(f"tolerations[{i}]", "expected a toleration (a mapping)",
                          "for example {key: dedicated, operator: Exists, effect: NoSchedule}")
         for field in ("securityContext", "podSecurityContext"):
+            for key in ("hostNetwork", "hostPID", "hostIPC"):
+                if key in (a.get(field) or {}):
+                    self.err(f"{field}.{key}", f"is not a {field} field",
+                             f"{key} is a field of the pod, which the chart does not set; a pod that needs it "
+                             "comes in through extraManifests")
             for key, value in (a.get(field) or {}).items():
                 if isinstance(value, dict) and any(v is None for v in value.values()):
                     self.err(f"{field}.{key}", "null removes a whole field of the secure defaults, not part of one",
@@ -663,6 +668,10 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
+    for i, m in enumerate(v.get("extraManifests", [])):
+        for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
+            path = f"extraManifests[{i}].{field}"
+            ctx.warn(ctx.at(path), path, message, hint)
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen import SPEC_API_VERSIONS
-from helmgen.spec.load import Node
+from helmgen.spec.load import Mapping, Node
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -479,6 +479,31 @@ LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_
 OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
 
 
+class PolicyRule(Raw):
+    """An rbac.authorization.k8s.io/v1 PolicyRule: its lists are lists of strings (`verbs: '*'` is not one)."""
+
+    LISTS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        v = super().check(node, path, ctx)
+        if v is INVALID:
+            return INVALID
+        ok = True
+        for key in self.LISTS:
+            items = v.get(key)
+            if key in v and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
+                assert isinstance(node, Mapping)
+                knode = node.items[key][0]
+                ctx.err(knode, f"{path}.{key}", "expected a list of strings",
+                        f"for example {key}: ['*']" if items == "*" else "")
+                ok = False
+        return v if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"type": "object", "properties": {
+            k: {"type": "array", "items": {"type": "string"}} for k in self.LISTS}})
+
+
 def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "port" in v:
         if "ports" in v:
@@ -497,7 +522,7 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
         "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
         "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
-        "rbac": Obj({"rules": Raw("array")}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
+        "rbac": Obj({"rules": List(PolicyRule())}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
         "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
         "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
         "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
