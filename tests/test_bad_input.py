@@ -107,6 +107,22 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
                                               "{volumes: [{name: [], emptyDir: {}}]}}}}\n"),
                                         "FILE:5:46: environments.dev.agents.a.volumes[0].name: expected a volume "
                                         "name (a string), got a list"),
+    # values Kubernetes or Helm would refuse later
+    "min-available-over-100": (_spec("agents: {a: {image: nginx, disruption: {minAvailable: 150%}}}\n"),
+                               "FILE:4:55: agents.a.disruption.minAvailable: '150%' is more than 100%"),
+    "state-size-zero": (_spec("agents: {a: {image: nginx, state: {size: 0}}}\n"),
+                        "FILE:4:42: agents.a.state.size: '0' must be more than 0"),
+    "storage-class": (_spec("agents: {a: {image: nginx, state: {size: 1Gi, storageClass: 'Bad Class'}}}\n"),
+                      "FILE:4:61: agents.a.state.storageClass: 'Bad Class' is not a StorageClass name"),
+    "maintainer-email": (_spec("chart: {maintainers: [{name: a, email: nope}]}\nagents: {a: {image: nginx}}\n"),
+                         "FILE:4:40: chart.maintainers[0].email: 'nope' is not an email address"),
+    "env-field-ref": (_spec("agents: {a: {image: nginx, env: {E: {field: metadata.bogus}}}}\n"),
+                      "FILE:4:45: agents.a.env.E.field: 'metadata.bogus' is not a field Kubernetes gives to env"),
+    "image-empty-tag": (_spec("agents: {a: {image: 'x:'}}\n"), "FILE:4:21: agents.a.image: 'x:' has an empty tag"),
+    "memory-half-byte": (_spec("agents: {a: {image: nginx, resources: {memory: 0.5}}}\n"),
+                         "FILE:4:48: agents.a.resources.memory: '0.5' is a fraction of a byte"),
+    "memory-tiny": (_spec("agents: {a: {image: nginx, resources: {memory: 1e-999999999}}}\n"),
+                    "FILE:4:48: agents.a.resources.memory: '1e-999999999' is a fraction of a byte"),
 }
 
 

@@ -65,7 +65,21 @@ def _quantity_check(text: str) -> str | None:
 def _memory_check(text: str) -> str | None:
     if text.endswith("m") and not text.endswith(("Em", "Pm")):
         return f"is millibytes (did you mean {text[:-1]}Mi?)"
+    value = quantity_value(text)
+    mantissa = re.split(r"[eE]", text)[0]
+    if value is not None and (value % 1 != 0 or (value == 0 and re.search(r"[1-9]", mantissa))):
+        return "is a fraction of a byte"
     return _quantity_check(text)
+
+
+def _size_check(text: str) -> str | None:
+    if quantity_value(text) == 0 and not re.search(r"[1-9]", re.split(r"[eE]", text)[0]):
+        return "must be more than 0"
+    return _memory_check(text)
+
+
+def _percent_check(text: str) -> str | None:
+    return "is more than 100%" if text.endswith("%") and int(text[:-1]) > 100 else None
 
 
 def _key_check(text: str) -> str | None:
@@ -206,6 +220,10 @@ def _image_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
 class ImageString(Str):
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         text = super().check(node, path, ctx)
+        if text is not INVALID and (text.partition("@")[0].endswith(":") or text.endswith("@")):
+            ctx.err(node, path, f"{text!r} has an empty {'digest' if text.endswith('@') else 'tag'}",
+                    "drop the ':' (the chart's appVersion is the tag then) or give a tag")
+            return INVALID
         return INVALID if text is INVALID else _image_from_string(text, node, path, ctx)
 
 
@@ -333,7 +351,9 @@ def _disruption_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return INVALID if ok is None else v
 
 
-DISRUPTION = Union(Const(False), Obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT},
+_BUDGET = Union(Int(0), Str(PERCENT_OR_INT, "an integer or a percentage", hint="for example 1 or 25%",
+                           check_fn=_percent_check), what="an integer or a percentage")  # a share of the pods
+DISRUPTION = Union(Const(False), Obj({"minAvailable": _BUDGET, "maxUnavailable": _BUDGET},
                                      post=_disruption_post), what="{minAvailable} or {maxUnavailable}, or false")
 
 
@@ -366,7 +386,11 @@ class EnvLiteral(Str):
 
 ENV = Map(Union(EnvLiteral(), Obj({
     "secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), "configMap": Str(DNS_SUBDOMAIN, "a ConfigMap name", max_len=253),
-    "key": Str(SECRET_KEY, "a valid key"), "field": Str(r"[a-zA-Z][a-zA-Z0-9.\[\]'/_-]*", "a field path"),
+    "key": Str(SECRET_KEY, "a valid key"), "field": Str(
+        r"metadata\.(?:name|namespace|uid)|metadata\.(?:labels|annotations)\['[^']+'\]|spec\.(?:nodeName|"
+        r"serviceAccountName)|status\.(?:hostIPs?|podIPs?)", "a field Kubernetes gives to env (fieldRef)",
+        hint="metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], metadata.annotations['KEY'], "
+             "spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP or status.podIPs"),
     "resource": Str(r"(limits|requests)\.(cpu|memory|ephemeral-storage|hugepages-[^ ]+)", "a resource field",
                     hint="for example limits.memory"),
     "optional": Bool(),
@@ -390,7 +414,10 @@ CONFIG = Obj({
     "reload": Str(enum=("restart", "live")),
 }, required=("files",))
 STATE = Obj({
-    "size": MEMORY, "mountPath": Str(r"/.*", "an absolute path"), "storageClass": Str(),
+    "size": Str(QUANTITY, "a storage size", hint="for example 1Gi", check_fn=_size_check, numeric=True),
+    "mountPath": Str(r"/.*", "an absolute path"),
+    "storageClass": Str(f"(?:{DNS_SUBDOMAIN})?", "a StorageClass name", max_len=253,
+                        hint="a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"),
     "accessModes": List(Str(enum=("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")), min_items=1),
     "retain": Bool(),
 }, required=("size",))
@@ -550,7 +577,8 @@ SECRET = Obj({
 
 CHART_META = Obj({
     "home": URL, "icon": URL, "sources": List(URL), "keywords": STRINGS,
-    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(), "url": URL}, required=("name",))),
+    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
+                             "url": URL}, required=("name",))),
     "annotations": STR_MAP, "deprecated": Bool(),
 })
 
