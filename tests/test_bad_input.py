@@ -121,6 +121,9 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "image-empty-tag": (_spec("agents: {a: {image: 'x:'}}\n"), "FILE:4:21: agents.a.image: 'x:' has an empty tag"),
     "memory-half-byte": (_spec("agents: {a: {image: nginx, resources: {memory: 0.5}}}\n"),
                          "FILE:4:48: agents.a.resources.memory: '0.5' is a fraction of a byte"),
+    "environment-agent-null": (_spec("agents: {a: {image: nginx}}\nenvironments: {dev: {agents: {a: null}}}\n"),
+                               "FILE:5:34: environments.dev.agents.a: null cannot remove a whole agent "
+                               "(use enabled: false to turn the agent off in this environment)"),
     "memory-tiny": (_spec("agents: {a: {image: nginx, resources: {memory: 1e-999999999}}}\n"),
                     "FILE:4:48: agents.a.resources.memory: '1e-999999999' is a fraction of a byte"),
 }

@@ -645,6 +645,12 @@ class Overrides(T):
         return self.agent.accepts(node)
 
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        from helmgen.spec.load import Scalar
+
+        if isinstance(node, Scalar) and node.value is None and not node.invalid:
+            ctx.err(node, path, "null cannot remove a whole agent",
+                    "use enabled: false to turn the agent off in this environment")
+            return INVALID
         unset: list[tuple[str, ...]] = []
         value = self.agent.check(_strip_nulls(node, (), unset), path, ctx)
         removes_image = [p for p in unset if p[0] == "image"]
