@@ -83,7 +83,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.option("-o", "--output", "output", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Folder to write the chart into (as DIR/<name>/).")
 @click.option("--force", is_flag=True, help="Write into a folder whose files helmgen does not own (no record, e.g. a "
@@ -183,20 +183,20 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="Render with values-<ENV>.yaml.")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
 @click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
 def template(spec: str, env: str | None, release: str | None, helm_args: tuple[str, ...]) -> None:
     """Print the manifests SPEC renders to (for GitOps): generates into a temporary folder and
     runs `helm template`; extra options (--set, -f, --namespace, ...) go to Helm."""
-    model = _spec_or_exit(spec)
+    model = _spec_or_exit(spec, writes=False)
     _check_release(release or model.name)
     click.echo(_render_envs(model, [env], helm_args, release or model.name)[0], nl=False)
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.argument("env_a")
 @click.argument("env_b")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
@@ -206,7 +206,7 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
     `base` names values.yaml alone (unless an environment is called base)."""
     from helmgen.diff import unified
 
-    model = _spec_or_exit(spec)
+    model = _spec_or_exit(spec, writes=False)
     name = release or model.name
     _check_release(name)
 
@@ -224,13 +224,13 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="The images of this environment.")
 def images(spec: str, env: str | None) -> None:
     """Print every image a release pulls, one a line (for mirroring into air-gapped registries)."""
     from helmgen.chart.images import images as list_images
 
-    model = _spec_or_exit(spec)
+    model = _spec_or_exit(spec, writes=False)
     _check_env(model, env)
     for ref in list_images(model.agents if env is None else model.environments[env]):
         click.echo(ref)
@@ -371,7 +371,7 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 def validate(spec: str) -> None:
     """Check SPEC; print every problem (exit 2) or nothing bad (exit 0)."""
     model = _spec_or_exit(spec, writes=False)

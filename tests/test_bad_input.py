@@ -40,11 +40,11 @@ def _fifo(tmp: Path) -> Path:
 # id -> (how to make the spec path, a line of stderr that must appear: FILE stands for the path)
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "huge-int-x-key": (_spec(f"x-note: {BIG}\nagents: {{a: {{image: nginx}}}}\n"),
-                       "FILE:4:9: an integer of 5000 digits is too large"),
+                       "FILE:4:9: x-note: an integer of 5000 digits is too large"),
     "huge-int-replicas": (_spec(f"agents: {{a: {{image: nginx, replicas: {BIG}}}}}\n"),
-                          "FILE:4:38: an integer of 5000 digits is too large"),
+                          "FILE:4:38: agents.a.replicas: an integer of 5000 digits is too large"),
     "huge-int-tagged": (_spec(f"agents: {{a: {{image: nginx, replicas: !!int {BIG}}}}}\n"),
-                        "FILE:4:38: an integer of 5000 digits is too large"),
+                        "FILE:4:38: agents.a.replicas: an integer of 5000 digits is too large"),
     "int64-pass-through": (_spec("agents: {a: {image: nginx, tolerations: [{tolerationSeconds: "
                                  "9223372036854775808}]}}\n"),
                            "FILE:4:62: agents.a.tolerations[0].tolerationSeconds: 9223372036854775808 is larger than "
@@ -90,16 +90,52 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "chart-sources": (_spec("chart: {sources: ['https://ok.example', 'git@github.com:a/b']}\n"
                             "agents: {a: {image: nginx}}\n"),
                       "FILE:4:41: chart.sources[1]: 'git@github.com:a/b' is not an absolute URL"),
+    # the second round (issue #8): values that passed validate and crashed generate or images
+    "image-tag-only": (_spec("agents: {a: {image: {tag: '1'}}}\n"),
+                       "FILE:4:14: agents.a.image.repository: is required"),
+    "image-empty": (_spec("agents: {a: {image: {}}}\n"), "FILE:4:14: agents.a.image.repository: is required"),
+    "image-repository-null": (_spec("agents:\n  a:\n    image: {repository: null, tag: '1'}\n"),
+                              "FILE:6:13: agents.a.image.repository: is required"),
+    "image-repository-from-defaults": (_spec("defaults: {image: {tag: '1'}}\nagents: {a: {port: 80}}\n"),
+                                       "FILE:4:12: agents.a.image.repository: is required"),
+    "volume-name-list": (_spec("agents: {a: {image: nginx, volumes: [{name: [], emptyDir: {}}]}}\n"),
+                         "FILE:4:39: agents.a.volumes[0].name: expected a volume name (a string), got a list"),
+    "volume-name-mapping-in-defaults": (_spec("defaults: {volumes: [{name: {}, emptyDir: {}}]}\n"
+                                              "agents: {a: {image: nginx}}\n"),
+                                        "FILE:4:23: agents.a.volumes[0].name: expected a volume name"),
+    "volume-name-list-in-environment": (_spec("agents: {a: {image: nginx}}\nenvironments: {dev: {agents: {a: "
+                                              "{volumes: [{name: [], emptyDir: {}}]}}}}\n"),
+                                        "FILE:5:46: environments.dev.agents.a.volumes[0].name: expected a volume "
+                                        "name (a string), got a list"),
+    # values Kubernetes or Helm would refuse later
+    "min-available-over-100": (_spec("agents: {a: {image: nginx, disruption: {minAvailable: 150%}}}\n"),
+                               "FILE:4:55: agents.a.disruption.minAvailable: '150%' is more than 100%"),
+    "state-size-zero": (_spec("agents: {a: {image: nginx, state: {size: 0}}}\n"),
+                        "FILE:4:42: agents.a.state.size: '0' must be more than 0"),
+    "storage-class": (_spec("agents: {a: {image: nginx, state: {size: 1Gi, storageClass: 'Bad Class'}}}\n"),
+                      "FILE:4:61: agents.a.state.storageClass: 'Bad Class' is not a StorageClass name"),
+    "maintainer-email": (_spec("chart: {maintainers: [{name: a, email: nope}]}\nagents: {a: {image: nginx}}\n"),
+                         "FILE:4:40: chart.maintainers[0].email: 'nope' is not an email address"),
+    "env-field-ref": (_spec("agents: {a: {image: nginx, env: {E: {field: metadata.bogus}}}}\n"),
+                      "FILE:4:45: agents.a.env.E.field: 'metadata.bogus' is not a field Kubernetes gives to env"),
+    "image-empty-tag": (_spec("agents: {a: {image: 'x:'}}\n"), "FILE:4:21: agents.a.image: 'x:' has an empty tag"),
+    "memory-half-byte": (_spec("agents: {a: {image: nginx, resources: {memory: 0.5}}}\n"),
+                         "FILE:4:48: agents.a.resources.memory: '0.5' is a fraction of a byte"),
+    "environment-agent-null": (_spec("agents: {a: {image: nginx}}\nenvironments: {dev: {agents: {a: null}}}\n"),
+                               "FILE:5:34: environments.dev.agents.a: null cannot remove a whole agent "
+                               "(use enabled: false to turn the agent off in this environment)"),
+    "memory-tiny": (_spec("agents: {a: {image: nginx, resources: {memory: 1e-999999999}}}\n"),
+                    "FILE:4:48: agents.a.resources.memory: '1e-999999999' is a fraction of a byte"),
 }
 
 
-@pytest.mark.parametrize("command", ["validate", "generate"])
+@pytest.mark.parametrize("command", ["validate", "generate", "images"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_exit_2_with_a_positioned_message(tmp_path: Path, case: str, command: str) -> None:
     make, expected = CASES[case]
     spec = make(tmp_path)
     out = tmp_path / "out"
-    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
+    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else (command, str(spec))
     proc = helmgen_cli(*args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "error:" not in proc.stderr
@@ -203,3 +239,75 @@ def test_any_value_in_any_field_is_a_problem_or_a_model_never_an_exception() -> 
         render_chart(model)  # a valid spec renders
 
     check()
+
+
+def test_gpu_resource_null_in_an_environment_goes_back_to_the_default(tmp_path: Path) -> None:
+    spec = _write(tmp_path, HEAD + "agents: {a: {image: nginx, resources: {gpu: {count: 1, resource: amd.com/gpu}}}}\n"
+                  "environments: {dev: {agents: {a: {resources: {gpu: {count: 1, resource: null}}}}}}\n")
+    for args in (("validate", str(spec)), ("images", str(spec), "--env", "dev"),
+                 ("generate", str(spec), "-o", str(tmp_path / "out"))):
+        proc = helmgen_cli(*args)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    values = yaml.safe_load((tmp_path / "out" / "demo" / "values-dev.yaml").read_text())
+    assert values["agents"]["a"]["resources"]["limits"] == {"nvidia.com/gpu": 1, "amd.com/gpu": None}
+
+
+_MUTANTS: list[object] = [None, [], {}, 5, "x", [None, [], {}, 5, "x"]]
+
+
+def _field_paths(d: object, pre: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else []
+    for k, v in items:
+        out.append(pre + (k,))
+        out.extend(_field_paths(v, pre + (k,)))
+    return out
+
+
+@pytest.mark.parametrize("where", ["agent", "defaults", "environment"])
+def test_every_field_of_every_field_yaml_set_to_anything_is_a_problem_or_a_chart(
+        where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation test (issue #8, second round): every field of every-field.yaml, in an agent, in defaults
+    and in an environment's override (a full copy of the agent), set to null, [], {}, 5, "x" or a list of
+    those: checking ends in SpecError or in a model that renders and lists its images; the partial
+    check after problems never crashes either (a crash there would hide problems)."""
+    import copy
+
+    from helmgen.chart.images import images as list_images
+    from helmgen.chart.render import render_chart
+    from helmgen.problems import SpecError
+    from helmgen.spec import check
+    from helmgen.spec.load import parse_text
+
+    monkeypatch.setattr(check, "RAISE_IN_PARTIAL_CHECK", True)
+    base = yaml.safe_load((Path(__file__).parent / "specs" / "every-field.yaml").read_text())
+    agent = base["agents"]["planner"]
+    if where == "defaults":
+        base["defaults"] = {k: v for k, v in agent.items() if k not in ("ports", "state", "service", "kind")}
+    if where == "environment":
+        base["environments"] = {"dev": {"agents": {"planner": copy.deepcopy(agent)}}}
+    prefix = {"agent": ("agents", "planner"), "defaults": ("defaults",),
+              "environment": ("environments", "dev", "agents", "planner")}[where]
+    target = base
+    for k in prefix:
+        target = target[k]
+    crashes = []
+    for path in [p for p in _field_paths(target) if len(p) <= 3]:  # deeper is pass-through content
+        for value in _MUTANTS:
+            spec = copy.deepcopy(base)
+            node = spec
+            for k in prefix + path[:-1]:
+                node = node[k]
+            node[path[-1]] = copy.deepcopy(value)
+            try:
+                text = yaml.dump(spec, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+                model = check.check_tree(parse_text(text, "spec.yaml"), "spec.yaml")
+                render_chart(model)
+                list(list_images(model.agents))
+                for agents in model.environments.values():
+                    list(list_images(agents))
+            except SpecError:
+                pass
+            except Exception as e:  # noqa: BLE001 - collected, to name every crash at once
+                crashes.append(f"{'.'.join(map(str, path))} = {value!r}: {type(e).__name__}: {e}")
+    assert crashes == []

@@ -115,7 +115,7 @@ CATALOGUE = {
         agents:
           a: {image: nginx}
           a: {image: redis}
-        """, ["spec.yaml:6:3: duplicate key 'a' (first given at line 5)"]),
+        """, ["spec.yaml:6:3: agents.a: duplicate key 'a' (first given at line 5; the first is used)"]),
     "wrong-api-version": ("""
         agents:
           a: {image: nginx}
@@ -263,6 +263,8 @@ def test_cross_field_problems_are_reported_with_field_problems(tmp_path: Path) -
         "spec.yaml:9:22: agents.a.resources.cpu: 'lots' is not a CPU quantity (for example 250m, 0.5 or 2)",
         "spec.yaml:13:15: agents.b.scaling.minReplicas: 5 is greater than maxReplicas (2)",
         "spec.yaml:14:15: agents.b.talksTo[0]: no agent named 'zz' (agents: a, b)",
+        # a's problem is in resources; that it has no port is a problem of its own, not a follow-on
+        "spec.yaml:14:19: agents.b.talksTo[1]: agent 'a' has no port to call (give it port or ports)",
         "spec.yaml:15:26: agents.b.env.K.key: secret 's' has no key 'nope' (declared keys: k)",
     ]
 
@@ -371,3 +373,88 @@ def test_a_bad_override_in_an_environment_hides_nothing_else(tmp_path: Path) -> 
         "spec.yaml:10:21: environments.dev.agents.a.replicas: expected an integer >= 0, got the string 'many'",
         "spec.yaml:11:24: environments.dev.agents.b.talksTo[1]: no agent named 'nope' (agents: a, b, c)",
     ]
+
+
+def test_a_bad_field_hides_none_of_the_agents_own_cross_field_problems(tmp_path: Path) -> None:
+    """Issue #8, second round: the skip is per field, not per agent (the tester's same.yaml, st.yaml)."""
+    assert errors(tmp_path, """
+        secrets:
+          s: {keys: [a]}
+        agents:
+          a:
+            image: x/a:1
+            replicas: -1
+            talksTo: [nope]
+            env:
+              K: {secret: s, key: zz}
+              L: {secret: s}
+          b:
+            image: x/b:1
+            podLabels: {a: [1]}
+            scaling: {minReplicas: 5, maxReplicas: 2}
+            ports: {http: 80, bad: 0}
+            expose: {host: b.example.org, port: nope}
+        """) == [
+        "spec.yaml:9:15: agents.a.replicas: -1 is out of range (expected an integer >= 0)",
+        "spec.yaml:10:15: agents.a.talksTo[0]: no agent named 'nope' (agents: a, b)",
+        "spec.yaml:12:22: agents.a.env.K.key: secret 's' has no key 'zz' (declared keys: a)",
+        "spec.yaml:13:10: agents.a.env.L.key: is required with secret",
+        "spec.yaml:16:20: agents.b.podLabels.a: expected a valid label value, got a list",
+        "spec.yaml:17:15: agents.b.scaling.minReplicas: 5 is greater than maxReplicas (2)",
+        "spec.yaml:18:28: agents.b.ports.bad: 0 is out of range (expected an integer from 1 to 65535)",
+    ]  # b's expose.port may name the port with the problem: not checked
+
+
+def test_a_bad_default_hides_no_cross_field_problem_elsewhere(tmp_path: Path) -> None:
+    """The tester's same2.yaml: one bad field in defaults, and every other problem still reported."""
+    assert errors(tmp_path, """
+        defaults:
+          replicas: -1
+          bogus: 1
+        agents:
+          a:
+            image: x/a:1
+            talksTo: [nope]
+          b:
+            image: x/b:1
+            port: 80
+            resources: {requests: {cpu: 2}, limits: {cpu: 1}}
+        environments:
+          dev:
+            defaults: {replicas: x}
+            agents:
+              a: {replicas: abc, talksTo: [nope2]}
+              b: {talksTo: [nope3]}
+        """) == [
+        "spec.yaml:5:13: defaults.replicas: -1 is out of range (expected an integer >= 0)",
+        "spec.yaml:6:3: defaults.bogus: unknown field (known fields: " + ", ".join(sorted(
+            __import__("helmgen.spec.fields", fromlist=["agent_type"]).agent_type(()).fields)) + ")",
+        "spec.yaml:10:15: agents.a.talksTo[0]: no agent named 'nope' (agents: a, b)",
+        "spec.yaml:14:46: agents.b.resources.limits.cpu: 1 is less than the request 2",
+        "spec.yaml:17:26: environments.dev.defaults.replicas: expected an integer >= 0, got the string 'x'",
+        "spec.yaml:19:21: environments.dev.agents.a.replicas: expected an integer >= 0, got the string 'abc'",
+        "spec.yaml:19:36: environments.dev.agents.a.talksTo[0]: no agent named 'nope2' (agents: a, b)",
+        "spec.yaml:20:21: environments.dev.agents.b.talksTo[0]: no agent named 'nope3' (agents: a, b)",
+    ]
+
+
+def test_problems_inside_one_list_do_not_hide_each_other(tmp_path: Path) -> None:
+    assert errors(tmp_path, """
+        agents:
+          a: {image: nginx, port: 80}
+          b:
+            image: nginx
+            talksTo: [a, a, zz, 5x!]
+            volumes: [oops, {name: tmp, emptyDir: {}}, {name: v, emptyDir: {}}]
+            volumeMounts: [{name: v, mountPath: /tmp}, {name: gone, mountPath: /x}]
+        """) == [
+        "spec.yaml:8:18: agents.b.talksTo[1]: 'a' is listed twice",
+        "spec.yaml:8:21: agents.b.talksTo[2]: no agent named 'zz' (agents: a, b)",
+        "spec.yaml:8:25: agents.b.talksTo[3]: '5x!' is not a valid agent name (a DNS-1123 label: lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit)",
+        "spec.yaml:9:15: agents.b.volumes[0]: expected a mapping, got the string 'oops'",
+        "spec.yaml:9:22: agents.b.volumes[1].name: 'tmp' is the name of the chart's own volume for the writable "
+        "/tmp (give your volume another name)",
+        "spec.yaml:10:30: agents.b.volumeMounts[0].mountPath: '/tmp' is where the chart mounts the writable /tmp "
+        "(mount your volume at another path)",
+    ]  # `gone` may be the volume with the problem: not reported

@@ -108,3 +108,21 @@ def test_validate_never_says_nothing_written(tmp_path: Path) -> None:
     assert validate.stderr.splitlines()[-1] == "1 problem found."
     generate = helmgen_cli("generate", str(bad), "-o", str(tmp_path / "out"))
     assert generate.stderr.splitlines()[-1] == "1 problem found; nothing written."
+
+
+def test_a_directory_as_spec_is_a_positioned_problem(tmp_path: Path) -> None:
+    """Not click's `Invalid value`: the FILE:1:1 form and exit 2 (issue #8, second round)."""
+    for command in ("validate", "generate", "template", "images", "diff"):
+        args = (command, str(tmp_path)) + (("dev", "prod") if command == "diff" else ())
+        proc = helmgen_cli(*args)
+        assert proc.returncode == 2, (command, proc.stderr)
+        assert proc.stderr.splitlines()[0] == f"{tmp_path}:1:1: is a directory, not a spec file", (command, proc.stderr)
+
+
+def test_commands_that_write_nothing_do_not_say_nothing_written(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents: {a: {image: nginx, replica: 2}}\n")
+    for command in ("template", "images", "diff"):
+        args = (command, str(spec)) + (("dev", "prod") if command == "diff" else ())
+        proc = helmgen_cli(*args)
+        assert proc.returncode == 2 and proc.stderr.splitlines()[-1] == "1 problem found.", (command, proc.stderr)

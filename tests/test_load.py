@@ -14,9 +14,15 @@ GOOD = "apiVersion: agentgen/v1\nname: x\nversion: 0.1.0\nagents:\n  a:\n    ima
 
 
 def problems(text: str) -> list[str]:
-    with pytest.raises(SpecError) as exc:
-        parse_text(text, "spec.yaml")
-    return exc.value.lines()
+    """The YAML reader's problems: raised when the file cannot be read as a spec, else kept on the tree
+    (checked with the fields, reported at once)."""
+    try:
+        root = parse_text(text, "spec.yaml")
+    except SpecError as exc:
+        return exc.lines()
+    found = SpecError("spec.yaml", getattr(root, "parse_problems", [])).lines()
+    assert found, "no problem found"
+    return found
 
 
 def test_positions_are_one_based_line_and_column() -> None:
@@ -46,7 +52,7 @@ def test_scalars_follow_yaml_1_2_and_keep_their_text(text: str, value: object) -
 
 def test_duplicate_keys_are_reported_with_both_lines() -> None:
     lines = problems("a: 1\nb: 2\na: 3\n")
-    assert lines == ["spec.yaml:3:1: duplicate key 'a' (first given at line 1)"]
+    assert lines == ["spec.yaml:3:1: a: duplicate key 'a' (first given at line 1; the first is used)"]
 
 
 def test_merge_keys_work_and_explicit_keys_override_them() -> None:
@@ -127,3 +133,66 @@ def test_cli_on_hostile_files_exits_2_and_leaves_existing_chart_alone(tmp_path: 
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"{spec}:"), proc.stderr
     assert tree_bytes(out) == before
+
+
+def _cli_problems(tmp_path: Path, text: str) -> list[str]:
+    from tests.conftest import helmgen_cli
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    return [line.replace(str(spec), "spec.yaml") for line in proc.stderr.splitlines()[:-1] if ": warning: " not in line]
+
+
+HEAD2 = "apiVersion: agentgen/v1\nname: t\nversion: 1.0.0\n"
+
+
+def test_problems_the_yaml_reader_finds_hide_no_field_problems(tmp_path: Path) -> None:
+    """Issue #8, second round (the tester's dup2.yaml, h2.yaml): a duplicate key, a too large integer,
+    a tag or an unknown alias is reported with its path, and the fields are checked too."""
+    assert _cli_problems(tmp_path, "apiVersion: agentgen/v1\nname: Bad_Name\nversion: 1.0.0\nagents:\n  a:\n"
+                                   "    image: x/a:1\n    replicas: 1\n    replicas: 2\n    port: 0\n"
+                                   f"    x-big: {'9' * 2000}\n    command: !!python/object:os.system x\n"
+                                   "    args: *nope\n") == [
+        "spec.yaml:2:7: name: 'Bad_Name' is not a valid chart name (lowercase letters, digits and '-')",
+        "spec.yaml:8:5: agents.a.replicas: duplicate key 'replicas' (first given at line 7; the first is used)",
+        "spec.yaml:9:11: agents.a.port: 0 is out of range (expected an integer from 1 to 65535)",
+        "spec.yaml:10:12: agents.a.x-big: an integer of 2000 digits is too large (at most 1000 digits; "
+        "quote it if it is text)",
+        "spec.yaml:11:14: agents.a.command: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system' "
+        "(remove the tag; the spec uses plain YAML)",
+        "spec.yaml:12:11: agents.a.args: unknown alias *nope",
+    ]  # no follow-on: neither `command` nor `args` is said to be of the wrong type
+
+
+def test_complex_keys_cause_no_duplicate_key_follow_on(tmp_path: Path) -> None:
+    assert _cli_problems(tmp_path, HEAD2 + "agents:\n  a:\n    image: x/a:1\n    ? [a, b]\n    : 1\n"
+                                           "    {x: 1}: 2\n") == [
+        "spec.yaml:7:7: agents.a: a mapping key must be a plain value",
+        "spec.yaml:9:5: agents.a: a mapping key must be a plain value",
+    ]
+
+
+def test_yaml_positions_count_only_yaml_line_breaks(tmp_path: Path) -> None:
+    """U+0085, U+2028 and U+2029 are not line breaks in YAML 1.2 (PyYAML's marks count them)."""
+    lines = _cli_problems(tmp_path, HEAD2 + 'agents:\n  a:\n    image: x/a:1\n'
+                                            '    env: {A: "x\u2028y\u0085z", B: "\u2029"}\n    replicas: -1\n')
+    assert lines == ["spec.yaml:8:15: agents.a.replicas: -1 is out of range (expected an integer >= 0)"]
+
+
+def test_a_control_character_is_positioned_on_one_line(tmp_path: Path) -> None:
+    # after non-ASCII text: libyaml counts the position in bytes
+    lines = _cli_problems(tmp_path, HEAD2 + 'description: "ééé"\nagents:\n  a:\n    image: x/a:1\n'
+                                            "    description: a\x01b\n")
+    assert lines == ["spec.yaml:8:19: invalid YAML: the control character U+0001 is not allowed (write it as an "
+                     'escape in a double-quoted string, for example "\\x01")']
+
+
+def test_an_alias_bomb_is_positioned_at_the_alias(tmp_path: Path) -> None:
+    rows = ["x-a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
+    for prev, name in zip("abcdefg", "bcdefgh"):
+        rows.append(f"x-{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    lines = _cli_problems(tmp_path, "\n".join(rows) + "\n" + HEAD2 + "agents: {a: {image: x}}\n")
+    assert len(lines) == 1 and lines[0].startswith("spec.yaml:6:10: x-f[0]: aliases expand to more than 100000 "
+                                                   "values"), lines

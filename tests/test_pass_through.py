@@ -148,3 +148,51 @@ def test_null_in_an_environments_security_context_removes_that_default_too(helm:
     pod = dev["spec"]["template"]["spec"]
     assert "runAsUser" not in pod["securityContext"] and pod["securityContext"]["fsGroup"] == 1000
     assert "runAsNonRoot" not in pod["containers"][0]["securityContext"]
+
+
+def test_names_of_pass_through_volumes_and_containers_are_what_kubernetes_takes(tmp_path: Path) -> None:
+    """A pod the API server would refuse is a spec problem: names are DNS-1123 labels, containers share one
+    set of names with the agent's own, tolerations are objects (issue #8, second round)."""
+    assert errors(tmp_path, """
+        agents:
+          a:
+            image: nginx
+            volumes: [{name: [], emptyDir: {}}, {name: 5}, {emptyDir: {}}, {name: Bad_Name}]
+            volumeMounts: [{name: [x], mountPath: /x}, {mountPath: /y}]
+            sidecars: [{name: a, image: busybox}, {image: busybox}, {name: s, image: busybox}]
+            initContainers: [{name: s, image: busybox}, {name: -x, image: busybox}]
+            tolerations: [x, {operator: Exists}]
+        """) == [
+        "spec.yaml:7:16: agents.a.volumes[0].name: expected a volume name (a string), got a list",
+        "spec.yaml:7:42: agents.a.volumes[1].name: expected a volume name (a string), got the number 5",
+        "spec.yaml:7:52: agents.a.volumes[2].name: is required (every volume needs a name)",
+        "spec.yaml:7:69: agents.a.volumes[3].name: 'Bad_Name' is not a valid volume name "
+        "(a DNS-1123 label: at most 63 lowercase letters, digits and '-')",
+        "spec.yaml:8:21: agents.a.volumeMounts[0].name: expected a volume name (a string)",
+        "spec.yaml:8:48: agents.a.volumeMounts[1].name: is required (the name of one of the pod's volumes)",
+        "spec.yaml:9:17: agents.a.sidecars[0].name: 'a' is already the name of the agent's own container "
+        "(init containers, sidecars and the agent's container share one set of names)",
+        "spec.yaml:9:43: agents.a.sidecars[1].name: is required (every container needs a name)",
+        "spec.yaml:9:62: agents.a.sidecars[2].name: 's' is already the name of initContainers[0] "
+        "(init containers, sidecars and the agent's container share one set of names)",
+        "spec.yaml:10:50: agents.a.initContainers[1].name: '-x' is not a valid container name "
+        "(a DNS-1123 label: at most 63 lowercase letters, digits and '-')",
+        "spec.yaml:11:19: agents.a.tolerations[0]: expected a toleration (a mapping) "
+        "(for example {key: dedicated, operator: Exists, effect: NoSchedule})",
+    ]
+
+
+@pytest.mark.parametrize("files, want", [
+    ("config: {mountPath: /tmp, files: {a: x}}", "agents.a.config.mountPath: '/tmp' is where the chart mounts the "
+                                                 "writable /tmp"),
+    ("state: {size: 1Gi, mountPath: /tmp/}", "agents.a.state.mountPath: '/tmp/' is where the chart mounts the "
+                                             "writable /tmp"),
+    ("config: {mountPath: /data, files: {a: x}}, state: {size: 1Gi}",
+     "agents.a.config.mountPath: '/data' is also state.mountPath"),
+])
+def test_the_charts_own_mounts_do_not_collide(tmp_path: Path, files: str, want: str) -> None:
+    found = errors(tmp_path, f"""
+        agents:
+          a: {{image: nginx, {files}}}
+        """)
+    assert len(found) == 1 and want in found[0], found

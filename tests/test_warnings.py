@@ -14,6 +14,9 @@ SECRET_HINT = "(a secret in the spec ends up in values.yaml and in git; use {sec
 RBAC_HINT = "(least privilege: list only what the agent needs)"
 NO_PROBES = "warning: no ports and no health"  # tests/test_warnings_workloads.py
 
+EXTRA_POD = ("extraManifests: [{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {%s: true, "
+             "containers: [{name: c, image: x}]}}]\n")
+
 # id -> (the spec after HEAD, the warning line: FILE stands for the path)
 CASES = {
     "openai-key": ("agents: {a: {image: nginx, env: {K: sk-proj-abcdefghijklmnopqrstuvwxyz0123456789}}}\n",
@@ -60,13 +63,34 @@ CASES = {
                         "{privileged: true}}]}}\n",
                         "FILE:4:89: agents.a.initContainers[0].securityContext.privileged: warning: a privileged "
                         "container has full access to the node"),
-    "host-network": ("agents: {a: {image: nginx, podSecurityContext: {hostNetwork: true}}}\n",
-                     "FILE:4:49: agents.a.podSecurityContext.hostNetwork: warning: hostNetwork shares the node's "
+    # hostNetwork, hostPID and hostIPC are pod fields: they come in only through extraManifests
+    "host-network": ("agents: {a: {image: nginx}}\n" + EXTRA_POD % "hostNetwork",
+                     "FILE:5:74: extraManifests[0].spec.hostNetwork: warning: hostNetwork shares the node's "
                      "namespace with the pod (a pod rarely needs this; it bypasses the pod's isolation)"),
-    "host-pid": ("agents: {a: {image: nginx, podSecurityContext: {hostPID: true}}}\n",
-                 "FILE:4:49: agents.a.podSecurityContext.hostPID: warning: hostPID shares the node's namespace"),
-    "host-ipc": ("agents: {a: {image: nginx, podSecurityContext: {hostIPC: true}}}\n",
-                 "FILE:4:49: agents.a.podSecurityContext.hostIPC: warning: hostIPC shares the node's namespace"),
+    "host-pid": ("agents: {a: {image: nginx}}\n" + EXTRA_POD % "hostPID",
+                 "FILE:5:74: extraManifests[0].spec.hostPID: warning: hostPID shares the node's namespace"),
+    "host-ipc": ("agents: {a: {image: nginx}}\n" + EXTRA_POD % "hostIPC",
+                 "FILE:5:74: extraManifests[0].spec.hostIPC: warning: hostIPC shares the node's namespace"),
+    "extra-privileged-deployment": (
+        "agents: {a: {image: nginx}}\nextraManifests: [{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}, "
+        "spec: {template: {spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}}}}]\n",
+        "FILE:5:155: extraManifests[0].spec.template.spec.containers[0].securityContext.privileged: warning: a "
+        "privileged container has full access to the node"),
+    "extra-host-path-cronjob": (
+        "agents: {a: {image: nginx}}\nextraManifests: [{apiVersion: batch/v1, kind: CronJob, metadata: {name: j}, "
+        "spec: {jobTemplate: {spec: {template: {spec: {volumes: [{name: h, hostPath: {path: /}}]}}}}}}]\n",
+        "FILE:5:143: extraManifests[0].spec.jobTemplate.spec.template.spec.volumes[0].hostPath: warning: a hostPath "
+        "volume reads or writes the node's filesystem"),
+    "extra-wildcard-cluster-role": (
+        "agents: {a: {image: nginx}}\nextraManifests: [{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, "
+        "metadata: {name: r}, rules: [{apiGroups: [''], resources: [pods], verbs: ['*']}]}]\n",
+        f"FILE:5:146: extraManifests[0].rules[0].verbs: warning: '*' grants every one of verbs {RBAC_HINT}"),
+    "jwt": ("agents: {a: {image: nginx, env: {K: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+            "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'}}}\n",
+            f"FILE:4:34: agents.a.env.K: warning: the literal value looks like a JSON Web Token {SECRET_HINT}"),
+    "url-password-empty-user": ("agents: {a: {image: nginx, env: {K: 'redis://:p4ssw0rd@redis:6379/0'}}}\n",
+                                "FILE:4:34: agents.a.env.K: warning: the literal value looks like a password inside "
+                                f"a URL {SECRET_HINT}"),
     "host-path": ("agents: {a: {image: nginx, volumes: [{name: h, hostPath: {path: /var/run}}]}}\n",
                   "FILE:4:48: agents.a.volumes[0].hostPath: warning: a hostPath volume reads or writes the node's "
                   "filesystem (use an emptyDir, a ConfigMap, a Secret or a PersistentVolumeClaim)"),
@@ -106,6 +130,8 @@ NOT_SECRETS = [
     "You are a helpful research assistant. Answer in English.",
     "sk-learn",
     "desk-lamp-controller-service-version-2000000",
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",  # a sha256 digest
+    "9fceb02d0ae598e95dc970b74767f19372d61af8",  # a git commit SHA
 ]
 
 
@@ -129,3 +155,21 @@ def test_warnings_are_printed_with_the_problems(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{spec}:6:21: agents.b.replica: unknown field")
     assert lines[1].startswith(f"{spec}:5:27: agents.a.env.K: warning: the literal value looks like an AWS access key")
     assert lines[2] == "1 problem found."
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("securityContext", "{hostNetwork: true}", "4:46: agents.a.securityContext.hostNetwork: is not a securityContext "
+                                               "field"),
+    ("podSecurityContext", "{hostPID: true}", "4:49: agents.a.podSecurityContext.hostPID: is not a "
+                                              "podSecurityContext field"),
+    ("rbac", "{rules: [{apiGroups: [''], resources: [pods], verbs: '*'}]}",
+     "4:80: agents.a.rbac.rules[0].verbs: expected a list of strings (for example verbs: ['*'])"),
+    ("rbac", "{rules: [5]}", "4:43: agents.a.rbac.rules[0]: expected a mapping, got the number 5"),
+])
+def test_what_kubernetes_would_refuse_is_an_error_not_a_warning(tmp_path: Path, field: str, value: str,
+                                                                 expected: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + f"agents: {{a: {{image: nginx, {field}: {value}}}}}\n")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[0].startswith(f"{spec}:{expected}"), proc.stderr

@@ -14,7 +14,7 @@ from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
-from helmgen.spec.risks import agent_warnings
+from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
 
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
@@ -29,6 +29,7 @@ CONTAINER_SECURITY = {
 A2A_CARD = "/.well-known/agent-card.json"
 CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
              "startingDeadlineSeconds", "suspend")
+RAISE_IN_PARTIAL_CHECK = False  # tests set it: a crash on a partial spec would hide problems silently
 SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 
 
@@ -54,6 +55,7 @@ def load_spec(path: str) -> Spec:
 
 def check_tree(root: Node, filename: str) -> Spec:
     ctx = Ctx()
+    ctx.problems.extend(getattr(root, "parse_problems", ()))  # the YAML reader's: the fields are checked too
     value = spec_type().check(root, "", ctx)
     if ctx.problems or value is INVALID:
         partial = _partial_spec(root, ctx)
@@ -61,7 +63,8 @@ def check_tree(root: Node, filename: str) -> Spec:
             try:
                 _build(partial, ctx)  # the cross-field checks on what is valid: every problem at once
             except Exception:  # noqa: BLE001 - the problems found so far are what matters
-                pass
+                if RAISE_IN_PARTIAL_CHECK:
+                    raise
         raise SpecError(filename, ctx.problems, ctx.warnings)
     spec = _build(value, ctx)
     if ctx.problems:
@@ -70,29 +73,88 @@ def check_tree(root: Node, filename: str) -> Spec:
     return spec
 
 
+# fields whose valid part is checked further when some of their items have problems
+PARTIAL_FIELDS = ("talksTo", "volumes", "volumeMounts", "initContainers", "sidecars", "env")
+_KIND = {"kind", "schedule", "state"}
+_PORTS = {"port", "ports"}
+# what each field's cross-field checks read besides the field itself: a check is skipped when one
+# of these has a problem of its own (reported where it was written), so it causes no follow-on
+DEPENDS: dict[str, set[str]] = {
+    "state": _KIND, "schedule": _KIND, "job": _KIND, "scaling": _KIND, "replicas": _KIND, "rollout": _KIND,
+    "disruption": _KIND | {"scaling", "replicas"}, "expose": _KIND | _PORTS, "service": _KIND | _PORTS,
+    "health": _KIND | _PORTS, "protocol": _KIND | _PORTS | {"health"}, "monitoring": _KIND | _PORTS,
+    "rbac": {"serviceAccount"}, "volumes": {"config", "state"}, "volumeMounts": {"config", "state", "volumes"},
+    "config": {"state"}, "initContainers": {"sidecars"}, "sidecars": {"initContainers"},
+}
+
+
+def _meta(d: dict[str, Any]) -> tuple[dict[str, Any], set[str], set[str]]:
+    """A (partial) agent without its bookkeeping: the fields with problems, the fields checked in part."""
+    d = dict(d)
+    return d, set(d.pop("_bad", ())), set(d.pop("_partial", ()))
+
+
+def _partial_agent(ctx: Ctx, path: str) -> dict[str, Any] | None:
+    """The valid fields of an agent (or defaults) with problems, normalised as `_agent_post` would."""
+    part = ctx.partials.get(path)
+    if not isinstance(part, dict):
+        return None
+    a = dict(part)
+    bad = set(ctx.bad.get(path, ()))
+    partial: set[str] = set()
+    for f in sorted(bad & set(PARTIAL_FIELDS)):
+        valid = ctx.partials.get(f"{path}.{f}")
+        if isinstance(valid, (list, dict)):
+            a[f] = valid
+            bad.discard(f)
+            partial.add(f)
+    if "port" in a:
+        port = a.pop("port")
+        if "ports" not in a and "ports" not in bad:
+            a["ports"] = {"http": {"port": port, "protocol": "TCP"}}
+    if isinstance(a.get("ports"), dict):
+        a["ports"] = {k: p if isinstance(p, dict) else {"port": p, "protocol": "TCP"} for k, p in a["ports"].items()}
+    a["_bad"], a["_partial"] = bad, partial
+    return a
+
+
+def _partial_override(ctx: Ctx, path: str) -> dict[str, Any] | None:
+    part = ctx.partials.get(path)
+    if not isinstance(part, dict) or "set" not in part:
+        return None
+    ctx.partials[path + "#set"] = part["set"]
+    ctx.bad[path + "#set"] = ctx.bad.get(path, set())
+    for f in PARTIAL_FIELDS:
+        if f"{path}.{f}" in ctx.partials:
+            ctx.partials[f"{path}#set.{f}"] = ctx.partials[f"{path}.{f}"]
+    return {"set": _partial_agent(ctx, path + "#set") or {}, "unset": part["unset"]}
+
+
 def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
     """The valid part of a spec with problems, or None when too little is valid to check further.
 
-    An agent with a problem of its own is left out, and so is an agent that inherits an invalid
-    field from `defaults`; references to either are not checked (their problem is reported once,
-    where it was written, and causes no follow-on problems elsewhere)."""
+    An agent with problems of its own is checked on its valid fields: a cross-field check is skipped
+    only when it reads a field with a problem (see DEPENDS), and so is a reference to an agent whose
+    value is not a mapping at all. Each problem is reported once, where it was written, and causes
+    no follow-on problems elsewhere."""
     from helmgen.spec.load import Mapping
 
     top = ctx.partials.get("")
     if top is None or not isinstance(root, Mapping):
         return None
-    agents = dict(top.get("agents", ctx.partials.get("agents", {})))
+    valid = top.get("agents", ctx.partials.get("agents", {}))
     agents_node = root.items.get("agents", (None, None))[1]
-    all_agents = list(agents_node.items) if isinstance(agents_node, Mapping) else list(agents)
-    defaults = top.get("defaults", ctx.partials.get("defaults", {}))
-    defaults_node = root.items.get("defaults", (None, None))[1]
-    bad_defaults = ({k for k in defaults_node.items if not k.startswith("x-")} - set(defaults)
-                    if isinstance(defaults_node, Mapping) else set())
-    for name, a in list(agents.items()):
-        if bad_defaults - set(a):
-            del agents[name]
+    all_agents = list(agents_node.items) if isinstance(agents_node, Mapping) else list(valid)
+    agents: dict[str, Any] = {}
+    for name in all_agents:
+        a = valid[name] if name in valid else _partial_agent(ctx, f"agents.{name}")
+        if a is not None:
+            agents[name] = a
     if not agents:
         return None
+    defaults = top.get("defaults")
+    if defaults is None:
+        defaults = _partial_agent(ctx, "defaults") or {}
     v = {"version": "0.0.0", **top, "agents": agents, "defaults": defaults,
          "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
          "environments": _partial_environments(root, top, ctx),
@@ -101,8 +163,8 @@ def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
 
 
 def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
-    """The environments, each with the agent overrides that passed stage 2; `_invalid` names the
-    others (an environment whose own `defaults` has problems is left out: every agent inherits them)."""
+    """The environments, each with the valid part of its defaults and agent overrides; `_invalid`
+    names the overrides that are not mappings at all."""
     from helmgen.spec.load import Mapping
 
     envs = dict(top.get("environments", ctx.partials.get("environments", {})))
@@ -113,12 +175,20 @@ def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str
         part = ctx.partials.get(f"environments.{name}")
         if name in envs or part is None or not isinstance(env_node, Mapping):
             continue
+        env = dict(part)
         if "defaults" in env_node.items and "defaults" not in part:
-            continue
-        overrides = part.get("agents", ctx.partials.get(f"environments.{name}.agents", {}))
+            d = _partial_override(ctx, f"environments.{name}.defaults")
+            if d is None:
+                continue  # not a mapping: every agent of the environment would inherit the problem
+            env["defaults"] = d
+        overrides = dict(part.get("agents", ctx.partials.get(f"environments.{name}.agents", {})))
         agents_node = env_node.items.get("agents", (None, None))[1]
         written = set(agents_node.items) if isinstance(agents_node, Mapping) else set()
-        envs[name] = {**part, "agents": overrides, "_invalid": written - set(overrides)}
+        for agent in sorted(written - set(overrides)):
+            o = _partial_override(ctx, f"environments.{name}.agents.{agent}")
+            if o is not None:
+                overrides[agent] = o
+        envs[name] = {**env, "agents": overrides, "_invalid": written - set(overrides)}
     return envs
 
 
@@ -130,15 +200,30 @@ class _AgentChecker:
         self.spec = spec
         self.where = where  # "environments.<env>." when checking an environment's view of the agent
         self.base = f"{where}agents.{name}"
+        self.bad: set[str] = set(raw.get("_bad", ()))  # fields with problems of their own
+        self.partial: set[str] = set(raw.get("_partial", ()))  # fields of which only the valid part is here
 
     def err(self, field: str, message: str, hint: str = "") -> None:
+        top = field.split(".")[0].split("[")[0]
+        if self.bad & (DEPENDS.get(top, set()) | {top}):
+            return  # a follow-on of a problem reported where it was written
         path = f"{self.base}.{field}" if field else self.base
         # where the value was written: the environment's override, the agent's own line, the
         # environment's defaults or the spec's defaults; else the nearest parent
-        candidates = [path, f"agents.{self.name}.{field}", f"{self.where}defaults.{field}", f"defaults.{field}"]
-        exact = [p for p in candidates if field and p in self.ctx.pos]
-        pos = self.ctx.pos[exact[0]] if exact else self.ctx.at(path, f"agents.{self.name}")
+        pos = self._where(field) or self.ctx.at(path, f"agents.{self.name}")
         self.ctx.err(pos, path, message, hint)
+
+    def _where(self, field: str) -> tuple[int, int] | None:
+        """Where `field` (or its nearest written parent) was written, searched in the places it can come from."""
+        import re
+
+        while field:
+            for p in (f"{self.base}.{field}", f"agents.{self.name}.{field}", f"{self.where}defaults.{field}",
+                      f"defaults.{field}"):
+                if p in self.ctx.pos:
+                    return self.ctx.pos[p]
+            field = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", field) if re.search(r"(\.[^.\[]+|\[\d+\])$", field) else ""
+        return None
 
     def warn(self, field: str, message: str, hint: str = "") -> None:
         path = f"{self.base}.{field}"
@@ -178,10 +263,37 @@ class _AgentChecker:
             return {"grpc": {"port": p["grpc"]}, **timings}
         return {"exec": {"command": list(p["exec"])}, **timings}
 
+    def _name(self, field: str, name: Any, what: str) -> bool:
+        """A pass-through object's `name`: a DNS-1123 label, as Kubernetes requires of volumes and containers."""
+        import re
+
+        if name is None:
+            self.err(field, "is required", f"every {what} needs a name")
+        elif not isinstance(name, str):
+            got = ("a list" if isinstance(name, list) else "a mapping" if isinstance(name, dict)
+                   else f"the boolean {str(name).lower()}" if isinstance(name, bool) else f"the number {name}")
+            self.err(field, f"expected a {what} name (a string), got {got}")
+        elif len(name) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+            self.err(field, f"{name[:70]!r} is not a valid {what} name",
+                     "a DNS-1123 label: at most 63 lowercase letters, digits and '-'")
+        else:
+            return True
+        return False
+
     def pass_through(self, pod: dict[str, Any], a: dict[str, Any]) -> None:
         """The pass-through Kubernetes fields against what the chart adds itself."""
         config_path = (a.get("config") or {}).get("mountPath", f"/etc/{self.name}") if a.get("config") else None
         state_path = (a.get("state") or {}).get("mountPath", "/data") if a.get("state") else None
+        norm = {p: (p.rstrip("/") or "/") for p in (config_path, state_path) if p}
+        if config_path and norm[config_path] == "/tmp":
+            self.err("config.mountPath", f"{config_path!r} is where the chart mounts the writable /tmp",
+                     "mount the config files at another path")
+        if state_path and norm[state_path] == "/tmp":
+            self.err("state.mountPath", f"{state_path!r} is where the chart mounts the writable /tmp",
+                     "mount the state volume at another path")
+        if config_path and state_path and norm[config_path] == norm[state_path]:
+            self.err("config.mountPath", f"{config_path!r} is also state.mountPath",
+                     "the config files and the state volume need two paths")
         chart_volumes = {"tmp": "the writable /tmp"}
         if config_path:
             chart_volumes["config"] = "config.files"
@@ -189,37 +301,71 @@ class _AgentChecker:
             chart_volumes["data"] = "state"
         seen: set[str] = set()
         for i, vol in enumerate(pod.get("volumes", [])):
+            if not isinstance(vol, dict):
+                continue
             name = vol.get("name")
+            if not self._name(f"volumes[{i}].name", name, "volume"):
+                continue
             if name in chart_volumes:
                 self.err(f"volumes[{i}].name", f"{name!r} is the name of the chart's own volume for {chart_volumes[name]}",
                          "give your volume another name")
-            elif isinstance(name, str) and name in seen:
+            elif name in seen:
                 self.err(f"volumes[{i}].name", f"{name!r} is listed twice")
-            seen.add(str(name))
+            seen.add(name)
         chart_paths = {"/tmp": "the writable /tmp"}
         if config_path:
             chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
         if state_path:
             chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
         mounted: set[str] = set()
+        complete = "volumes" not in self.partial  # a volume with problems may be the one a mount names
         for i, mount in enumerate(pod.get("volumeMounts", [])):
+            if not isinstance(mount, dict):
+                continue
             path = mount.get("mountPath")
-            where = isinstance(path, str) and chart_paths.get(path.rstrip("/") or "/")
-            if where:
-                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
-                         "mount your volume at another path")
-            elif isinstance(path, str) and (path.rstrip("/") or "/") in mounted:
-                self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
-            mounted.add(str(path).rstrip("/") or "/")
+            if path is None:
+                self.err(f"volumeMounts[{i}].mountPath", "is required")
+            elif not isinstance(path, str):
+                self.err(f"volumeMounts[{i}].mountPath", "expected a path (a string)")
+            else:
+                where = chart_paths.get(path.rstrip("/") or "/")
+                if where:
+                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
+                             "mount your volume at another path")
+                elif (path.rstrip("/") or "/") in mounted:
+                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
+                mounted.add(path.rstrip("/") or "/")
             name = mount.get("name")
-            if isinstance(name, str) and name not in seen and name not in chart_volumes:
+            if name is None:
+                self.err(f"volumeMounts[{i}].name", "is required", "the name of one of the pod's volumes")
+            elif not isinstance(name, str):
+                self.err(f"volumeMounts[{i}].name", "expected a volume name (a string)")
+            elif name not in seen and name not in chart_volumes and complete:
                 import difflib
 
                 known = sorted(seen | set(chart_volumes))
                 close = difflib.get_close_matches(name, known, n=1)
                 self.err(f"volumeMounts[{i}].name", f"names volume {name!r}, which the pod does not have",
                          f'did you mean "{close[0]}"?' if close else "volumes: " + ", ".join(known))
+        containers = {self.name: "the agent's own container"}  # one namespace for init containers and containers
+        for field in ("initContainers", "sidecars"):
+            for i, c in enumerate(pod.get(field, [])):
+                if not isinstance(c, dict) or not self._name(f"{field}[{i}].name", c.get("name"), "container"):
+                    continue
+                if c["name"] in containers:
+                    self.err(f"{field}[{i}].name", f"{c['name']!r} is already the name of {containers[c['name']]}",
+                             "init containers, sidecars and the agent's container share one set of names")
+                containers.setdefault(c["name"], f"{field}[{i}]")
+        for i, t in enumerate(pod.get("tolerations", [])):
+            if not isinstance(t, dict):
+                self.err(f"tolerations[{i}]", "expected a toleration (a mapping)",
+                         "for example {key: dedicated, operator: Exists, effect: NoSchedule}")
         for field in ("securityContext", "podSecurityContext"):
+            for key in ("hostNetwork", "hostPID", "hostIPC"):
+                if key in (a.get(field) or {}):
+                    self.err(f"{field}.{key}", f"is not a {field} field",
+                             f"{key} is a field of the pod, which the chart does not set; a pod that needs it "
+                             "comes in through extraManifests")
             for key, value in (a.get(field) or {}).items():
                 if isinstance(value, dict) and any(v is None for v in value.values()):
                     self.err(f"{field}.{key}", "null removes a whole field of the secure defaults, not part of one",
@@ -280,8 +426,8 @@ class _AgentChecker:
             if quantity(limits[k]) < quantity(requests[k]):
                 self.err(f"resources.limits.{k}", f"{limits[k]} is less than the request {requests[k]}")
         gpu = res.get("gpu")
-        if gpu and gpu["count"] > 0:
-            limits[gpu["resource"]] = gpu["count"]
+        if gpu and gpu.get("count", 0) > 0:  # an environment's `resource: null` goes back to the default
+            limits[gpu.get("resource", "nvidia.com/gpu")] = gpu["count"]
 
         # probes
         health_in = a.get("health")
@@ -307,14 +453,17 @@ class _AgentChecker:
         # env and references to declared secrets
         env = a.get("env", {})
         for var, e in env.items():
-            if "secret" in e and e["secret"] in self.spec["secrets"]:
+            if "secret" in e and "key" in e and e["secret"] in self.spec["secrets"]:
                 keys = self.spec["secrets"][e["secret"]]["keys"]
                 if e["key"] not in keys:
                     self.err(f"env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
                              "declared keys: " + ", ".join(keys))
 
         for i, target in enumerate(a.get("talksTo", [])):
-            if target == self.name:
+            target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
+            if not isinstance(target, str):
+                continue  # an item with a problem of its own
+            elif target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
             elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
                 pass  # an agent with problems of its own, reported there
@@ -324,6 +473,8 @@ class _AgentChecker:
                 close = difflib.get_close_matches(target, names, n=1)
                 self.err(f"talksTo[{i}]", f"no agent named {target!r}",
                          f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
+            elif target_bad & (_PORTS | _KIND):
+                pass  # whether it serves traffic depends on a field with a problem, reported there
             elif target[0].isdigit():
                 self.err(f"talksTo[{i}]", f"agent {target!r} starts with a digit, so its variable "
                                           f"{target.upper().replace('-', '_')}_URL would be an invalid name",
@@ -400,6 +551,8 @@ class _AgentChecker:
                 job.setdefault("concurrencyPolicy", "Forbid")
 
         image = dict(a["image"])
+        if not image.get("repository"):  # `image: {tag: "1"}`, here or merged from defaults
+            self.err("image.repository", "is required", "for example image: ghcr.io/acme/planner:1.0")
         image.setdefault("digest", "")
         if not image.get("tag") and not image["digest"]:
             # the chart's appVersion; '+' (SemVer build metadata) is not allowed in image tags
@@ -448,6 +601,8 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
     view = {**spec, "agents": raw_agents}
     agents: dict[str, Agent] = {}
     for name, a in raw_agents.items():
+        if "image" not in a and "image" in a.get("_bad", ()):
+            a = {**a, "image": {"repository": "invalid"}}  # its problem is reported where it was written
         if "image" not in a:
             path = f"{where}agents.{name}"
             ctx.err(ctx.at(path, f"agents.{name}"), f"{path}.image", "is required")
@@ -471,9 +626,10 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
 def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) -> dict[str, Agent]:
     """The agents as environment `name` sees them: its defaults reach every agent that does not set
     the field itself, its agent overrides win, `null` removes a setting, new agents join."""
-    base_defaults = v.get("defaults", {})
+    base_defaults, base_bad, base_partial = _meta(v.get("defaults", {}))
     env_defaults = env.get("defaults", {"set": {}, "unset": []})
-    defaults = remove_paths(deep_merge(base_defaults, env_defaults["set"]), env_defaults["unset"])
+    env_set, env_bad, env_partial = _meta(env_defaults["set"])
+    defaults = remove_paths(deep_merge(base_defaults, env_set), env_defaults["unset"])
     overrides = env.get("agents", {})
     merged: dict[str, dict[str, Any]] = {}
     invalid = v.get("_invalid_agents", set())  # reported where written; an override does not make them new
@@ -481,11 +637,16 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
     for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"] and n not in invalid]]:
         if agent_name in broken:
             continue
-        own = v["_own_agents"].get(agent_name, {})
+        own, bad, partial = _meta(v["_own_agents"].get(agent_name, {}))
         # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
         a = deep_merge(defaults, own)
         if agent_name in overrides:
-            a = remove_paths(deep_merge(a, overrides[agent_name]["set"]), overrides[agent_name]["unset"])
+            over, over_bad, over_partial = _meta(overrides[agent_name]["set"])
+            a = remove_paths(deep_merge(a, over), overrides[agent_name]["unset"])
+            bad, partial = bad | over_bad, partial | over_partial
+            for f in over_bad:  # a field with a problem in the override is left out, as in a partial agent
+                a.pop(f, None)
+        a["_bad"], a["_partial"] = bad | base_bad | env_bad, partial | base_partial | env_partial
         merged[agent_name] = a
     if broken:
         v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
@@ -493,17 +654,24 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
 
 
 def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
-    defaults = v.get("defaults", {})
+    defaults, defaults_bad, defaults_partial = _meta(v.get("defaults", {}))
     v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
     v["_own_agents"] = v["agents"]
-    merged = {name: deep_merge(defaults, a) for name, a in v["agents"].items()}
+    merged = {}
+    for name, a in v["agents"].items():
+        own, bad, partial = _meta(a)
+        merged[name] = {**deep_merge(defaults, own), "_bad": bad | defaults_bad, "_partial": partial | defaults_partial}
     agents = _agents(merged, v, ctx)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
+    for i, m in enumerate(v.get("extraManifests", [])):
+        for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
+            path = f"extraManifests[{i}].{field}"
+            ctx.warn(ctx.at(path), path, message, hint)
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen import SPEC_API_VERSIONS
-from helmgen.spec.load import Node
+from helmgen.spec.load import Mapping, Node
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -65,7 +65,21 @@ def _quantity_check(text: str) -> str | None:
 def _memory_check(text: str) -> str | None:
     if text.endswith("m") and not text.endswith(("Em", "Pm")):
         return f"is millibytes (did you mean {text[:-1]}Mi?)"
+    value = quantity_value(text)
+    mantissa = re.split(r"[eE]", text)[0]
+    if value is not None and (value % 1 != 0 or (value == 0 and re.search(r"[1-9]", mantissa))):
+        return "is a fraction of a byte"
     return _quantity_check(text)
+
+
+def _size_check(text: str) -> str | None:
+    if quantity_value(text) == 0 and not re.search(r"[1-9]", re.split(r"[eE]", text)[0]):
+        return "must be more than 0"
+    return _memory_check(text)
+
+
+def _percent_check(text: str) -> str | None:
+    return "is more than 100%" if text.endswith("%") and int(text[:-1]) > 100 else None
 
 
 def _key_check(text: str) -> str | None:
@@ -206,6 +220,10 @@ def _image_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
 class ImageString(Str):
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         text = super().check(node, path, ctx)
+        if text is not INVALID and (text.partition("@")[0].endswith(":") or text.endswith("@")):
+            ctx.err(node, path, f"{text!r} has an empty {'digest' if text.endswith('@') else 'tag'}",
+                    "drop the ':' (the chart's appVersion is the tag then) or give a tag")
+            return INVALID
         return INVALID if text is INVALID else _image_from_string(text, node, path, ctx)
 
 
@@ -333,7 +351,9 @@ def _disruption_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return INVALID if ok is None else v
 
 
-DISRUPTION = Union(Const(False), Obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT},
+_BUDGET = Union(Int(0), Str(PERCENT_OR_INT, "an integer or a percentage", hint="for example 1 or 25%",
+                           check_fn=_percent_check), what="an integer or a percentage")  # a share of the pods
+DISRUPTION = Union(Const(False), Obj({"minAvailable": _BUDGET, "maxUnavailable": _BUDGET},
                                      post=_disruption_post), what="{minAvailable} or {maxUnavailable}, or false")
 
 
@@ -366,7 +386,11 @@ class EnvLiteral(Str):
 
 ENV = Map(Union(EnvLiteral(), Obj({
     "secret": Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), "configMap": Str(DNS_SUBDOMAIN, "a ConfigMap name", max_len=253),
-    "key": Str(SECRET_KEY, "a valid key"), "field": Str(r"[a-zA-Z][a-zA-Z0-9.\[\]'/_-]*", "a field path"),
+    "key": Str(SECRET_KEY, "a valid key"), "field": Str(
+        r"metadata\.(?:name|namespace|uid)|metadata\.(?:labels|annotations)\['[^']+'\]|spec\.(?:nodeName|"
+        r"serviceAccountName)|status\.(?:hostIPs?|podIPs?)", "a field Kubernetes gives to env (fieldRef)",
+        hint="metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], metadata.annotations['KEY'], "
+             "spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP or status.podIPs"),
     "resource": Str(r"(limits|requests)\.(cpu|memory|ephemeral-storage|hugepages-[^ ]+)", "a resource field",
                     hint="for example limits.memory"),
     "optional": Bool(),
@@ -390,7 +414,10 @@ CONFIG = Obj({
     "reload": Str(enum=("restart", "live")),
 }, required=("files",))
 STATE = Obj({
-    "size": MEMORY, "mountPath": Str(r"/.*", "an absolute path"), "storageClass": Str(),
+    "size": Str(QUANTITY, "a storage size", hint="for example 1Gi", check_fn=_size_check, numeric=True),
+    "mountPath": Str(r"/.*", "an absolute path"),
+    "storageClass": Str(f"(?:{DNS_SUBDOMAIN})?", "a StorageClass name", max_len=253,
+                        hint="a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"),
     "accessModes": List(Str(enum=("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")), min_items=1),
     "retain": Bool(),
 }, required=("size",))
@@ -479,6 +506,31 @@ LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_
 OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
 
 
+class PolicyRule(Raw):
+    """An rbac.authorization.k8s.io/v1 PolicyRule: its lists are lists of strings (`verbs: '*'` is not one)."""
+
+    LISTS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        v = super().check(node, path, ctx)
+        if v is INVALID:
+            return INVALID
+        ok = True
+        for key in self.LISTS:
+            items = v.get(key)
+            if key in v and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
+                assert isinstance(node, Mapping)
+                knode = node.items[key][0]
+                ctx.err(knode, f"{path}.{key}", "expected a list of strings",
+                        f"for example {key}: ['*']" if items == "*" else "")
+                ok = False
+        return v if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"type": "object", "properties": {
+            k: {"type": "array", "items": {"type": "string"}} for k in self.LISTS}})
+
+
 def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "port" in v:
         if "ports" in v:
@@ -497,7 +549,7 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
         "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
         "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
-        "rbac": Obj({"rules": Raw("array")}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
+        "rbac": Obj({"rules": List(PolicyRule())}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
         "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
         "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
         "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
@@ -525,7 +577,8 @@ SECRET = Obj({
 
 CHART_META = Obj({
     "home": URL, "icon": URL, "sources": List(URL), "keywords": STRINGS,
-    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(), "url": URL}, required=("name",))),
+    "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
+                             "url": URL}, required=("name",))),
     "annotations": STR_MAP, "deprecated": Bool(),
 })
 
@@ -592,15 +645,30 @@ class Overrides(T):
         return self.agent.accepts(node)
 
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        from helmgen.spec.load import Scalar
+
+        if isinstance(node, Scalar) and node.value is None and not node.invalid:
+            ctx.err(node, path, "null cannot remove a whole agent",
+                    "use enabled: false to turn the agent off in this environment")
+            return INVALID
         unset: list[tuple[str, ...]] = []
         value = self.agent.check(_strip_nulls(node, (), unset), path, ctx)
+        removes_image = [p for p in unset if p[0] == "image"]
+        for p in removes_image:
+            ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
+                    "every agent needs an image; use enabled: false to remove the agent")
+        if removes_image:
+            if value is not INVALID:
+                ctx.partials[path] = value
+            ctx.bad.setdefault(path, set()).add("image")
+            value = INVALID
         if value is INVALID:
+            # the valid part, for the cross-field checks (the set fields that passed, and the removals)
+            part = ctx.partials.get(path)
+            if isinstance(part, dict) and "set" not in part:
+                ctx.partials[path] = {"set": part, "unset": [_NULL_ALIASES.get(p, p) for p in unset
+                                                             if p[0] != "image"]}
             return INVALID
-        for p in unset:
-            if p[0] == "image":
-                ctx.err(ctx.at(path + "." + ".".join(p)), path + "." + ".".join(p), "cannot be removed",
-                        "every agent needs an image; use enabled: false to remove the agent")
-                return INVALID
         for p in [p for p in unset if len(p) == 2 and p[0] in ("securityContext", "podSecurityContext")]:
             # as in the spec: null there removes that secure default (not merely the agent's own setting)
             value.setdefault(p[0], {})[p[1]] = None

@@ -29,6 +29,7 @@ class Scalar:
     value: Any
     text: str
     plain: bool
+    invalid: bool = False  # a value with a problem of its own (too large, bad tag, unknown alias): not checked further
 
 
 @dataclass(eq=False)
@@ -108,14 +109,53 @@ def _at(mark: Any) -> tuple[int, int]:
 
 
 class _Builder:
-    """Turns parser events into nodes with an explicit stack (no recursion)."""
+    """Turns parser events into nodes with an explicit stack (no recursion).
 
-    def __init__(self, problems: list[Problem]) -> None:
+    Problems of single values (a duplicate key, a too large integer, a tag, an unknown alias) are
+    recorded with the value's path and the tree is built on, so that the fields are checked too;
+    `fatal` is set when the file cannot be read as a spec at all."""
+
+    def __init__(self, problems: list[Problem], text: str = "") -> None:
+        import bisect
+
         self.problems = problems
         self.anchors: dict[str, Node] = {}
+        self.sizes: dict[int, int] = {}  # values a node stands for, aliases expanded
+        self.expanded = 0
+        self.fatal = False
+        self.stack: list[list[Any]] = []
+        # YAML 1.2 line breaks only (\n, \r\n, \r): PyYAML's own marks also count U+0085, U+2028 and
+        # U+2029, which would shift every later line number
+        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+        self.has_text = bool(text)
+        self._bisect = bisect.bisect_right
+
+    def at(self, mark: Any) -> tuple[int, int]:
+        """1-based line and column of a parser mark, counted as YAML 1.2 counts lines."""
+        if mark is None:
+            return (1, 1)
+        index = getattr(mark, "index", None)
+        if not isinstance(index, int) or not self.has_text:
+            return _at(mark)
+        line = self._bisect(self.starts, index)
+        return (line, index - self.starts[line - 1] + 1)
+
+    def path(self, key: str | None = None) -> str:
+        """The path of the value being built (`key`: the mapping key it is, when it is one)."""
+        from helmgen.problems import join_path
+
+        p = ""
+        for container, pending, *_ in self.stack:
+            if isinstance(container, Sequence):
+                p = join_path(p, len(container.items))
+            elif pending is not None:
+                p = join_path(p, pending.text if pending.value is not None else "null")
+        return join_path(p, key) if key is not None else p
 
     def scalar(self, ev: Any) -> Scalar:
-        line, col = _at(ev.start_mark)
+        line, col = self.at(ev.start_mark)
+        path = self.path()
+        invalid = False
         text = ev.value
         plain = not ev.style and ev.implicit[0]
         tag = ev.tag
@@ -123,9 +163,9 @@ class _Builder:
             try:
                 value: Any = resolve_plain(text) if plain else text
             except TooLarge as exc:
-                self.problems.append(Problem(line, col, "", f"{exc} is too large",
+                self.problems.append(Problem(line, col, path, f"{exc} is too large",
                                              f"at most {MAX_INT_DIGITS} digits; quote it if it is text"))
-                value = text
+                value, invalid = text, True
         elif tag in _TAGS:
             want = _TAGS[tag]
             try:
@@ -133,43 +173,46 @@ class _Builder:
                          bool: lambda t: {"true": True, "false": False}[t.lower()],
                          type(None): lambda t: None}[want](text)
             except TooLarge as exc:
-                self.problems.append(Problem(line, col, "", f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
-                value = text
+                self.problems.append(Problem(line, col, path, f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
+                value, invalid = text, True
             except (ValueError, KeyError):
                 shown = text if len(text) <= 40 else text[:40] + "..."
-                self.problems.append(Problem(line, col, "", f"{shown!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
-                value = text
+                self.problems.append(Problem(line, col, path, f"{shown!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
+                value, invalid = text, True
         else:
-            self.problems.append(Problem(line, col, "", f"unsupported YAML tag {tag!r}",
+            self.problems.append(Problem(line, col, path, f"unsupported YAML tag {tag!r}",
                                          "remove the tag; the spec uses plain YAML"))
-            value = text
-        return Scalar(line, col, value, text, plain)
+            value, invalid = text, True
+        return Scalar(line, col, value, text, plain, invalid)
 
     def build(self, events: Any) -> Node | None:
         import yaml
 
         root: Node | None = None
-        # stack entries: [container, pending_key_or_None]
-        stack: list[list[Any]] = []
+        # stack entries: [container, pending_key_or_None, start event, values inside]
+        stack = self.stack
         documents = 0
 
-        def attach(node: Node, ev: Any) -> None:
+        def attach(node: Node, ev: Any, size: int = 1) -> None:
             nonlocal root
             anchor = getattr(ev, "anchor", None)
             if anchor:
                 self.anchors[anchor] = node
+                self.sizes[id(node)] = size
             if not stack:
                 root = node
                 return
             top = stack[-1]
+            top[3] += size
             parent = top[0]
             if isinstance(parent, Sequence):
                 parent.items.append(node)
             elif top[1] is None:
                 if not isinstance(node, Scalar):
-                    self.problems.append(Problem(node.line, node.column, "",
+                    self.problems.append(Problem(node.line, node.column, self.path(),
                                                  "a mapping key must be a plain value"))
-                    top[1] = Scalar(node.line, node.column, "?", "?", True)
+                    # its entry is left out (no follow-on problem such as a duplicate key)
+                    top[1] = Scalar(node.line, node.column, "?", "?", True, invalid=True)
                 else:
                     top[1] = node
             else:
@@ -181,14 +224,16 @@ class _Builder:
         for ev in events:
             count += 1
             if count > MAX_EXPANDED_NODES:  # about one event a value
-                self.problems.append(Problem(*_at(ev.start_mark), "",
+                self.fatal = True
+                self.problems.append(Problem(*self.at(ev.start_mark), "",
                                              f"the file holds more than {MAX_EXPANDED_NODES} values",
                                              "a spec never needs this; is the file what you meant?"))
                 return None
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    self.problems.append(Problem(*_at(ev.start_mark), "",
+                    self.fatal = True
+                    self.problems.append(Problem(*self.at(ev.start_mark), "",
                                                  "the file holds more than one YAML document",
                                                  "a spec is one document; remove the extra '---'"))
                     break
@@ -196,35 +241,48 @@ class _Builder:
                 attach(self.scalar(ev), ev)
             elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
-                    self.problems.append(Problem(*_at(ev.start_mark), "",
+                    self.fatal = True
+                    self.problems.append(Problem(*self.at(ev.start_mark), "",
                                                  f"nesting deeper than {MAX_DEPTH} levels",
                                                  "a spec never needs this; is the file what you meant?"))
                     return None
                 if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    self.problems.append(Problem(*_at(ev.start_mark), "",
+                    self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
                                                  f"unsupported YAML tag {ev.tag!r}"))
-                line, col = _at(ev.start_mark)
+                line, col = self.at(ev.start_mark)
                 container: Node = Mapping(line, col) if isinstance(ev, yaml.MappingStartEvent) else Sequence(line, col)
-                stack.append([container, None, ev])
+                stack.append([container, None, ev, 0])
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                container, _, start = stack.pop()
-                attach(container, start)
+                container, _, start, inside = stack.pop()
+                attach(container, start, 1 + inside)
             elif isinstance(ev, yaml.AliasEvent):
                 target = self.anchors.get(ev.anchor or "")
+                size = 1
                 if target is None:
-                    self.problems.append(Problem(*_at(ev.start_mark), "",
+                    self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
                                                  f"unknown alias *{ev.anchor}"))
-                    target = Scalar(*_at(ev.start_mark), None, "", True)
-                attach(target, ev)
+                    target = Scalar(*self.at(ev.start_mark), None, "", True, invalid=True)
+                else:
+                    size = self.sizes.get(id(target), 1)
+                    self.expanded += size
+                    if self.expanded > MAX_EXPANDED_NODES:
+                        self.fatal = True
+                        self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
+                                                     f"aliases expand to more than {MAX_EXPANDED_NODES} values",
+                                                     "an alias bomb? a spec never needs this"))
+                        return None
+                attach(target, ev, size)
         return root
 
     def _add_item(self, parent: Mapping, key: Scalar, node: Node) -> None:
         name = key.text if key.value is not None else "null"
+        if key.invalid:
+            return  # a key with a problem of its own
         if key.plain and name == "<<":
             sources = node.items if isinstance(node, Sequence) else [node]
             for src in sources:
                 if not isinstance(src, Mapping):
-                    self.problems.append(Problem(key.line, key.column, "", "'<<' merges only mappings"))
+                    self.problems.append(Problem(key.line, key.column, self.path("<<"), "'<<' merges only mappings"))
                     continue
                 for k, item in src.items.items():
                     if k not in parent.items:
@@ -233,8 +291,8 @@ class _Builder:
             return
         if name in parent.items and name not in parent.merged:
             first = parent.items[name][0]
-            self.problems.append(Problem(key.line, key.column, "", f"duplicate key {name!r}",
-                                         f"first given at line {first.line}"))
+            self.problems.append(Problem(key.line, key.column, self.path(name), f"duplicate key {name!r}",
+                                         f"first given at line {first.line}; the first is used"))
             return
         parent.merged.discard(name)
         parent.items[name] = (key, node)
@@ -278,23 +336,35 @@ def parse_text(text: str, filename: str) -> Node:
         raise SpecError(filename, [Problem(1, 1, "", "the file is empty",
                                            "run 'helmgen init' for a commented starter spec")])
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    builder = _Builder(problems)
+    builder = _Builder(problems, text)
     try:
         root = builder.build(yaml.parse(text, Loader=loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = builder.at(mark)
         what = exc.problem or "invalid YAML"
         raise SpecError(filename, problems + [Problem(line, col, "", f"invalid YAML: {what}")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: positioned, on one line
+        index = exc.position if isinstance(exc.position, int) else 0
+        if loader is not yaml.SafeLoader:  # libyaml counts bytes of the UTF-8 text
+            index = len(text.encode("utf-8")[:index].decode("utf-8", "ignore"))
+        line = builder._bisect(builder.starts, index)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise SpecError(filename, problems + [Problem(line, index - builder.starts[line - 1] + 1, builder.path(),
+                                                      f"invalid YAML: the control character U+{ord(char):04X} "
+                                                      "is not allowed", "write it as an escape in a double-quoted "
+                                                      "string, for example \"\\x01\"")]) from None
     except yaml.YAMLError as exc:
-        raise SpecError(filename, problems + [Problem(1, 1, "", f"invalid YAML: {exc}")]) from None
-    if problems:
+        text_ = " ".join(str(exc).split())
+        raise SpecError(filename, problems + [Problem(1, 1, "", f"invalid YAML: {text_}")]) from None
+    if builder.fatal:
         raise SpecError(filename, problems)
     if root is None:
-        raise SpecError(filename, [Problem(1, 1, "", "the file is empty")])
+        raise SpecError(filename, problems or [Problem(1, 1, "", "the file is empty")])
     if builder.anchors and expanded_size(root) > MAX_EXPANDED_NODES:
         raise SpecError(filename, [Problem(1, 1, "", f"aliases expand to more than {MAX_EXPANDED_NODES} values",
                                            "an alias bomb? a spec never needs this")])
+    root.parse_problems = problems  # type: ignore[union-attr]  # checked with the fields, all reported at once
     return root
 
 

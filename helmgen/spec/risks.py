@@ -17,8 +17,10 @@ _KNOWN_TOKENS = (
     (re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
     (re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{30,}"), "a GitHub token"),
     (re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"),
+     "a JSON Web Token"),  # also after `Bearer `
 )
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:([^/\s@]+)@")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:([^/\s@]+)@")  # the user may be empty: redis://:secret@host
 _OPAQUE = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -48,6 +50,8 @@ def _opaque_kind(word: str) -> str | None:
     if max(len(part) for part in re.split(r"[-_]", word)) < 16:  # words-and-dashes names, not random
         return None
     if _HEX.fullmatch(word):
+        if len(word) in (40, 64):  # a git commit SHA or a sha256 digest: identifiers, not secrets
+            return None
         return "a hex-encoded secret" if re.search(r"\d", word) and re.search(r"[a-fA-F]", word) else None
     if re.search(r"\d", word) and re.search(r"[a-z]", word) and re.search(r"[A-Z]", word):
         return "a base64-encoded secret"
@@ -78,10 +82,7 @@ def _privileged(context: Any, field: str) -> Iterator[Finding]:
     if context.get("privileged") is True:
         yield (f"{field}.privileged", "a privileged container has full access to the node",
                "drop privileged; add only the capabilities the container needs")
-    for host in ("hostNetwork", "hostPID", "hostIPC"):
-        if context.get(host) is True:
-            yield (f"{field}.{host}", f"{host} shares the node's namespace with the pod",
-                   "a pod rarely needs this; it bypasses the pod's isolation")
+
 
 
 def host_access(a: dict[str, Any]) -> Iterator[Finding]:
@@ -123,3 +124,40 @@ CHECKS = (env_literals, wildcard_rbac, host_access, untagged_job, unprobed)
 def agent_warnings(a: dict[str, Any]) -> Iterator[Finding]:
     for check in CHECKS:
         yield from check(a)
+
+
+_POD_KINDS = {"Pod": (), "Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"),
+              "DaemonSet": ("spec", "template"), "ReplicaSet": ("spec", "template"), "Job": ("spec", "template"),
+              "ReplicationController": ("spec", "template"), "CronJob": ("spec", "jobTemplate", "spec", "template")}
+
+
+def manifest_warnings(m: dict[str, Any]) -> Iterator[Finding]:
+    """The same risks in an extraManifests object: a pod (or a workload's pod template) with host
+    access or a privileged container, a Role or ClusterRole with wildcards. Fields are relative to it."""
+    kind = m.get("kind")
+    if kind in ("Role", "ClusterRole"):
+        rules = m.get("rules") if isinstance(m.get("rules"), list) else []
+        for field, message, hint in wildcard_rbac({"rbac": {"rules": rules}}):
+            yield (field.removeprefix("rbac."), message, hint)
+        return
+    if kind not in _POD_KINDS:
+        return
+    pod: Any = m
+    for key in _POD_KINDS[kind]:
+        pod = pod.get(key) if isinstance(pod, dict) else None
+    spec = pod.get("spec") if isinstance(pod, dict) else None
+    if not isinstance(spec, dict):
+        return
+    base = ".".join((*_POD_KINDS[kind], "spec"))
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(host) is True:
+            yield (f"{base}.{host}", f"{host} shares the node's namespace with the pod",
+                   "a pod rarely needs this; it bypasses the pod's isolation")
+    for field in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(field) or []):
+            if isinstance(c, dict):
+                yield from _privileged(c.get("securityContext"), f"{base}.{field}[{i}].securityContext")
+    for i, v in enumerate(spec.get("volumes") or []):
+        if isinstance(v, dict) and "hostPath" in v:
+            yield (f"{base}.volumes[{i}].hostPath", "a hostPath volume reads or writes the node's filesystem",
+                   "use an emptyDir, a ConfigMap, a Secret or a PersistentVolumeClaim")

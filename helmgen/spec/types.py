@@ -34,13 +34,19 @@ class Ctx:
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
         self.partials: dict[str, dict[str, Any]] = {}
+        self._warned: set[tuple[int, int, str]] = set()
+        # the fields of a mapping that had problems, by the mapping's path: cross-field checks skip
+        # only what depends on them (so one bad field causes no follow-on problems)
+        self.bad: dict[str, set[str]] = {}  # de-duplication in constant time per warning
 
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
         self.problems.append(Problem(line, col, path, message, hint))
 
     def warn(self, where: tuple[int, int], path: str, message: str, hint: str = "") -> None:
-        if not any((w.line, w.column, w.message) == (*where, "warning: " + message) for w in self.warnings):
+        key = (where[0], where[1], "warning: " + message)
+        if key not in self._warned:
+            self._warned.add(key)
             self.warnings.append(Problem(where[0], where[1], path, "warning: " + message, hint))
 
     def at(self, *paths: str) -> tuple[int, int]:
@@ -296,20 +302,25 @@ class List(T):
         for i, item in enumerate(node.items):
             p = join_path(path, i)
             ctx.pos[p] = (item.line, item.column)
-            v = self.item.check(item, p, ctx)
+            v = INVALID if _reported(item) else self.item.check(item, p, ctx)
             ok = ok and v is not INVALID
             out.append(v)
         if len(out) < self.min_items:
             ctx.err(node, path, f"needs at least {self.min_items} item{'s' if self.min_items > 1 else ''}")
             return INVALID
-        if self.unique and ok:
+        if self.unique:
             seen: set[Any] = set()
             for i, v in enumerate(out):
+                if v is INVALID:
+                    continue
                 key = repr(v)
                 if key in seen:
                     ctx.err(node.items[i], join_path(path, i), f"{v!r} is listed twice")
+                    out[i] = INVALID
                     ok = False
                 seen.add(key)
+        if not ok:
+            ctx.partials[path] = out  # the valid items, in place (INVALID marks the others): checked further
         return out if ok else INVALID
 
     def schema(self) -> dict[str, Any]:
@@ -355,7 +366,7 @@ class Map(_MappingT):
             if self.key is not None and self.key.check(Scalar(knode.line, knode.column, name, name, False), p, ctx) is INVALID:
                 ok = False
                 continue
-            v = self.value.check(vnode, p, ctx)
+            v = INVALID if _reported(vnode) else self.value.check(vnode, p, ctx)
             ok = ok and v is not INVALID
             out[name] = v
         if len(out) < self.min_items and ok:
@@ -395,6 +406,7 @@ class Obj(_MappingT):
         if not isinstance(node, Mapping):
             return self.wrong(node, path, ctx)
         out: dict[str, Any] = {}
+        bad: set[str] = set()
         ok = True
         for name, knode, vnode, p in self.entries(node, path, ctx):
             if self.xkeys and name.startswith("x-"):
@@ -405,22 +417,29 @@ class Obj(_MappingT):
                 hint = f'did you mean "{close[0]}"?' if close else "known fields: " + ", ".join(sorted(self.fields))
                 ctx.err(knode, p, "unknown field", hint)
                 ok = False
+                if close:
+                    bad.add(close[0])  # most likely that field, misspelt: nothing may depend on its absence
                 continue
-            if isinstance(vnode, Scalar) and vnode.value is None and vnode.plain:
+            if isinstance(vnode, Scalar) and vnode.value is None and vnode.plain and not vnode.invalid:
                 continue  # `field:` or `field: null` means "not set"
-            v = field.check(vnode, p, ctx)
+            v = INVALID if _reported(vnode) else field.check(vnode, p, ctx)
             ok = ok and v is not INVALID
             if v is not INVALID:
                 out[name] = v
+            else:
+                bad.add(name)
         for name in self.required:
             if name not in node.items:
                 ctx.err(ctx.pos.get(path, (node.line, node.column)), join_path(path, name), "is required")
                 ok = False
+                bad.add(name)
             elif name not in out and _is_null(node.items[name][1]):  # `version:` with no value
                 ctx.err(node.items[name][0], join_path(path, name), "is required", "it has no value")
                 ok = False
+                bad.add(name)
         if not ok:
             ctx.partials[path] = out
+            ctx.bad[path] = bad
             return INVALID
         return self.post(out, node, path, ctx) if self.post else out
 
@@ -435,6 +454,11 @@ class Obj(_MappingT):
         if self.required:
             s["required"] = list(self.required)
         return self._described(s)
+
+
+def _reported(node: Node) -> bool:
+    """A value whose problem the YAML reader reported already (a too large integer, a tag, an unknown alias)."""
+    return isinstance(node, Scalar) and node.invalid
 
 
 def _is_null(node: Node) -> bool:
