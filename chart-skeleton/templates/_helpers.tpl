@@ -108,6 +108,67 @@ Arg: list containers agentSecurityContext.
 {{- end }}
 {{- end -}}
 
+{{/* Gives map dst each key of map src it lacks, recursively. Takes list dst src; changes dst, returns nothing. */}}
+{{- define "agentgen.fillDefaults" -}}
+{{- $dst := index . 0 -}}
+{{- range $k, $v := index . 1 -}}
+{{- if not (hasKey $dst $k) }}{{ $_ := set $dst $k (deepCopy $v) }}
+{{- else if and (kindIs "map" $v) (kindIs "map" (index $dst $k)) }}{{ $_ := include "agentgen.fillDefaults" (list (index $dst $k) $v) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Completes an agent added in a values file with the defaults a spec agent gets from helmgen, so both
+render the same objects. Takes a dict: a (the agent's values), name, kind, pname and tcp (its primary
+port and whether that is TCP), defaults (.Values.agentDefaults); sets "a" to a new, completed map.
+Returns nothing.
+*/}}
+{{- define "agentgen.completeAgent" -}}
+{{- /* (a values file cannot set a default's key to false, 0 or "" through mergeOverwrite, hence fillDefaults) */ -}}
+{{- $a := deepCopy .a -}}
+{{- $_ := include "agentgen.fillDefaults" (list $a (.defaults | default dict)) -}}
+{{- $kind := .kind -}}
+{{- $long := has $kind (list "Deployment" "StatefulSet") -}}
+{{- $_ := set $a "kind" $kind -}}
+{{- /* limits default to the requests (Guaranteed QoS) */ -}}
+{{- $req := $a.resources.requests | default dict -}}
+{{- $lim := $a.resources.limits | default dict -}}
+{{- $_ := include "agentgen.fillDefaults" (list $lim $req) -}}
+{{- $_ := set $a "resources" (dict "requests" $req "limits" $lim) -}}
+{{- if not (hasKey $a "health") -}}
+{{- $h := dict -}}
+{{- if and $long $a.ports $.tcp -}}
+{{- $_ := set $h "liveness" (dict "tcpSocket" (dict "port" $.pname)) -}}
+{{- $_ := set $h "readiness" (dict "tcpSocket" (dict "port" $.pname)) -}}
+{{- end -}}
+{{- if and (eq $a.protocol "a2a") $a.ports -}}
+{{- $_ := set $h "readiness" (dict "httpGet" (dict "path" "/.well-known/agent-card.json" "port" $.pname)) -}}
+{{- end -}}
+{{- $_ := set $a "health" $h -}}
+{{- end -}}
+{{- if $a.scaling -}}
+{{- $s := $a.scaling -}}
+{{- if not (hasKey $s "minReplicas") }}{{ $_ := set $s "minReplicas" 1 }}{{ end -}}
+{{- if and (eq ($s.engine | default "hpa") "hpa") (not (or $s.cpu $s.memory $s.metrics)) }}{{ $_ := set $s "cpu" 80 }}{{ end -}}
+{{- end -}}
+{{- if and $long (not (hasKey $a "disruption")) -}}
+{{- $max := 1 -}}
+{{- if $a.scaling }}{{ $max = int $a.scaling.maxReplicas }}{{ else if not (kindIs "invalid" $a.replicas) }}{{ $max = int $a.replicas }}{{ end -}}
+{{- if gt $max 1 }}{{ $_ := set $a "disruption" (dict "maxUnavailable" 1) }}{{ end -}}
+{{- end -}}
+{{- if not $long -}}
+{{- $j := $a.job | default dict -}}
+{{- if not (hasKey $j "backoffLimit") }}{{ $_ := set $j "backoffLimit" 3 }}{{ end -}}
+{{- if and (eq $kind "CronJob") (not (hasKey $j "concurrencyPolicy")) }}{{ $_ := set $j "concurrencyPolicy" "Forbid" }}{{ end -}}
+{{- $_ := set $a "job" $j -}}
+{{- end -}}
+{{- with $a.config }}{{ if not .mountPath }}{{ $_ := set . "mountPath" (printf "/etc/%s" $.name) }}{{ end }}{{ end -}}
+{{- with $a.state -}}
+{{- $_ := include "agentgen.fillDefaults" (list . (dict "mountPath" "/data" "accessModes" (list "ReadWriteOnce") "storageClass" "" "retain" true)) -}}
+{{- end -}}
+{{- $_ := set . "a" $a -}}
+{{- end -}}
+
 {{/*
 What the templates need more than once, computed once per release and kept on the root context
 as .agentgenCache. Helm hands every template of a chart the same root context, so the first
@@ -182,7 +243,7 @@ cache itself, for agentgen.pod).
 {{- if $mayBeLong }}{{ $long = gt (len $n) 52 }}{{ end -}}
 {{- if $long }}{{ if gt (len $n) 63 }}{{ $n = include "agentgen.objname" (list $prefix $name) }}{{ end }}{{ end -}}
 {{- $kind := $a.kind -}}
-{{- if not $kind }}{{ $kind = ternary "StatefulSet" "Deployment" (not (empty $a.state)) }}{{ end -}}
+{{- if not $kind }}{{ $kind = ternary "StatefulSet" (ternary "CronJob" "Deployment" (not (empty $a.schedule))) (not (empty $a.state)) }}{{ end -}}
 {{- $workload := true -}}
 {{- $sts := false -}}
 {{- if eq $kind "StatefulSet" }}{{ $sts = true }}{{ else if ne $kind "Deployment" }}{{ $workload = false }}{{ end -}}
@@ -198,6 +259,12 @@ cache itself, for agentgen.pod).
 {{- $port = $p.port -}}
 {{- $tcp = true -}}
 {{- with $p.protocol }}{{ if ne . "TCP" }}{{ $tcp = false }}{{ end }}{{ end -}}
+{{- end -}}
+{{- /* an agent added in a values file lacks what the spec's agents always hold: give it their defaults */ -}}
+{{- if not (and (hasKey $a "kind") (hasKey $a "rollout") (hasKey $a "resources") (hasKey $a "health")) -}}
+{{- $c := dict "a" $a "name" $name "kind" $kind "pname" $pname "tcp" $tcp "defaults" $.Values.agentDefaults -}}
+{{- $_ := include "agentgen.completeAgent" $c -}}
+{{- $a = $c.a -}}
 {{- end -}}
 {{- $sa := "" -}}
 {{- $saCreate := true -}}
