@@ -302,8 +302,8 @@ cache itself, for agentgen.pod).
 
 {{/*
 The pod template of one agent, at indent 4, for `{{ template "agentgen.pod" $entry }}` (an action,
-so no function call and no copy of the text). Arg: the agent's entry in agentgen.cache. Probes
-and resources are written as JSON (valid YAML) with one call each.
+so no function call and no copy of the text). Arg: the agent's entry in agentgen.cache. Everything
+is block YAML.
 */}}
 {{- define "agentgen.pod" -}}
 {{- $d := . -}}
@@ -476,16 +476,16 @@ and resources are written as JSON (valid YAML) with one call each.
               {{- end }}
             {{- end }}
           {{- end }}
-          resources: {{ toJson $res }}
+          resources:{{ toYaml $res | nindent 12 }}
           {{- with $a.health }}
           {{- with .liveness }}
-          livenessProbe: {{ toJson . }}
+          livenessProbe:{{ toYaml . | nindent 12 }}
           {{- end }}
           {{- with .readiness }}
-          readinessProbe: {{ toJson . }}
+          readinessProbe:{{ toYaml . | nindent 12 }}
           {{- end }}
           {{- with .startup }}
-          startupProbe: {{ toJson . }}
+          startupProbe:{{ toYaml . | nindent 12 }}
           {{- end }}
           {{- end }}
           securityContext:{{ $scText }}
