@@ -12,7 +12,7 @@ from helmgen.spec.model import Agent, Spec
 # as agentDefaults and merged by the templates under such an agent: the same values the spec's
 # checker gives a spec agent. Those that depend on the agent (kind from schedule/state, probes on the
 # primary port, a disruption budget above one pod, limits equal to the requests, job settings) the
-# templates compute the same way (agentgen.completeAgent in _helpers.tpl).
+# templates compute the same way (agentgen.completeAgent in templates/_defaults.tpl).
 AGENT_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "image": {"digest": "", "pullPolicy": "IfNotPresent"},
