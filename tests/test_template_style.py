@@ -44,3 +44,34 @@ def test_flow_pattern() -> None:
     for line in ("  emptyDir: {}", "  args: []", '  value: "{x}"', "  value: '[a]'", "  livenessProbe:",
                  "    - name: x"):
         assert not FLOW.match(line), line
+
+
+SKELETON = Path(__file__).resolve().parent.parent / "chart-skeleton" / "templates"
+
+
+def test_helpers_split_and_documented() -> None:
+    """Helpers split by concern; each define has a comment right above it saying what it takes."""
+    helpers = sorted(p.name for p in SKELETON.glob("_*.tpl"))
+    assert helpers == ["_cache.tpl", "_defaults.tpl", "_helpers.tpl", "_pod.tpl"]
+    for name in helpers:
+        text = (SKELETON / name).read_text()
+        for m in re.finditer(r'\{\{- define "([^"]+)" -\}\}', text):
+            comment = text[:m.start()].rstrip().rsplit("{{/*", 1)[-1]
+            assert comment.endswith("*/}}") and "Takes" in comment, (name, m.group(1))
+
+
+def test_cache_keys_are_words() -> None:
+    """The per-release cache holds data under word keys (no sel4, labels8, psc), and every template
+    starts with the one init helper."""
+    cache = (SKELETON / "_cache.tpl").read_text()
+    keys = re.findall(r'"([A-Za-z0-9]+)" \$', cache) + re.findall(r'"([A-Za-z0-9]+)" \(', cache)
+    assert {"workloadName", "selectorLabels", "podLabels", "values", "labels"} <= set(keys)
+    for key in keys:
+        assert not re.search(r"\d", key) and len(key) > 2, key
+    assert not set(keys) & {"psc", "sts", "urlq", "wname", "pname", "saCreate", "podSA"}
+    assert "nindent" not in cache.split('define "agentgen.cache"')[1]
+    for t in [*SKELETON.glob("*.yaml"), *SKELETON.glob("tests/*.yaml"), SKELETON / "NOTES.txt"]:
+        text = t.read_text()
+        assert "hasKey $ \"agentgenCache\"" not in text, t.name
+        if "agentgenCache" in text:
+            assert '{{- include "agentgen.init" $' in text, t.name

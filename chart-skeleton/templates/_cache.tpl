@@ -10,23 +10,22 @@ as .agentgenCache. Helm hands every template of a chart the same root context, s
 template computes it and the others reuse it; were that to change, each template would compute
 its own copy (same output, only slower). Every template starts with
 {{- include "agentgen.init" $ }}, which computes it unless another template has.
-Fields: labels (the common labels, at indent 4); ns (the quoted release namespace, for the
-metadata.namespace of every namespaced object); prefix (of every object name); pull (the pod's imagePullSecrets block); sc and
-psc (the default container and pod securityContexts as YAML, at the pod template's indents) and
-defaults (.Values.securityDefaults); appTag (the image tag used when an agent gives none);
-secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
-secretNames (secret reference -> quoted Secret name); testName, testLabels and testSel8 (the
-`helm test` pods' name label, their Jobs' labels at indent 4, and their pod templates' stable
-labels at indent 8, without the component); dir (every agent by name) and agents (the enabled
-agents, in name order); empty (an empty map). Each agent's entry: name; a (its values);
-fullname; long (whether the fullname may pass 52 characters); wname (its workload's name); kind;
-workload (a Deployment or StatefulSet); sts; enabled; pname, port and tcp (its primary port:
-primaryPort if that names one of its ports, else the alphabetically first); var and urlq (a
-caller's <TARGET>_URL variable and quoted URL); labels (its object labels at indent 4, with the
-component); sel4 and sel6 (its selector labels at indents 4 and 6); labels8 (its pod labels at
-indent 8: a Job's, whose pod template cannot change, are its selector labels only); sa (its quoted ServiceAccount name), saCreate and podSA (whether its pods name one);
-configName; zero (whether it may run no pod: KEDA with minReplicas 0, or replicas 0); g (the
-cache itself, for agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
+Fields (data, not text: the templates format them): labels (the common labels); namespace (the
+release namespace); prefix (of every object name); imagePullSecrets (their names);
+securityDefaults (.Values.securityDefaults); appVersionTag (the image tag used when an agent gives
+none); secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
+secretNames (secret reference -> Secret name); testName, testLabels and testPodLabels (the `helm
+test` pods' name label, their Jobs' labels, and their pod templates' stable labels, without the
+component); agentsByName (every agent) and agents (the enabled agents, in name order); emptyMap.
+Each agent's entry: name; values (its values, completed by agentgen.completeAgent when added in a
+values file); fullname; longName (whether the fullname may pass 52 characters); workloadName;
+kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, port and portIsTCP
+(its primary port: primaryPort if that names one of its ports, else the alphabetically first);
+urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (its object labels,
+with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
+selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
+configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); cache (the cache itself, for
+agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -40,34 +39,23 @@ cache itself, for agentgen.pod). Takes the root context; sets .agentgenCache, re
 {{- fail (printf "release name %q cannot begin object names: Kubernetes Service names must start with a letter (DNS-1035), so %s-<agent> would be rejected; set fullnameOverride to a name that starts with a letter, for example --set fullnameOverride=r%s" .Release.Name $prefix $prefix) -}}
 {{- end -}}
 {{- end -}}
-{{- $common := include "agentgen.commonLabels" . -}}
-{{- $labels := $common | nindent 4 -}}
-{{- $labels8 := $common | nindent 8 -}}
-{{- $selBase := include "agentgen.selectorBase" . -}}
-{{- $sel4 := $selBase | nindent 4 -}}
-{{- $sel6 := $selBase | nindent 6 -}}
-{{- /* a Job's pod template cannot change: its pods carry the selector labels only, not the versions */ -}}
-{{- $sel8 := $selBase | nindent 8 -}}
-{{- $pull := "" -}}
-{{- with .Values.imagePullSecrets -}}
-{{- $pull = "imagePullSecrets:" -}}
-{{- range . }}{{ $pull = printf "%s\n        - name: %s" $pull (quote .) }}{{ end -}}
-{{- end -}}
+{{- $common := include "agentgen.commonLabels" . | fromYaml -}}
+{{- $selBase := include "agentgen.selectorBase" . | fromYaml -}}
 {{- $secretObjects := dict -}}
 {{- $secretNames := dict -}}
 {{- range $sname, $s := .Values.secrets -}}
 {{- $obj := include "agentgen.objname" (list $prefix $sname) -}}
 {{- $_ := set $secretObjects $sname $obj -}}
-{{- $_ := set $secretNames $sname (quote ($s.existingSecret | default $obj)) -}}
+{{- $_ := set $secretNames $sname ($s.existingSecret | default $obj) -}}
 {{- end -}}
 {{- /* the `helm test` pods' name label: never the chart name, so no agent's selector picks them */ -}}
 {{- $chartName := include "agentgen.chartName" . -}}
 {{- $testName := printf "%s-test" (trunc 58 $chartName | trimSuffix "-") -}}
 {{- if eq $testName $chartName }}{{ $testName = printf "%s-tests" (trunc 57 $chartName | trimSuffix "-") }}{{ end -}}
-{{- $tl := $common | fromYaml -}}
+{{- $tl := deepCopy $common -}}
 {{- $_ := set $tl "app.kubernetes.io/name" $testName -}}
 {{- /* their pod template's labels: stable ones only (no chart version or appVersion), as an agent Job's */ -}}
-{{- $testSel8 := printf "app.kubernetes.io/name: %q\napp.kubernetes.io/instance: %q" $testName .Release.Name | nindent 8 -}}
+{{- $testPodLabels := dict "app.kubernetes.io/name" $testName "app.kubernetes.io/instance" .Release.Name -}}
 {{- /* an object name can pass 52 characters only when the prefix is over 11 (agent names have at most 40) */ -}}
 {{- $mayBeLong := gt (len $prefix) 11 -}}
 {{- $dir := dict -}}
@@ -97,18 +85,18 @@ cache itself, for agentgen.pod). Takes the root context; sets .agentgenCache, re
 {{- end -}}
 {{- /* an agent added in a values file lacks what the spec's agents always hold: give it their defaults */ -}}
 {{- if not (and (hasKey $a "kind") (hasKey $a "rollout") (hasKey $a "resources") (hasKey $a "health")) -}}
-{{- $c := dict "a" $a "name" $name "kind" $kind "pname" $pname "tcp" $tcp "defaults" $.Values.agentDefaults -}}
+{{- $c := dict "values" $a "name" $name "kind" $kind "portName" $pname "portIsTCP" $tcp "defaults" $.Values.agentDefaults -}}
 {{- $_ := include "agentgen.completeAgent" $c -}}
-{{- $a = $c.a -}}
+{{- $a = $c.values -}}
 {{- end -}}
 {{- $sa := "" -}}
 {{- $saCreate := true -}}
 {{- $podSA := true -}}
 {{- with $a.serviceAccount -}}
 {{- if .create }}{{ else if hasKey . "create" }}{{ if eq .create false }}{{ $saCreate = false }}{{ end }}{{ end -}}
-{{- if .name }}{{ $sa = quote .name }}{{ else if not $saCreate }}{{ $sa = "\"default\"" }}{{ $podSA = false }}{{ end -}}
+{{- if .name }}{{ $sa = toString .name }}{{ else if not $saCreate }}{{ $sa = "default" }}{{ $podSA = false }}{{ end -}}
 {{- end -}}
-{{- if not $sa }}{{ $sa = print "\"" $n "\"" }}{{ end -}}
+{{- if not $sa }}{{ $sa = $n }}{{ end -}}
 {{- $enabled := true -}}
 {{- if $a.enabled }}{{ else if eq $a.enabled false }}{{ $enabled = false }}{{ end -}}
 {{- /* whether the agent may run no pod at all (KEDA down to 0, or replicas 0): helm test skips it */ -}}
@@ -117,20 +105,21 @@ cache itself, for agentgen.pod). Takes the root context; sets .agentgenCache, re
 {{- else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $zero = eq (int $a.replicas) 0 }}{{ end }}{{ end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
-{{- $e := dict "g" $g "name" $name "a" $a "fullname" $n "long" $long "wname" $w "kind" $kind
-      "workload" $workload "sts" $sts "enabled" $enabled "pname" $pname "port" $port "tcp" $tcp
-      "var" (printf "%s_URL" ($name | upper | replace "-" "_")) "urlq" (printf "\"http://%s:%v\"" $n $port)
-      "labels" (printf "%s\n    app.kubernetes.io/component: %q" $labels $name)
-      "labels8" (printf "%s\n        app.kubernetes.io/component: %q" (ternary $sel8 $labels8 (eq $kind "Job")) $name)
-      "sel4" (printf "%s\n    app.kubernetes.io/component: %q" $sel4 $name)
-      "sel6" (printf "%s\n      app.kubernetes.io/component: %q" $sel6 $name)
-      "sa" $sa "saCreate" $saCreate "podSA" $podSA "configName" $cfg "zero" $zero -}}
+{{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
+{{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
+{{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
+      "workload" $workload "statefulSet" $sts "enabled" $enabled "portName" $pname "port" $port "portIsTCP" $tcp
+      "urlVariable" (printf "%s_URL" ($name | upper | replace "-" "_")) "url" (printf "http://%s:%v" $n $port)
+      "labels" $labels "selectorLabels" $selector
+      "podLabels" (ternary $selector $labels (eq $kind "Job"))
+      "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
+      "configName" $cfg "mayRunNoPod" $zero -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
-{{- range $k, $v := dict "labels" $labels "pull" $pull "ns" (quote .Release.Namespace) "prefix" $prefix
-      "sc" (toYaml .Values.securityDefaults.container | nindent 12) "psc" (toYaml .Values.securityDefaults.pod | nindent 8)
-      "defaults" .Values.securityDefaults "appTag" (.Chart.AppVersion | toString | replace "+" "_")
-      "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" (toYaml $tl | nindent 4) "testSel8" $testSel8
-      "dir" $dir "agents" $agents "empty" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+{{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
+      "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
+      "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
+      "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
+      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}

@@ -28,13 +28,13 @@ limits:
 
 {{/*
 Completes an agent added in a values file with the defaults a spec agent gets from helmgen, so both
-render the same objects. Takes a dict: a (the agent's values), name, kind, pname and tcp (its primary
-port and whether that is TCP), defaults (.Values.agentDefaults); sets "a" to a new, completed map.
+render the same objects. Takes a dict: values (the agent's values), name, kind, portName and portIsTCP (its primary
+port and whether that is TCP), defaults (.Values.agentDefaults); sets "values" to a new, completed map.
 Returns nothing.
 */}}
 {{- define "agentgen.completeAgent" -}}
 {{- /* (a values file cannot set a default's key to false, 0 or "" through mergeOverwrite, hence fillDefaults) */ -}}
-{{- $a := deepCopy .a -}}
+{{- $a := deepCopy .values -}}
 {{- $_ := include "agentgen.fillDefaults" (list $a (.defaults | default dict)) -}}
 {{- $kind := .kind -}}
 {{- $long := has $kind (list "Deployment" "StatefulSet") -}}
@@ -46,12 +46,12 @@ Returns nothing.
 {{- $_ := set $a "resources" (dict "requests" $req "limits" $lim) -}}
 {{- if not (hasKey $a "health") -}}
 {{- $h := dict -}}
-{{- if and $long $a.ports $.tcp -}}
-{{- $_ := set $h "liveness" (dict "tcpSocket" (dict "port" $.pname)) -}}
-{{- $_ := set $h "readiness" (dict "tcpSocket" (dict "port" $.pname)) -}}
+{{- if and $long $a.ports $.portIsTCP -}}
+{{- $_ := set $h "liveness" (dict "tcpSocket" (dict "port" $.portName)) -}}
+{{- $_ := set $h "readiness" (dict "tcpSocket" (dict "port" $.portName)) -}}
 {{- end -}}
 {{- if and (eq $a.protocol "a2a") $a.ports -}}
-{{- $_ := set $h "readiness" (dict "httpGet" (dict "path" "/.well-known/agent-card.json" "port" $.pname)) -}}
+{{- $_ := set $h "readiness" (dict "httpGet" (dict "path" "/.well-known/agent-card.json" "port" $.portName)) -}}
 {{- end -}}
 {{- $_ := set $a "health" $h -}}
 {{- end -}}
@@ -75,5 +75,5 @@ Returns nothing.
 {{- with $a.state -}}
 {{- $_ := include "agentgen.fillDefaults" (list . (dict "mountPath" "/data" "accessModes" (list "ReadWriteOnce") "storageClass" "" "retain" true)) -}}
 {{- end -}}
-{{- $_ := set . "a" $a -}}
+{{- $_ := set . "values" $a -}}
 {{- end -}}

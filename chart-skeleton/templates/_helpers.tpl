@@ -44,7 +44,7 @@ Takes a list of parts (empty ones skipped); returns the name.
 
 {{/*
 The name of an agent's workload: its object name, except that a StatefulSet's or CronJob's is
-cut to 52 characters (Kubernetes adds a hash label to their pods and jobs). Arg: list prefix
+cut to 52 characters (Kubernetes adds a hash label to their pods and jobs). Takes list prefix
 agent kind fullname; returns the name.
 */}}
 {{- define "agentgen.workloadName" -}}

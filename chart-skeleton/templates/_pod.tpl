@@ -10,18 +10,16 @@ the pod template as block YAML.
 */}}
 {{- define "agentgen.pod" -}}
 {{- $d := . -}}
-{{- $g := $d.g -}}
-{{- $a := $d.a -}}
+{{- $g := $d.cache -}}
+{{- $a := $d.values -}}
 {{- $name := $d.name -}}
-{{- /* the chart's securityDefaults with the agent's own settings on top; the usual agent has none
-       and reuses the text rendered once per release */ -}}
-{{- $sc := $g.defaults.container -}}
-{{- $scText := $g.sc -}}
-{{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.defaults.container $a.securityContext) | fromYaml }}{{ $scText = toYaml $sc | nindent 12 }}{{ end -}}
+{{- /* the chart's securityDefaults with the agent's own settings on top (the usual agent has none) */ -}}
+{{- $sc := $g.securityDefaults.container -}}
+{{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.securityDefaults.container $a.securityContext) | fromYaml }}{{ end -}}
 {{- $res := $a.resources -}}
 {{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
     metadata:
-      labels:{{ $d.labels8 }}
+      labels:{{ toYaml $d.podLabels | nindent 8 }}
         {{- with $a.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -46,18 +44,23 @@ the pod template as block YAML.
       {{- end }}
       {{- end }}
     spec:
-      {{- if $d.podSA }}
-      serviceAccountName: {{ $d.sa }}
+      {{- if $d.podNamesServiceAccount }}
+      serviceAccountName: {{ quote $d.serviceAccountName }}
       {{- end }}
       automountServiceAccountToken: {{ if $a.rbac }}true{{ else }}false{{ end }}
       enableServiceLinks: false
-      {{- with $g.pull }}
-      {{ . }}
+      {{- with $g.imagePullSecrets }}
+      imagePullSecrets:
+        {{- range . }}
+        - name: {{ quote . }}
+        {{- end }}
       {{- end }}
       securityContext:
       {{- if $a.podSecurityContext }}
-        {{- include "agentgen.securityContext" (list $g.defaults.pod $a.podSecurityContext) | nindent 8 }}
-      {{- else }}{{ $g.psc }}{{ end }}
+        {{- include "agentgen.securityContext" (list $g.securityDefaults.pod $a.podSecurityContext) | nindent 8 }}
+      {{- else }}
+        {{- toYaml $g.securityDefaults.pod | nindent 8 }}
+      {{- end }}
       {{- with $a.terminationGracePeriodSeconds }}
       terminationGracePeriodSeconds: {{ int . }}
       {{- else }}{{ if not (kindIs "invalid" $a.terminationGracePeriodSeconds) }}
@@ -93,7 +96,7 @@ the pod template as block YAML.
         - name: "{{ $name }}"
           {{- $img := $a.image }}
           {{- $ref := $img.repository }}
-          {{- if $img.tag }}{{ $ref = print $ref ":" $img.tag }}{{ else if not $img.digest }}{{ $ref = print $ref ":" $g.appTag }}{{ end }}
+          {{- if $img.tag }}{{ $ref = print $ref ":" $img.tag }}{{ else if not $img.digest }}{{ $ref = print $ref ":" $g.appVersionTag }}{{ end }}
           {{- if $img.digest }}{{ $ref = print $ref "@" $img.digest }}{{ end }}
           image: {{ quote $ref }}
           imagePullPolicy: {{ $img.pullPolicy | default "IfNotPresent" }}
@@ -114,7 +117,7 @@ the pod template as block YAML.
             {{- end }}
           {{- end }}
           {{- $env := $a.env }}
-          {{- if not $env }}{{ $env = $g.empty }}{{ end }}
+          {{- if not $env }}{{ $env = $g.emptyMap }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
             {{- range $var, $e := $env }}
@@ -122,11 +125,10 @@ the pod template as block YAML.
               {{- if hasKey $e "value" }}
               value: {{ quote $e.value }}
               {{- else if $e.secret }}
-              {{- $sn := index $g.secretNames $e.secret }}
-              {{- if not $sn }}{{ $sn = quote $e.secret }}{{ end }}
+              {{- $sn := index $g.secretNames $e.secret | default $e.secret }}
               valueFrom:
                 secretKeyRef:
-                  name: {{ $sn }}
+                  name: {{ quote $sn }}
                   key: {{ quote $e.key }}
                   {{- if $e.optional }}
                   optional: true
@@ -151,10 +153,10 @@ the pod template as block YAML.
               {{- end }}
             {{- end }}
             {{- range $target := $a.talksTo }}
-            {{- with index $g.dir $target }}
-            {{- if .port }}{{ if hasKey $env .var }}{{ else }}
-            - name: {{ .var }}
-              value: {{ .urlq }}
+            {{- with index $g.agentsByName $target }}
+            {{- if .port }}{{ if hasKey $env .urlVariable }}{{ else }}
+            - name: {{ .urlVariable }}
+              value: {{ quote .url }}
             {{- end }}{{ end }}
             {{- end }}
             {{- end }}
@@ -163,10 +165,9 @@ the pod template as block YAML.
           envFrom:
             {{- range . }}
             {{- if .secret }}
-            {{- $sn := index $g.secretNames .secret }}
-            {{- if not $sn }}{{ $sn = quote .secret }}{{ end }}
+            {{- $sn := index $g.secretNames .secret | default .secret }}
             - secretRef:
-                name: {{ $sn }}
+                name: {{ quote $sn }}
             {{- else }}
             - configMapRef:
                 name: {{ .configMap | quote }}
@@ -191,7 +192,7 @@ the pod template as block YAML.
           startupProbe:{{ toYaml . | nindent 12 }}
           {{- end }}
           {{- end }}
-          securityContext:{{ $scText }}
+          securityContext:{{ toYaml $sc | nindent 12 }}
           volumeMounts:
             - name: tmp
               mountPath: /tmp
