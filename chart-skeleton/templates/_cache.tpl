@@ -12,7 +12,8 @@ its own copy (same output, only slower). Every template starts with
 {{- include "agentgen.init" $ }}, which computes it unless another template has.
 Fields (data, not text: the templates format them): labels (the common labels); namespace (the
 release namespace); prefix (of every object name); imagePullSecrets (their names);
-securityDefaults (.Values.securityDefaults); appVersionTag (the image tag used when an agent gives
+securityDefaults (.Values.securityDefaults) and
+securityDefaultsYaml (the same as YAML, not indented: the usual agent uses them as they are); appVersionTag (the image tag used when an agent gives
 none); secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
 secretNames (secret reference -> Secret name); testName, testLabels and testPodLabels (the `helm
 test` pods' name label, their Jobs' labels, and their pod templates' stable labels, without the
@@ -119,6 +120,7 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
+      "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
       "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
       "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}

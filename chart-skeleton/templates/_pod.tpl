@@ -15,11 +15,13 @@ the pod template as block YAML.
 {{- $name := $d.name -}}
 {{- /* the chart's securityDefaults with the agent's own settings on top (the usual agent has none) */ -}}
 {{- $sc := $g.securityDefaults.container -}}
-{{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.securityDefaults.container $a.securityContext) | fromYaml }}{{ end -}}
+{{- $scYaml := $g.securityDefaultsYaml.container -}}
+{{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.securityDefaults.container $a.securityContext) | fromYaml }}{{ $scYaml = toYaml $sc }}{{ end -}}
 {{- $res := $a.resources -}}
 {{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
     metadata:
-      labels:{{ toYaml $d.podLabels | nindent 8 }}
+      labels:{{ range $k, $v := $d.podLabels }}
+        {{ $k }}: {{ quote $v }}{{ end }}
         {{- with $a.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -59,7 +61,7 @@ the pod template as block YAML.
       {{- if $a.podSecurityContext }}
         {{- include "agentgen.securityContext" (list $g.securityDefaults.pod $a.podSecurityContext) | nindent 8 }}
       {{- else }}
-        {{- toYaml $g.securityDefaults.pod | nindent 8 }}
+        {{- $g.securityDefaultsYaml.pod | nindent 8 }}
       {{- end }}
       {{- with $a.terminationGracePeriodSeconds }}
       terminationGracePeriodSeconds: {{ int . }}
@@ -192,7 +194,7 @@ the pod template as block YAML.
           startupProbe:{{ toYaml . | nindent 12 }}
           {{- end }}
           {{- end }}
-          securityContext:{{ toYaml $sc | nindent 12 }}
+          securityContext:{{ $scYaml | nindent 12 }}
           volumeMounts:
             - name: tmp
               mountPath: /tmp
