@@ -5,8 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.check import CONTAINER_SECURITY, POD_SECURITY
 from helmgen.spec.model import Agent, Spec
+
+# The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
+# Standard). They live here, not in the checker, so rendering does not import it.
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+}
+DEFAULT_REQUESTS: dict[str, str] = {"cpu": "100m", "memory": "128Mi"}
 
 # The defaults of an agent added in a values file (`--set agents.new.…` or `-f`), written to values.yaml
 # as agentDefaults and merged by the templates under such an agent: the same values the spec's
@@ -17,7 +28,7 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "image": {"digest": "", "pullPolicy": "IfNotPresent"},
     "service": {"type": "ClusterIP", "annotations": {}},
-    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    "resources": {"requests": DEFAULT_REQUESTS},
     "serviceAccount": {"create": True, "name": "", "annotations": {}},
     "protocol": "http",
     "rollout": {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0},
