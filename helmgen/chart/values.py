@@ -5,8 +5,35 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.check import CONTAINER_SECURITY, POD_SECURITY
 from helmgen.spec.model import Agent, Spec
+
+# The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
+# Standard). They live here, not in the checker, so rendering does not import it.
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+}
+DEFAULT_REQUESTS: dict[str, str] = {"cpu": "100m", "memory": "128Mi"}
+
+# The defaults of an agent added in a values file (`--set agents.new.…` or `-f`), written to values.yaml
+# as agentDefaults and merged by the templates under such an agent: the same values the spec's
+# checker gives a spec agent. Those that depend on the agent (kind from schedule/state, probes on the
+# primary port, a disruption budget above one pod, limits equal to the requests, job settings) the
+# templates compute the same way (agentgen.completeAgent in templates/_defaults.tpl).
+AGENT_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "image": {"digest": "", "pullPolicy": "IfNotPresent"},
+    "service": {"type": "ClusterIP", "annotations": {}},
+    "resources": {"requests": DEFAULT_REQUESTS},
+    "serviceAccount": {"create": True, "name": "", "annotations": {}},
+    "protocol": "http",
+    "rollout": {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0},
+    "terminationGracePeriodSeconds": 30,
+}
 
 TEST_IMAGE = {"repository": "busybox", "tag": "1.37.0", "pullPolicy": "IfNotPresent"}
 
@@ -38,6 +65,8 @@ DOCS: dict[str, str] = {
     "securityDefaults.container.runAsNonRoot": "Refuse to start as root.",
     "securityDefaults.container.capabilities": "Linux capabilities: all dropped.",
     "securityDefaults.container.seccompProfile": "The container runtime's default seccomp filter.",
+    "agentDefaults": "The defaults of an agent added in a values file (the spec's agents below hold theirs):\n"
+                     "merged under it, so it renders as the same agent written in the spec would.",
     "secrets": "Chart-managed Secrets. Values are never stored in a file: give them at install time,\n"
                "for example --set secrets.<secret>.values.<key>=$VALUE",
     "secrets.*": "Secret <release>-<name> (or the existing/external Secret below).",
@@ -167,6 +196,8 @@ DOCS: dict[str, str] = {
 
 def comment_for(path: tuple[str, ...]) -> str:
     p = list(path)
+    if len(p) >= 2 and p[0] == "agentDefaults":  # described as the agents' own settings
+        p = ["agents", "*", *p[1:]]
     if len(p) >= 2 and p[0] in ("agents", "secrets"):
         p[1] = "*"
     if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
@@ -260,6 +291,7 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
         "networkPolicy": spec.networkPolicy,
         "tests": {"enabled": True, "image": dict(TEST_IMAGE)},
         "securityDefaults": {"pod": POD_SECURITY, "container": CONTAINER_SECURITY},
+        "agentDefaults": AGENT_DEFAULTS,
         "secrets": {
             name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
             for name, s in spec.secrets.items()
