@@ -3,6 +3,7 @@ and the command still succeeds (exit 0, the chart is written)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,18 @@ import pytest
 from tests.conftest import helmgen_cli
 
 HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
+
+
+def run_spec(tmp_path: Path, body: str, command: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`helmgen validate` or `generate` of HEAD + body; a successful run is asserted, generate's chart checked."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + body)
+    out = tmp_path / "out"
+    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
+    proc = helmgen_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "demo" / "Chart.yaml").exists() == (command == "generate")
+    return spec, proc
 SECRET_HINT = "(a secret in the spec ends up in values.yaml and in git; use {secret: NAME, key: KEY})"
 RBAC_HINT = "(least privilege: list only what the agent needs)"
 NO_PROBES = "warning: no ports and no health"  # tests/test_warnings_workloads.py
@@ -104,15 +117,9 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_risky_specs_warn_and_succeed(tmp_path: Path, case: str, command: str) -> None:
     body, expected = CASES[case]
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(HEAD + body)
-    out = tmp_path / "out"
-    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
-    proc = helmgen_cli(*args)
-    assert proc.returncode == 0, proc.stderr
+    spec, proc = run_spec(tmp_path, body, command)
     warnings = [w for w in proc.stderr.splitlines() if NO_PROBES not in w]  # these agents have no ports
     assert len(warnings) == 1 and warnings[0].startswith(expected.replace("FILE", str(spec))), proc.stderr
-    assert (out / "demo" / "Chart.yaml").exists() == (command == "generate")
 
 
 NOT_SECRETS = [

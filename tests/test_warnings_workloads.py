@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import helmgen_cli
+from tests.test_warnings import run_spec
 
-HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
 JOB = ("has no tag or digest, so the Job takes the appVersion as its tag; its pod template is immutable: "
        "a new appVersion makes helm upgrade fail (give it its own tag)")
 PROBES = ("no ports and no health: Kubernetes cannot tell whether it is alive "
@@ -38,11 +37,5 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_workload_warnings(tmp_path: Path, case: str, command: str) -> None:
     body, expected = CASES[case]
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(HEAD + body)
-    out = tmp_path / "out"
-    args = ("generate", str(spec), "-o", str(out)) if command == "generate" else ("validate", str(spec))
-    proc = helmgen_cli(*args)
-    assert proc.returncode == 0, proc.stderr
+    spec, proc = run_spec(tmp_path, body, command)
     assert proc.stderr.splitlines() == [line.replace("FILE", str(spec)) for line in expected]
-    assert (out / "demo" / "Chart.yaml").exists() == (command == "generate")
