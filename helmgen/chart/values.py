@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.model import Agent, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Spec
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -17,7 +17,6 @@ CONTAINER_SECURITY: dict[str, Any] = {
     "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
 }
-DEFAULT_REQUESTS: dict[str, str] = {"cpu": "100m", "memory": "128Mi"}
 
 # The defaults of an agent added in a values file (`--set agents.new.…` or `-f`), written to values.yaml
 # as agentDefaults and merged by the templates under such an agent: the same values the spec's

@@ -13,19 +13,10 @@ from typing import Any
 from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
-from helmgen.spec.model import POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
 
-DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
-POD_SECURITY = {
-    "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
-}
 A2A_CARD = "/.well-known/agent-card.json"
 CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
              "startingDeadlineSeconds", "suspend")

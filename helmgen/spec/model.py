@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The requests an agent gets when it gives none (the checker for spec agents; values.yaml's
+# agentDefaults for agents added in a values file).
+DEFAULT_REQUESTS: dict[str, str] = {"cpu": "100m", "memory": "128Mi"}
+
 # Kubernetes fields an agent passes through to the pod as they are.
 POD_FIELDS = (
     "terminationGracePeriodSeconds", "priorityClassName", "nodeSelector", "tolerations", "affinity",
@@ -46,7 +50,7 @@ class Agent:
     monitoring: dict[str, Any] | None
     schedule: str
     job: dict[str, Any]
-    securityContext: dict[str, Any]  # the spec's own settings, merged over SECURITY_DEFAULTS by the chart
+    securityContext: dict[str, Any]  # the spec's own settings, merged over values.yaml's securityDefaults by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
 
