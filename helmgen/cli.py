@@ -355,10 +355,12 @@ def _spec_text_or_exit(text: str, name: str) -> Any:
 
 
 def _replace_text(path: Path, text: str) -> None:
-    """Rewrite a file atomically (a hidden temporary beside it, renamed over it), keeping its mode."""
+    """Rewrite a file atomically (a hidden temporary beside it, renamed over it), keeping its mode;
+    a symbolic link is followed, so the link stays and the file it names is the one rewritten."""
     import os
     import tempfile
 
+    path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -924,11 +924,11 @@ def bump_text(text: str, part: str) -> tuple[str, str, str]:
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
-        raise PublishError("the spec is not a mapping")
+        raise BadInput("the spec is not a mapping")
     for key, value in root.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "version":
             if not isinstance(value, yaml.ScalarNode) or value.style not in (None, "", '"', "'"):
-                raise PublishError("version is not a one-line scalar: raise it by hand")
+                raise BadInput("version is not a one-line scalar: raise it by hand")
             old = value.value
             new = next_version(old, part)
             quote = value.style or ""
@@ -937,9 +937,9 @@ def bump_text(text: str, part: str) -> tuple[str, str, str]:
             token = [t for t in yaml.scan(text, Loader=yaml.SafeLoader)
                      if isinstance(t, yaml.ScalarToken) and start <= t.start_mark.index and t.end_mark.index == end]
             if not token:
-                raise PublishError("cannot find the version's value in the spec: raise it by hand")
+                raise BadInput("cannot find the version's value in the spec: raise it by hand")
             start = token[-1].start_mark.index
             if "\n" in text[start:end]:
-                raise PublishError("version is not a one-line scalar: raise it by hand")
+                raise BadInput("version is not a one-line scalar: raise it by hand")
             return text[:start] + quote + new + quote + text[end:], old, new
-    raise PublishError("the spec has no top-level version")
+    raise BadInput("the spec has no top-level version")

@@ -206,6 +206,18 @@ def test_bump_keeps_crlf_and_an_unquoted_version(tmp_path: Path, home: dict[str,
 
 
 
+def test_bump_through_a_linked_spec_raises_the_file_it_names(tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
+    real = tmp_path / "specs" / "crew.yaml"
+    real.parent.mkdir()
+    real.write_bytes(SPEC.read_bytes())
+    link = tmp_path / "crew.yaml"
+    link.symlink_to(real)
+    proc = helmgen_cli("publish", str(link), "--to", str(tmp_path / "repo"), "--bump", "patch", env=home)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == SPEC.read_bytes().replace(b"version: 0.3.0\n", b"version: 0.3.1\n", 1)
+
+
 def test_build_metadata_is_no_pre_release(spec: Path, tmp_path: Path, home: dict[str, str]) -> None:  # noqa: F811
     """1.4.0+build.2 is followed by 1.4.1 (the refusal's hint and --bump), not by itself."""
     repo = tmp_path / "repo"
