@@ -61,3 +61,16 @@ def test_null_switches_a_probe_handler(helm: Path, chart: Path, tmp_path: Path) 
                    "--set", "agents.web.health.readiness.exec.command={check}").stdout
     [dep] = by_kind([d for d in yaml.safe_load_all(out) if d], "Deployment").values()
     assert dep["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] == {"exec": {"command": ["check"]}}
+
+
+def test_a_probe_in_agent_defaults_is_valid(chart: Path) -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((chart / "values.schema.json").read_text())
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    values["agentDefaults"]["health"] = {"liveness": {"httpGet": {"path": "/x", "port": 8080}}}
+    jsonschema.Draft7Validator(schema).validate(values)  # agentDefaults keeps the one-handler rule's branches
+    values["agentDefaults"]["health"]["liveness"]["tcpSocket"] = {"port": 8080}
+    assert not jsonschema.Draft7Validator(schema).is_valid(values)

@@ -123,6 +123,9 @@ def test_risky_specs_warn_and_succeed(tmp_path: Path, case: str, command: str) -
 
 
 NOT_SECRETS = [
+    "sentence-transformers/all-MiniLM-L6-v2",  # a model name with a slash
+    "projects/my-project/topics/AgentEvents2024",
+    "projects/p/secrets/OpenAIKey/versions/1",  # a reference to a secret, not one
     "https://research.example.org/api/v1/some/very/long/path/segment1",
     "postgres://app@db:5432/planner",
     "nats://nats.messaging.svc.cluster.local:4222",

@@ -39,3 +39,14 @@ def test_workload_warnings(tmp_path: Path, case: str, command: str) -> None:
     body, expected = CASES[case]
     spec, proc = run_spec(tmp_path, body, command)
     assert proc.stderr.splitlines() == [line.replace("FILE", str(spec)) for line in expected]
+
+
+def test_no_workload_warning_for_an_image_that_has_a_problem_of_its_own(tmp_path: Path) -> None:
+    from tests.conftest import helmgen_cli
+    from tests.test_warnings import HEAD
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + "agents:\n  j: {image: [x], kind: Job}\n")
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 2, proc.stderr
+    assert "agents.j.image" in proc.stderr and ": warning:" not in proc.stderr, proc.stderr

@@ -154,7 +154,9 @@ def agent_schema() -> dict[str, Any]:
 def _optional(s: Any) -> Any:
     """A schema with nothing required (agentDefaults: an agent's settings, each one optional)."""
     if isinstance(s, dict):
-        return {k: _optional(v) for k, v in s.items() if not (k == "required" and isinstance(v, list))}
+        # only an object's own required properties; a `required` that tells oneOf branches apart stays
+        return {k: _optional(v) for k, v in s.items()
+                if not (k == "required" and isinstance(v, list) and "properties" in s)}
     if isinstance(s, list):
         return [_optional(v) for v in s]
     return s

@@ -194,10 +194,14 @@ class _AgentChecker:
         self.bad: set[str] = set(raw.get("_bad", ()))  # fields with problems of their own
         self.partial: set[str] = set(raw.get("_partial", ()))  # fields of which only the valid part is here
 
-    def err(self, field: str, message: str, hint: str = "") -> None:
+    def follows_a_problem(self, field: str) -> bool:
+        """Whether `field` depends on a field that has a problem of its own (reported where it was written)."""
         top = field.split(".")[0].split("[")[0]
-        if self.bad & (DEPENDS.get(top, set()) | {top}):
-            return  # a follow-on of a problem reported where it was written
+        return bool(self.bad & (DEPENDS.get(top, set()) | {top}))
+
+    def err(self, field: str, message: str, hint: str = "") -> None:
+        if self.follows_a_problem(field):
+            return
         path = f"{self.base}.{field}" if field else self.base
         # where the value was written: the environment's override, the agent's own line, the
         # environment's defaults or the spec's defaults; else the nearest parent
@@ -451,10 +455,10 @@ class _AgentChecker:
                              "declared keys: " + ", ".join(keys))
 
         for i, target in enumerate(a.get("talksTo", [])):
-            target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
-            elif target == self.name:
+            target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
+            if target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
             elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
                 pass  # an agent with problems of its own, reported there
@@ -554,7 +558,8 @@ class _AgentChecker:
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
         for field, message, hint in agent_warnings(a):
-            self.warn(field, message, hint)
+            if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
+                self.warn(field, message, hint)
         if len(self.ctx.problems) > n0:
             return None
         return Agent(

@@ -47,7 +47,7 @@ def _opaque_kind(word: str) -> str | None:
     """A long random-looking word: hex, or base64 with upper and lower case and digits."""
     if "://" in word or word.startswith("/") or not _OPAQUE.fullmatch(word) or _UUID.fullmatch(word):
         return None
-    if max(len(part) for part in re.split(r"[-_]", word)) < 16:  # words-and-dashes names, not random
+    if max(len(part) for part in re.split(r"[-_/]", word)) < 16:  # names and paths of words, not random
         return None
     if _HEX.fullmatch(word):
         if len(word) in (40, 64):  # a git commit SHA or a sha256 digest: identifiers, not secrets

@@ -34,10 +34,10 @@ class Ctx:
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
         self.partials: dict[str, dict[str, Any]] = {}
-        self._warned: set[tuple[int, int, str]] = set()
+        self._warned: set[tuple[int, int, str]] = set()  # de-duplication in constant time per warning
         # the fields of a mapping that had problems, by the mapping's path: cross-field checks skip
         # only what depends on them (so one bad field causes no follow-on problems)
-        self.bad: dict[str, set[str]] = {}  # de-duplication in constant time per warning
+        self.bad: dict[str, set[str]] = {}
 
     def err(self, where: Node | tuple[int, int], path: str, message: str, hint: str = "") -> None:
         line, col = (where.line, where.column) if not isinstance(where, tuple) else where
