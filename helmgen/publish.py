@@ -15,7 +15,6 @@ from __future__ import annotations
 import array
 import contextlib
 import errno
-import fcntl
 import gzip
 import hashlib
 import itertools
@@ -733,9 +732,13 @@ def check_folder(folder: Path) -> None:
 def _locked(folder: Path) -> Iterator[None]:
     """The repository folder locked (flock on the folder itself: no lock file left behind) from
     reading index.yaml to the last rename; concurrent publishes to one folder take turns."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    from helmgen.write import lock_folder
+
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = lock_folder(folder)
+    except OSError as exc:
+        raise PublishError(f"{folder}: cannot lock the repository folder ({exc.strerror or exc})") from None
+    try:
         yield
     finally:
         os.close(fd)

@@ -188,24 +188,34 @@ def _raise(exc: OSError) -> None:
     raise exc
 
 
-def _lock_parent(parent: Path) -> int:
-    """Serialize the runs writing beside one chart: flock on the parent folder itself (no lock file)."""
-    try:
-        fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise WriteError(f"{_shown(exc, parent)} (helmgen locks this folder while it writes the chart)") from None
+def lock_folder(folder: Path, waiting: str = "") -> int:
+    """flock on a folder itself (no lock file left behind), waiting for the run that holds it and
+    saying `waiting` on stderr first when it has to; returns the descriptor that holds the lock
+    (close it to unlock). Raises OSError."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            sys.stderr.write(f"helmgen: waiting for another helmgen run writing in {parent}\n")
-            sys.stderr.flush()
+            if waiting:
+                sys.stderr.write(f"helmgen: {waiting}\n")
+                sys.stderr.flush()
             fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError as exc:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+def _lock_parent(parent: Path) -> int:
+    """Serialize the runs writing beside one chart: the parent folder locked."""
+    try:
+        return lock_folder(parent, f"waiting for another helmgen run writing in {parent}")
+    except OSError as exc:
+        if exc.filename is not None:
+            raise WriteError(f"{_shown(exc, parent)} (helmgen locks this folder while it writes the chart)") from None
         raise WriteError(f"{parent}: cannot lock the folder ({exc.strerror or exc}); "
                          "helmgen locks it while it writes the chart") from None
-    return fd
 
 
 def differences(files: dict[str, bytes], target: Path) -> list[str]:
