@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from helmgen.problems import Problem, SpecError
 
@@ -103,6 +103,14 @@ def _int(text: str, base: int) -> int:
     return int(text, base)
 
 
+# an explicit tag's conversion of the scalar's text (`!!int "12"`, `!!bool yes`)
+_CONVERT: dict[type, Callable[[str], Any]] = {
+    str: str, int: lambda t: _int(t, 0), float: float,
+    bool: lambda t: {"true": True, "false": False}[t.lower()],
+    type(None): lambda t: None,
+}
+
+
 def _at(mark: Any) -> tuple[int, int]:
     """1-based line and column of a parser mark."""
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -169,9 +177,7 @@ class _Builder:
         elif tag in _TAGS:
             want = _TAGS[tag]
             try:
-                value = {str: str, int: lambda t: _int(t, 0), float: float,
-                         bool: lambda t: {"true": True, "false": False}[t.lower()],
-                         type(None): lambda t: None}[want](text)
+                value = _CONVERT[want](text)
             except TooLarge as exc:
                 self.problems.append(Problem(line, col, path, f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
                 value, invalid = text, True
