@@ -111,7 +111,7 @@ def chdir(tmp_path: Path) -> Iterator[Path]:
 # A test is marked when it, a fixture it uses, or a function of its module it calls (transitively)
 # runs a program: Helm, the helmgen CLI, checkov, node. The guard below makes a miss fail loudly.
 _RUNS_A_PROGRAM = re.compile(r"\b(helm|helm_path|run_helm|template|helmgen_cli|subprocess|HELM_VERSIONS|"
-                             r"render_envs|checkov|node)\b")
+                             r"render_envs|render_all|checkov|node)\b")
 _module_spawners: dict[str, set[str]] = {}
 
 
@@ -197,3 +197,19 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
         head = re.sub(r"[^\w.-]+", "_", head).strip("_")
         return f"{argname}-{head}-{len(val)}chars"
     return None
+
+
+@pytest.fixture(scope="session")
+def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The examples and tests/specs, generated once for the whole run."""
+    from tests.rendered import generate_all
+
+    return generate_all(tmp_path_factory.mktemp("charts"))
+
+
+@pytest.fixture(scope="session")
+def rendered(charts: dict[str, Path]) -> Any:
+    """Every chart of `charts` rendered by both Helm versions under several release names."""
+    from tests.rendered import render_all
+
+    return render_all(charts)
