@@ -16,12 +16,13 @@ from typing import Any, Callable, Iterator
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
 
-INVALID: Any = object()
+INVALID: Any = object()  # a value that failed its check; the problem is already recorded
 
 
 @functools.lru_cache(maxsize=None)
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)  # a value that failed its check; the problem is already recorded
+    """A compiled pattern, compiled once (the types are built once and check many values)."""
+    return re.compile(pattern)
 
 
 class Ctx:
