@@ -1,0 +1,439 @@
+"""`helmgen promote` and `helmgen abort`: edit one agent's rollout in the spec's own text.
+
+ruamel.yaml composes the document only to find where each node sits; the change is spliced
+into the text, so every byte outside the changed lines stays as the user wrote it (comments,
+key order, quoting, flow maps, long lines, CRLF, a `---`). The caller checks the result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from helmgen.problems import Problem, SpecError
+
+VERSION_FIELDS = ("image", "tag", "env", "config")  # what a canary changes; weight, steps... are settings
+
+
+@dataclass
+class Edit:
+    """The new text and what changed, in words."""
+
+    text: str
+    summary: str
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Splice:
+    start: int
+    end: int
+    text: str
+
+
+class _Doc:
+    """The text, its composed nodes, and the splices to apply."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        from ruamel.yaml import YAML
+
+        self.text = text
+        self.filename = filename
+        self.nl = "\r\n" if "\r\n" in text else "\n"
+        self.root: Any = YAML().compose(text)
+        self.splices: list[_Splice] = []
+        self.seen: dict[int, int] = {}  # id(node) -> how often the tree holds it (an alias repeats it)
+        self._count(self.root, set())
+
+    def _count(self, node: Any, stack: set[int]) -> None:
+        if node is None:
+            return
+        self.seen[id(node)] = self.seen.get(id(node), 0) + 1
+        if self.seen[id(node)] > 1 or id(node) in stack:
+            return
+        if isinstance(node.value, list):
+            for item in node.value:
+                for sub in item if isinstance(item, tuple) else (item,):
+                    self._count(sub, stack | {id(node)})
+
+    # -- problems -------------------------------------------------------------------------------
+    def fail(self, node: Any, path: str, message: str, hint: str = "") -> SpecError:
+        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
+        return SpecError(self.filename, [Problem(line, col, path, message, hint)])
+
+    # -- reading --------------------------------------------------------------------------------
+    @staticmethod
+    def is_map(node: Any) -> bool:
+        return type(node).__name__ == "MappingNode"
+
+    def get(self, mapping: Any, key: str) -> tuple[Any, Any] | None:
+        if not self.is_map(mapping):
+            return None
+        for k, v in mapping.value:
+            if type(k).__name__ == "ScalarNode" and k.value == key:
+                return k, v
+        return None
+
+    def merged(self, mapping: Any) -> bool:
+        return self.is_map(mapping) and any(getattr(k, "value", None) == "<<" for k, _ in mapping.value)
+
+    def shared(self, node: Any) -> bool:
+        return self.seen.get(id(node), 0) > 1
+
+    def end(self, node: Any) -> int:
+        """Where the node's own characters end (a block collection's span runs on to the next token)."""
+        if type(node).__name__ == "ScalarNode":
+            if node.style in ("|", ">"):
+                body = self.text[node.start_mark.index:node.end_mark.index]
+                return node.start_mark.index + len(body.rstrip())
+            return int(node.end_mark.index)
+        if node.flow_style or not node.value:
+            return int(node.end_mark.index)
+        last = node.value[-1]
+        return self.end(last[1] if isinstance(last, tuple) else last)
+
+    def source(self, node: Any) -> str:
+        return self.text[node.start_mark.index:self.end(node)]
+
+    def line_start(self, index: int) -> int:
+        return self.text.rfind("\n", 0, index) + 1
+
+    def line_end(self, index: int) -> int:
+        """Just after the newline of the line holding index (or the end of the text)."""
+        nl = self.text.find("\n", index)
+        return len(self.text) if nl < 0 else nl + 1
+
+    def value_text(self, node: Any) -> str:
+        """A node as one line of YAML: its own text when it is one line, else JSON (flow YAML)."""
+        own = self.source(node)
+        if "\n" not in own and "#" not in own:
+            return own
+        return json.dumps(_plain(node), ensure_ascii=False)
+
+    # -- writing --------------------------------------------------------------------------------
+    def splice(self, start: int, end: int, text: str) -> None:
+        self.splices.append(_Splice(start, end, text))
+
+    def result(self) -> str:
+        out = self.text
+        last = len(out) + 1
+        order = sorted(enumerate(self.splices), key=lambda e: (e[1].start, e[1].end, e[0]), reverse=True)
+        for _, s in order:  # from the end of the text; of two insertions at one place, the first stays first
+            if s.end > last:
+                raise ValueError("overlapping edits")
+            out = out[:s.start] + s.text + out[s.end:]
+            last = s.start
+        return out
+
+    def entry_span(self, key: Any, value: Any) -> tuple[int, int]:
+        """A block mapping entry: its lines, with the comment lines right above it at its indent."""
+        start = self.line_start(key.start_mark.index)
+        if self.text[start:key.start_mark.index].strip():
+            raise self.fail(key, "", "this entry shares its line with other YAML: edit it by hand")
+        indent = self.text[start:key.start_mark.index]
+        while start > 0:
+            prev = self.line_start(start - 1)
+            line = self.text[prev:start].rstrip("\r\n")
+            if line.startswith(indent + "#"):
+                start = prev
+            else:
+                break
+        return start, self.line_end(self.end(value))
+
+    def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str) -> None:
+        """Set keys of a mapping: (key, source node or None, one-line YAML text of the value)."""
+        if mapping.flow_style:
+            parts = []
+            done = set()
+            for k, v in mapping.value:
+                new = next((it for it in items if it[0] == k.value), None)
+                if new is not None:
+                    done.add(new[0])
+                    parts.append(f"{self.source(k)}: {new[2]}")
+                else:
+                    parts.append(self.text[k.start_mark.index:self.end(v)])
+            parts += [f"{_key(k)}: {t}" for k, _, t in items if k not in done]
+            self._flow(mapping, parts)
+            return
+        indent = " " * (mapping.value[0][0].start_mark.column if mapping.value else 0)
+        added = []
+        for key, node, text in items:
+            found = self.get(mapping, key)
+            if found is not None:
+                k, v = found
+                colon = self.text.index(":", self.end(k))
+                self.splice(colon + 1, self.end(v), " " + self._moved(node, text, v.start_mark.column
+                                                                      if v.start_mark.line != k.start_mark.line
+                                                                      else k.start_mark.column + 2))
+            else:
+                added.append(f"{indent}{_key(key)}: {self._moved(node, text, len(indent) + 2)}{self.nl}")
+        if added:
+            at = self.line_end(self.end(mapping))
+            if at == len(self.text) and not self.text.endswith("\n"):
+                added[0] = self.nl + added[0]
+            self.splice(at, at, "".join(added))
+
+    def _moved(self, node: Any, text: str, column: int) -> str:
+        """A value's text for a block entry at a new indent: its own lines, shifted."""
+        if node is None or "\n" not in self.source(node):
+            return text
+        own = self.source(node)
+        shift = column - _indent_of_following(own)
+        lines = own.split("\n")
+        out = [lines[0]]
+        for ln in lines[1:]:
+            if shift >= 0:
+                out.append((" " * shift + ln) if ln.strip() else ln)
+            else:
+                cut = min(-shift, len(ln) - len(ln.lstrip(" ")))
+                out.append(ln[cut:])
+        return "\n".join(out)
+
+    def add_block(self, mapping: Any, key: str, lines: list[str]) -> None:
+        """Add `key:` with nested lines (already indented relative to the key) at a mapping's end."""
+        if mapping.flow_style:
+            raise self.fail(mapping, "", f"cannot add {key} to a flow mapping: edit it by hand")
+        indent = " " * (mapping.value[0][0].start_mark.column if mapping.value else 0)
+        text = f"{indent}{key}:{self.nl}" + "".join(f"{indent}  {ln}{self.nl}" for ln in lines)
+        at = self.line_end(self.end(mapping))
+        if at == len(self.text) and not self.text.endswith("\n"):
+            text = self.nl + text
+        self.splice(at, at, text)
+
+    def delete_keys(self, mapping: Any, keys: set[str]) -> None:
+        if mapping.flow_style:
+            self._flow(mapping, [self.text[k.start_mark.index:self.end(v)] for k, v in mapping.value
+                                 if k.value not in keys])
+            return
+        for k, v in mapping.value:
+            if k.value in keys:
+                start, end = self.entry_span(k, v)
+                self.splice(start, end, "")
+
+    def _flow(self, mapping: Any, parts: list[str]) -> None:
+        start, end = mapping.start_mark.index, mapping.end_mark.index
+        own = self.text[start:end]
+        brace = own.index("{")
+        pad = " " if own[brace + 1:brace + 2] == " " and parts else ""
+        self.splice(start + brace, end, "{" + pad + ", ".join(parts) + pad + "}")
+
+
+def _indent_of_following(text: str) -> int:
+    cols = [len(ln) - len(ln.lstrip(" ")) for ln in text.split("\n")[1:] if ln.strip()]
+    return min(cols) if cols else 0
+
+
+def _key(key: str) -> str:
+    import re
+
+    return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and key not in ("true", "false", "null") \
+        else json.dumps(key)
+
+
+def _plain(node: Any) -> Any:
+    kind = type(node).__name__
+    if kind == "ScalarNode":
+        return node.value
+    if kind == "SequenceNode":
+        return [_plain(n) for n in node.value]
+    return {k.value: _plain(v) for k, v in node.value}
+
+
+def _image_ref(ref: str) -> tuple[str, str]:
+    """repo[:tag][@digest] -> (repo, tag)."""
+    repo = ref.partition("@")[0]
+    slash, colon = repo.rfind("/"), repo.rfind(":")
+    return (repo[:colon], repo[colon + 1:]) if colon > slash else (repo, "")
+
+
+def _quoted(node: Any, value: str) -> str:
+    """A new value for a scalar, in the quotes the user wrote it in."""
+    if node.style == '"':
+        return json.dumps(value, ensure_ascii=False)
+    if node.style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    return value
+
+
+class _Agent:
+    def __init__(self, doc: _Doc, agent: str) -> None:
+        self.doc, self.name = doc, agent
+        root = doc.root
+        if not doc.is_map(root):
+            raise doc.fail(root, "", "the spec is not a mapping")
+        agents = doc.get(root, "agents")
+        found = doc.get(agents[1], agent) if agents else None
+        if found is None:
+            self._not_found(agents)
+        assert found is not None
+        self.node = found[1]
+        self.path = f"agents.{agent}"
+        if not doc.is_map(self.node):
+            raise doc.fail(self.node, self.path, "is not a mapping")
+
+    def _not_found(self, agents: tuple[Any, Any] | None) -> None:
+        doc = self.doc
+        envs = doc.get(doc.root, "environments")
+        for k, env in (envs[1].value if envs and doc.is_map(envs[1]) else []):
+            in_env = doc.get(env, "agents")
+            hit = doc.get(in_env[1], self.name) if in_env else None
+            if hit is not None:
+                raise doc.fail(hit[0], f"environments.{k.value}.agents.{self.name}",
+                               "promote and abort change agents written under agents:, not an environment's",
+                               "move the rollout into agents: or edit the environment by hand")
+        known = ", ".join(k.value for k, _ in agents[1].value) if agents and doc.is_map(agents[1]) else "none"
+        raise doc.fail(agents[0] if agents else None, "agents", f"no agent named {self.name!r}", f"agents: {known}")
+
+    def own(self, node: Any, path: str, key: str) -> tuple[Any, Any] | None:
+        """A key written in node itself: not brought in by '<<', not shared through an anchor."""
+        doc = self.doc
+        found = doc.get(node, key)
+        if found is None and doc.merged(node):
+            raise doc.fail(node, path, f"{key} comes from a '<<' merge key: edit it by hand")
+        if found is not None and doc.shared(found[1]):
+            raise doc.fail(found[1], f"{path}.{key}", "is shared with other places through an anchor (&): "
+                                                     "a change here would change them too; edit it by hand")
+        return found
+
+    def rollout(self) -> tuple[Any, Any]:
+        found = self.own(self.node, self.path, "rollout")
+        if found is None:
+            raise self.doc.fail(self.node, self.path, "has no rollout (no canary in flight, no blueGreen)",
+                                "promote and abort act on rollout.canary or rollout.blueGreen")
+        return found
+
+
+def promote(text: str, filename: str, agent: str) -> Edit:
+    doc = _Doc(text, filename)
+    a = _Agent(doc, agent)
+    _, rollout = a.rollout()
+    path = f"{a.path}.rollout"
+    green = a.own(rollout, path, "blueGreen")
+    if green is not None:
+        return _switch(doc, a, green[1], f"{path}.blueGreen")
+    canary = _canary(doc, a, rollout, path)
+    changes = []
+    cpath = f"{path}.canary"
+    image = doc.get(canary, "image")
+    tag = doc.get(canary, "tag")
+    if image or tag:
+        changes.append(_promote_image(doc, a, image[1] if image else None, tag[1] if tag else None))
+    env = doc.get(canary, "env")
+    if env is not None and env[1].value:
+        changes.append(_merge_env(doc, a, env[1], f"{cpath}.env"))
+    config = doc.get(canary, "config")
+    files = doc.get(config[1], "files") if config else None
+    if files is not None and files[1].value:
+        changes.append(_merge_files(doc, a, files[1], f"{cpath}.config.files"))
+    _drop_version(doc, rollout, canary)
+    return Edit(doc.result(), f"promoted {agent}'s canary", changes)
+
+
+def abort(text: str, filename: str, agent: str) -> Edit:
+    doc = _Doc(text, filename)
+    a = _Agent(doc, agent)
+    _, rollout = a.rollout()
+    path = f"{a.path}.rollout"
+    green = doc.get(rollout, "blueGreen")
+    if green is not None:
+        raise doc.fail(green[0], f"{path}.blueGreen", "a blue-green agent has no canary to abort",
+                       f"'helmgen promote' switches the active slot back, or 'helm rollback' undoes the last upgrade")
+    canary = _canary(doc, a, rollout, path)
+    _drop_version(doc, rollout, canary)
+    return Edit(doc.result(), f"aborted {agent}'s canary", [])
+
+
+def _canary(doc: _Doc, a: _Agent, rollout: Any, path: str) -> Any:
+    found = a.own(rollout, path, "canary")
+    if found is None or not doc.is_map(found[1]) or not any(doc.get(found[1], f) for f in VERSION_FIELDS):
+        where = found[0] if found else rollout
+        raise doc.fail(where, f"{path}.canary" if found else path, "no canary in flight",
+                       "a canary is in flight while rollout.canary sets image, tag, env or config")
+    if doc.merged(found[1]):
+        raise doc.fail(found[1], f"{path}.canary", "has a '<<' merge key: edit it by hand")
+    return found[1]
+
+
+def _drop_version(doc: _Doc, rollout: Any, canary: Any) -> None:
+    """The canary's version fields go; its settings (weight, steps...) stay; an empty block goes."""
+    if all(k.value in VERSION_FIELDS for k, _ in canary.value):
+        doc.delete_keys(rollout, {"canary"})
+    else:
+        doc.delete_keys(canary, set(VERSION_FIELDS))
+
+
+def _switch(doc: _Doc, a: _Agent, green: Any, path: str) -> Edit:
+    active = doc.get(green, "active")
+    if active is None:  # blue is the default
+        doc.set_keys(green, [("active", None, "green")], path)
+        return Edit(doc.result(), f"switched {a.name} to green", ["active: blue -> green"])
+    node = active[1]
+    if type(node).__name__ != "ScalarNode" or node.value not in ("blue", "green"):
+        raise doc.fail(node, f"{path}.active", "must be blue or green")
+    new = "green" if node.value == "blue" else "blue"
+    doc.splice(node.start_mark.index, node.end_mark.index, _quoted(node, new))
+    return Edit(doc.result(), f"switched {a.name} to {new}", [f"active: {node.value} -> {new}"])
+
+
+def _promote_image(doc: _Doc, a: _Agent, image: Any, tag: Any) -> str:
+    found = a.own(a.node, a.path, "image")
+    if found is None:
+        raise doc.fail(a.node, a.path, "has no image of its own to promote the canary's into",
+                       "write the agent's image under agents: (not only in defaults)")
+    node = found[1]
+    if image is not None and type(image).__name__ == "ScalarNode":
+        repo, new_tag = _image_ref(image.value)
+    elif image is not None:
+        r, t = doc.get(image, "repository"), doc.get(image, "tag")
+        repo, new_tag = (r[1].value if r else ""), (t[1].value if t else "")
+    else:
+        repo, new_tag = "", tag.value
+    if type(node).__name__ == "ScalarNode":
+        old_repo, _ = _image_ref(node.value)
+        ref = f"{repo or old_repo}:{new_tag}" if new_tag else (repo or old_repo)
+        if image is not None and type(image).__name__ == "ScalarNode" and "@" in image.value:
+            ref = image.value
+        doc.splice(node.start_mark.index, node.end_mark.index, _quoted(node, ref))
+        return f"image {ref}"
+    items: list[tuple[str, Any, str]] = []
+    if repo:
+        items.append(("repository", None, json.dumps(repo) if ": " in repo else repo))
+    if new_tag:
+        tag_node = tag
+        if tag_node is None and image is not None and doc.is_map(image):
+            tag_node = (doc.get(image, "tag") or (None, None))[1]
+        items.append(("tag", None, doc.source(tag_node) if tag_node is not None and "\n" not in doc.source(tag_node)
+                      else json.dumps(new_tag)))
+    doc.set_keys(node, items, f"{a.path}.image")
+    if doc.get(node, "digest") is not None:  # a digest would still pin the old version
+        doc.delete_keys(node, {"digest"})
+    return f"image {repo + ':' if repo else 'tag '}{new_tag}"
+
+
+def _merge_env(doc: _Doc, a: _Agent, env: Any, path: str) -> str:
+    items = [(k.value, v, doc.value_text(v)) for k, v in env.value]
+    found = a.own(a.node, a.path, "env")
+    if found is None:
+        doc.add_block(a.node, "env", [f"{_key(k)}: {t}" for k, _, t in items])
+    else:
+        if not doc.is_map(found[1]):
+            raise doc.fail(found[1], f"{a.path}.env", "is not a mapping: merge the canary's env by hand")
+        doc.set_keys(found[1], items, f"{a.path}.env")
+    return "env " + ", ".join(k for k, _, _ in items)
+
+
+def _merge_files(doc: _Doc, a: _Agent, files: Any, path: str) -> str:
+    items = [(k.value, v, doc.value_text(v)) for k, v in files.value]
+    config = a.own(a.node, a.path, "config")
+    if config is None:
+        lines = ["files:"] + [f"  {_key(k)}: {t}" for k, _, t in items]
+        doc.add_block(a.node, "config", lines)
+    else:
+        target = a.own(config[1], f"{a.path}.config", "files")
+        if target is None:
+            doc.set_keys(config[1], [("files", None, "{" + ", ".join(f"{_key(k)}: {t}" for k, _, t in items) + "}")],
+                         f"{a.path}.config")
+        else:
+            doc.set_keys(target[1], items, f"{a.path}.config.files")
+    return "config " + ", ".join(k for k, _, _ in items)

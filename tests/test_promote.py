@@ -1,0 +1,201 @@
+"""`helmgen promote` / `helmgen abort`: the spec is edited in its own text, every other byte kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from helmgen.problems import SpecError
+from helmgen.promote import abort, promote
+
+LONG = "x" * 200
+# Everything outside the changed lines is hostile to a YAML emitter: a `---`, comments everywhere,
+# flow maps, both quote styles, an anchor and its alias, a 200-character line, blank lines.
+SPEC = f"""---
+# yaml-language-server: $schema=./agentgen.schema.json
+name: crew      # the chart
+version: "0.1.0"
+x-notes: &notes {{a: 1, 'b': "two", c: [x, y]}}   # flow map, anchored
+x-copy: *notes
+agents:
+
+  planner:   # the one that plans
+    image: "ghcr.io/acme/planner:1.8.2"   # keep the quotes
+    env:
+      MODEL: gpt-5          # the model
+      LONG: {LONG}
+
+      QUOTED: 'it''s'
+    config:
+      files:
+        prompts.yaml: |
+          you are a planner
+    rollout:
+      strategy: canary
+      # the canary
+      canary:
+        # new tag
+        tag: "1.9.0"
+        weight: 10    # ten percent
+        env: {{MODEL: gpt-5-mini, NEW: "yes"}}
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+            extra.txt: hi
+    port: 8080    # after the rollout
+  writer:
+    image: {{repository: ghcr.io/acme/writer, tag: "1.0"}}
+    rollout: {{strategy: canary, canary: {{tag: "1.1"}}}}
+  web:
+    image: nginx:1.0
+    rollout:
+      strategy: blueGreen
+      blueGreen: {{active: 'blue', blue: {{tag: "1.0"}}, green: {{tag: "2.0"}}}}
+# the end
+"""
+
+PROMOTED_PLANNER = SPEC.replace(
+    'image: "ghcr.io/acme/planner:1.8.2"', 'image: "ghcr.io/acme/planner:1.9.0"').replace(
+    "MODEL: gpt-5          #", "MODEL: gpt-5-mini          #").replace(
+    "QUOTED: 'it''s'\n", "QUOTED: 'it''s'\n      NEW: \"yes\"\n").replace(
+    "          you are a planner\n", "          you are a better planner\n        extra.txt: hi\n").replace(
+    """        # new tag
+        tag: "1.9.0"
+""", "").replace("""        env: {MODEL: gpt-5-mini, NEW: "yes"}
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+            extra.txt: hi
+""", "")
+
+ABORTED_PLANNER = SPEC.replace("""        # new tag
+        tag: "1.9.0"
+""", "").replace("""        env: {MODEL: gpt-5-mini, NEW: "yes"}
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+            extra.txt: hi
+""", "")
+
+
+def test_promote_a_canary_changes_only_its_lines() -> None:
+    edit = promote(SPEC, "s.yaml", "planner")
+    assert edit.text == PROMOTED_PLANNER
+    assert edit.changes == ["image ghcr.io/acme/planner:1.9.0", "env MODEL, NEW", "config prompts.yaml, extra.txt"]
+
+
+def test_abort_drops_the_version_fields_and_keeps_the_settings() -> None:
+    assert abort(SPEC, "s.yaml", "planner").text == ABORTED_PLANNER
+    assert "weight: 10    # ten percent" in ABORTED_PLANNER
+
+
+def test_a_flow_canary_with_nothing_left_goes_and_an_image_object_gets_its_tag() -> None:
+    expected = SPEC.replace('writer, tag: "1.0"}', 'writer, tag: "1.1"}').replace(
+        'rollout: {strategy: canary, canary: {tag: "1.1"}}', "rollout: {strategy: canary}")
+    assert promote(SPEC, "s.yaml", "writer").text == expected
+    assert abort(SPEC, "s.yaml", "writer").text == SPEC.replace(
+        'rollout: {strategy: canary, canary: {tag: "1.1"}}', "rollout: {strategy: canary}")
+
+
+def test_promote_blue_green_flips_the_active_slot_in_its_quotes() -> None:
+    once = promote(SPEC, "s.yaml", "web")
+    assert once.text == SPEC.replace("active: 'blue'", "active: 'green'")
+    assert promote(once.text, "s.yaml", "web").text == SPEC  # and back
+
+
+def test_crlf_and_no_final_newline_are_kept() -> None:
+    text = SPEC.replace("\n", "\r\n").rstrip("\r\n")
+    out = promote(text, "s.yaml", "planner").text
+    assert out == PROMOTED_PLANNER.replace("\n", "\r\n").rstrip("\r\n")
+
+
+def test_a_string_image_without_a_tag_and_an_agent_without_env_or_config() -> None:
+    text = """agents:
+  a:
+    image: ghcr.io/acme/a@sha256:0123456789abcdef0123456789abcdef
+    rollout:
+      strategy: canary
+      canary: {image: ghcr.io/acme/a2:2.0, env: {K: v}, config: {files: {p.txt: new}}}
+"""
+    assert promote(text, "s.yaml", "a").text == """agents:
+  a:
+    image: ghcr.io/acme/a2:2.0
+    rollout:
+      strategy: canary
+    env:
+      K: v
+    config:
+      files:
+        p.txt: new
+"""
+
+
+def test_an_image_object_with_a_digest_loses_the_digest() -> None:
+    text = """agents:
+  a:
+    image:
+      repository: r/a
+      tag: "1"
+      digest: sha256:0123456789abcdef0123456789abcdef
+    rollout: {strategy: canary, canary: {tag: "2", weight: 5}}
+"""
+    assert promote(text, "s.yaml", "a").text == """agents:
+  a:
+    image:
+      repository: r/a
+      tag: "2"
+    rollout: {strategy: canary, canary: {weight: 5}}
+"""
+
+
+def _problem(fn: object, text: str, agent: str) -> str:
+    with pytest.raises(SpecError) as exc:
+        fn(text, "s.yaml", agent)  # type: ignore[operator]
+    return exc.value.lines()[0]
+
+
+def test_refusals_are_positioned() -> None:
+    assert _problem(promote, SPEC, "nobody") == \
+        "s.yaml:7:1: agents: no agent named 'nobody' (agents: planner, writer, web)"
+    assert _problem(abort, SPEC, "web").startswith("s.yaml:41:7: agents.web.rollout.blueGreen: a blue-green agent "
+                                                   "has no canary to abort (")
+    no_canary = ABORTED_PLANNER
+    assert _problem(promote, no_canary, "planner") == (
+        "s.yaml:23:7: agents.planner.rollout.canary: no canary in flight (a canary is in flight while "
+        "rollout.canary sets image, tag, env or config)")
+    plain = "agents:\n  a: {image: x}\n"
+    assert _problem(abort, plain, "a").startswith("s.yaml:2:6: agents.a: has no rollout")
+
+
+def test_an_environment_only_canary_is_a_clear_error() -> None:
+    text = """agents:
+  a: {image: x}
+environments:
+  prod:
+    agents:
+      b: {image: y, rollout: {strategy: canary, canary: {tag: "2"}}}
+"""
+    assert _problem(promote, text, "b") == (
+        "s.yaml:6:7: environments.prod.agents.b: promote and abort change agents written under agents:, "
+        "not an environment's (move the rollout into agents: or edit the environment by hand)")
+
+
+def test_what_an_anchor_or_merge_key_shares_is_not_edited() -> None:
+    shared = """x-env: &env {MODEL: a}
+agents:
+  a:
+    image: r/a:1
+    env: *env
+    rollout: {strategy: canary, canary: {env: {MODEL: b}}}
+  b: {image: r/b:1, env: *env}
+"""
+    assert "is shared with other places through an anchor" in _problem(promote, shared, "a")
+    merged = """x-base: &base {image: r/a:1}
+agents:
+  a:
+    <<: *base
+    rollout: {strategy: canary, canary: {tag: "2"}}
+"""
+    assert "image comes from a '<<' merge key" in _problem(promote, merged, "a")
