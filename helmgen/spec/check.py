@@ -61,6 +61,7 @@ def check_tree(root: Node, filename: str) -> Spec:
     if ctx.problems:
         raise SpecError(filename, ctx.problems, ctx.warnings)
     spec.warnings = sorted(ctx.warnings)
+    spec.digest = getattr(root, "source_digest", "")
     return spec
 
 

@@ -86,3 +86,4 @@ class Spec:
     extraManifests: list[dict[str, Any]]
     environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
     warnings: list[Any] = field(default_factory=list)  # Problems that do not stop generation (spec.risks)
+    digest: str = ""  # sha256:<hex> of the spec's text: Chart.yaml's agentgen.io/spec-digest, deploy's description
