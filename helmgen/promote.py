@@ -13,7 +13,7 @@ from typing import Any
 
 from helmgen.problems import Problem, SpecError
 
-VERSION_FIELDS = ("image", "tag", "env", "config")  # what a canary changes; weight, steps... are settings
+from helmgen.spec.fields import VERSION_FIELDS  # what a canary changes; weight, steps... are settings
 
 
 @dataclass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import pytest
 
 from helmgen.problems import SpecError
 from helmgen.promote import abort, promote
+from tests.conftest import by_kind, generate, helmgen_cli, template
 
 LONG = "x" * 200
 # Everything outside the changed lines is hostile to a YAML emitter: a `---`, comments everywhere,
@@ -199,3 +203,122 @@ agents:
     rollout: {strategy: canary, canary: {tag: "2"}}
 """
     assert "image comes from a '<<' merge key" in _problem(promote, merged, "a")
+
+
+# --- the commands, on a spec that validates ------------------------------------------------------
+
+CREW = """---
+# The crew.   Comments everywhere must survive.
+apiVersion: agentgen/v1
+name: crew            # chart name
+version: "0.1.0"
+x-notes: &notes {owner: 'team-a', "long": LONG}
+x-copy: *notes
+agents:
+  planner:   # plans
+    image: "ghcr.io/acme/planner:1.8.2"
+    port: 8080
+    env: {MODEL: gpt-5, TEMPERATURE: "0.2"}
+    config:
+      files:
+        prompts.yaml: |
+          you are a planner
+    rollout:
+      strategy: canary
+      canary:
+        tag: "1.9.0"        # the new build
+        weight: 10
+        env:
+          MODEL: gpt-5-mini
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+  web:
+    image: nginx:1.27
+    port: 80
+    rollout:
+      strategy: blueGreen
+      blueGreen:
+        active: blue    # live
+        blue: {tag: "1.27"}
+        green: {tag: "1.28"}
+""".replace("LONG", LONG)
+
+CREW_PROMOTED = CREW.replace('"ghcr.io/acme/planner:1.8.2"', '"ghcr.io/acme/planner:1.9.0"').replace(
+    "{MODEL: gpt-5, ", "{MODEL: gpt-5-mini, ").replace("          you are a planner\n",
+                                                       "          you are a better planner\n").replace(
+    """        tag: "1.9.0"        # the new build
+""", "").replace("""        env:
+          MODEL: gpt-5-mini
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+""", "")
+
+
+def test_promote_command_edits_in_place_and_the_chart_follows(tmp_path: Path, helm: Path) -> None:
+    real = tmp_path / "real.yaml"
+    real.write_text(CREW)
+    real.chmod(0o640)
+    link = tmp_path / "crew.yaml"
+    link.symlink_to(real.name)
+    proc = helmgen_cli("promote", str(link), "planner")
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and real.read_text() == CREW_PROMOTED
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert proc.stdout.splitlines() == [
+        f"{link}: promoted planner's canary (image ghcr.io/acme/planner:1.9.0; env MODEL; config prompts.yaml)",
+        f"apply it: helmgen generate {link} -o . && helm upgrade crew ./crew --wait",
+        f"      or: helmgen deploy {link}   (add --env ENV for an environment)"]
+    objs = template(helm, generate(link, tmp_path / "out"))
+    planner = by_kind(objs, "Deployment")["rel-planner"]
+    assert planner["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/planner:1.9.0"
+    env = {e["name"]: e.get("value") for e in planner["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MODEL"] == "gpt-5-mini"
+    assert by_kind(objs, "ConfigMap")["rel-planner-config"]["data"]["prompts.yaml"] == "you are a better planner\n"
+    assert "rel-planner-canary" not in by_kind(objs, "Deployment")
+    again = helmgen_cli("promote", str(link), "planner")
+    assert again.returncode == 2 and "no canary in flight" in again.stderr and real.read_text() == CREW_PROMOTED
+
+
+def test_promote_and_abort_commands_on_blue_green(tmp_path: Path) -> None:
+    spec = tmp_path / "crew.yaml"
+    spec.write_bytes(CREW.replace("\n", "\r\n").encode())
+    assert helmgen_cli("promote", str(spec), "web").returncode == 0
+    assert spec.read_bytes() == CREW.replace("active: blue    #", "active: green    #").replace("\n", "\r\n").encode()
+    proc = helmgen_cli("abort", str(spec), "web")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(f"{spec}:33:7: agents.web.rollout.blueGreen: a blue-green agent has no canary")
+    assert helmgen_cli("abort", str(spec), "planner").returncode == 0
+    assert "tag: \"1.9.0\"" not in spec.read_text() and "weight: 10" in spec.read_text()
+
+
+def test_refused_commands_write_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(CREW)
+    proc = helmgen_cli("promote", str(spec), "nobody")
+    assert proc.returncode == 2 and proc.stderr == (
+        f"{spec}:8:1: agents: no agent named 'nobody' (agents: planner, web)\nnothing written.\n")
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(CREW.replace("weight: 10", "weight: 200"))
+    proc = helmgen_cli("abort", str(invalid), "planner")
+    assert proc.returncode == 2 and "weight" in proc.stderr
+    assert spec.read_text() == CREW and invalid.read_text() == CREW.replace("weight: 10", "weight: 200")
+
+
+def test_a_result_that_does_not_validate_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import helmgen.promote
+    from helmgen.cli import cli
+
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(CREW)
+    broken = CREW.replace("port: 80\n", "port: 800000\n")
+    monkeypatch.setattr(helmgen.promote, "promote", lambda text, name, agent: helmgen.promote.Edit(broken, "x"))
+    result = CliRunner().invoke(cli, ["promote", str(spec), "web"])
+    assert result.exit_code == 2
+    assert "port" in result.output and "problem(s) found after the change; nothing written." in result.output
+    assert spec.read_text() == CREW
