@@ -8,8 +8,9 @@ key order, quoting, flow maps, long lines, CRLF, a `---`). The caller checks the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from helmgen.problems import Problem, SpecError
 
@@ -86,7 +87,7 @@ class _Doc:
         if type(node).__name__ == "ScalarNode":
             if node.style in ("|", ">"):
                 body = self.text[node.start_mark.index:node.end_mark.index]
-                return node.start_mark.index + len(body.rstrip())
+                return int(node.start_mark.index) + len(body.rstrip())
             return int(node.end_mark.index)
         if node.flow_style or not node.value:
             return int(node.end_mark.index)
@@ -141,12 +142,15 @@ class _Doc:
                 break
         return start, self.line_end(self.end(value))
 
-    def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str) -> None:
-        """Set keys of a mapping: (key, source node or None, one-line YAML text of the value)."""
+    def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str,
+                 drop: frozenset[str] = frozenset()) -> None:
+        """Set keys of a mapping: (key, source node or None, one-line YAML text of the value); drop others."""
         if mapping.flow_style:
             parts = []
             done = set()
             for k, v in mapping.value:
+                if k.value in drop:
+                    continue
                 new = next((it for it in items if it[0] == k.value), None)
                 if new is not None:
                     done.add(new[0])
@@ -168,6 +172,8 @@ class _Doc:
                                                                       else k.start_mark.column + 2))
             else:
                 added.append(f"{indent}{_key(key)}: {self._moved(node, text, len(indent) + 2)}{self.nl}")
+        if drop:
+            self.delete_keys(mapping, drop)
         if added:
             at = self.line_end(self.end(mapping))
             if at == len(self.text) and not self.text.endswith("\n"):
@@ -190,10 +196,12 @@ class _Doc:
                 out.append(ln[cut:])
         return "\n".join(out)
 
-    def add_block(self, mapping: Any, key: str, lines: list[str]) -> None:
-        """Add `key:` with nested lines (already indented relative to the key) at a mapping's end."""
+    def add_entry(self, mapping: Any, key: str, lines: list[str]) -> None:
+        """Add `key:` holding a mapping of these lines (each `k: v`, nested ones indented) at a mapping's end;
+        in a flow mapping the lines are one flow mapping."""
         if mapping.flow_style:
-            raise self.fail(mapping, "", f"cannot add {key} to a flow mapping: edit it by hand")
+            self.set_keys(mapping, [(key, None, "{" + ", ".join(lines) + "}")], key)
+            return
         indent = " " * (mapping.value[0][0].start_mark.column if mapping.value else 0)
         text = f"{indent}{key}:{self.nl}" + "".join(f"{indent}  {ln}{self.nl}" for ln in lines)
         at = self.line_end(self.end(mapping))
@@ -201,7 +209,7 @@ class _Doc:
             text = self.nl + text
         self.splice(at, at, text)
 
-    def delete_keys(self, mapping: Any, keys: set[str]) -> None:
+    def delete_keys(self, mapping: Any, keys: set[str] | frozenset[str]) -> None:
         if mapping.flow_style:
             self._flow(mapping, [self.text[k.start_mark.index:self.end(v)] for k, v in mapping.value
                                  if k.value not in keys])
@@ -225,8 +233,6 @@ def _indent_of_following(text: str) -> int:
 
 
 def _key(key: str) -> str:
-    import re
-
     return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and key not in ("true", "false", "null") \
         else json.dumps(key)
 
@@ -245,6 +251,21 @@ def _image_ref(ref: str) -> tuple[str, str]:
     repo = ref.partition("@")[0]
     slash, colon = repo.rfind("/"), repo.rfind(":")
     return (repo[:colon], repo[colon + 1:]) if colon > slash else (repo, "")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./@:+-]*")
+
+
+def _scalar_text(node: Any, value: str) -> str:
+    """A string value as YAML: in the quotes the old scalar had, plain when that reads back as the same
+    string, else double-quoted."""
+    from helmgen.spec.load import resolve_plain
+
+    if node is not None and type(node).__name__ == "ScalarNode" and node.style in ('"', "'"):
+        return _quoted(node, value)
+    if _PLAIN.fullmatch(value) and not value.endswith(":") and resolve_plain(value) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _quoted(node: Any, value: str) -> str:
@@ -304,6 +325,53 @@ class _Agent:
         return found
 
 
+_Step = Callable[[_Doc, "_Agent", Any, str], str]  # (doc, agent, canary, its path) -> what changed, in words
+
+
+def _canary_steps(canary: Any, doc: _Doc) -> list[_Step]:
+    """promote's edits, one level of the document each: image, env, config files."""
+    steps: list[_Step] = []
+    if doc.get(canary, "image") or doc.get(canary, "tag"):
+        steps.append(lambda d, a, c, p: _promote_image(d, a, (d.get(c, "image") or (None, None))[1],
+                                                       (d.get(c, "tag") or (None, None))[1]))
+    env = doc.get(canary, "env")
+    if env is not None and env[1].value:
+        steps.append(lambda d, a, c, p: _merge_env(d, a, d.get(c, "env")[1], f"{p}.env"))  # type: ignore[index]
+    config = doc.get(canary, "config")
+    files = doc.get(config[1], "files") if config else None
+    if files is not None and files[1].value:
+        steps.append(lambda d, a, c, p: _merge_files(d, a, d.get(d.get(c, "config")[1], "files")[1],  # type: ignore[index]
+                                                     f"{p}.config.files"))
+    return steps
+
+
+def _run(text: str, filename: str, agent: str, steps: list[_Step]) -> tuple[str, list[str]]:
+    """Each step on the text the step before it left (nested flow maps change at more than one level);
+    first every step once on the spec as written, so that a refusal points at the user's own lines."""
+    def opened(t: str) -> tuple[_Doc, _Agent, Any, str]:
+        doc = _Doc(t, filename)
+        a = _Agent(doc, agent)
+        _, rollout = a.rollout()
+        path = f"{a.path}.rollout"
+        return doc, a, _canary(doc, a, rollout, path), f"{path}.canary"
+
+    for step in steps:
+        step(*opened(text))
+    changes = []
+    for step in steps:
+        doc, a, canary, path = opened(text)
+        said = step(doc, a, canary, path)
+        text = doc.result()
+        if said:
+            changes.append(said)
+    return text, changes
+
+
+def _drop_step(doc: _Doc, a: "_Agent", canary: Any, path: str) -> str:
+    _drop_version(doc, a.rollout()[1], canary)
+    return ""
+
+
 def promote(text: str, filename: str, agent: str) -> Edit:
     doc = _Doc(text, filename)
     a = _Agent(doc, agent)
@@ -313,21 +381,8 @@ def promote(text: str, filename: str, agent: str) -> Edit:
     if green is not None:
         return _switch(doc, a, green[1], f"{path}.blueGreen")
     canary = _canary(doc, a, rollout, path)
-    changes = []
-    cpath = f"{path}.canary"
-    image = doc.get(canary, "image")
-    tag = doc.get(canary, "tag")
-    if image or tag:
-        changes.append(_promote_image(doc, a, image[1] if image else None, tag[1] if tag else None))
-    env = doc.get(canary, "env")
-    if env is not None and env[1].value:
-        changes.append(_merge_env(doc, a, env[1], f"{cpath}.env"))
-    config = doc.get(canary, "config")
-    files = doc.get(config[1], "files") if config else None
-    if files is not None and files[1].value:
-        changes.append(_merge_files(doc, a, files[1], f"{cpath}.config.files"))
-    _drop_version(doc, rollout, canary)
-    return Edit(doc.result(), f"promoted {agent}'s canary", changes)
+    new, changes = _run(text, filename, agent, [*_canary_steps(canary, doc), _drop_step])
+    return Edit(new, f"promoted {agent}'s canary", changes)
 
 
 def abort(text: str, filename: str, agent: str) -> Edit:
@@ -339,9 +394,8 @@ def abort(text: str, filename: str, agent: str) -> Edit:
     if green is not None:
         raise doc.fail(green[0], f"{path}.blueGreen", "a blue-green agent has no canary to abort",
                        f"'helmgen promote' switches the active slot back, or 'helm rollback' undoes the last upgrade")
-    canary = _canary(doc, a, rollout, path)
-    _drop_version(doc, rollout, canary)
-    return Edit(doc.result(), f"aborted {agent}'s canary", [])
+    _canary(doc, a, rollout, path)
+    return Edit(_run(text, filename, agent, [_drop_step])[0], f"aborted {agent}'s canary", [])
 
 
 def _canary(doc: _Doc, a: _Agent, rollout: Any, path: str) -> Any:
@@ -376,46 +430,49 @@ def _switch(doc: _Doc, a: _Agent, green: Any, path: str) -> Edit:
     return Edit(doc.result(), f"switched {a.name} to {new}", [f"active: {node.value} -> {new}"])
 
 
+def _canary_ref(doc: _Doc, image: Any, tag: Any) -> tuple[str, str, str]:
+    """The canary's (repository, tag, digest); repository "" keeps the agent's."""
+    if image is None:
+        return "", str(tag.value), ""
+    if type(image).__name__ == "ScalarNode":
+        repo, new_tag = _image_ref(image.value)
+        return repo, new_tag, image.value.partition("@")[2]
+    parts = [doc.get(image, k) for k in ("repository", "tag", "digest")]
+    return tuple(str(p[1].value) if p else "" for p in parts)  # type: ignore[return-value]
+
+
 def _promote_image(doc: _Doc, a: _Agent, image: Any, tag: Any) -> str:
     found = a.own(a.node, a.path, "image")
     if found is None:
         raise doc.fail(a.node, a.path, "has no image of its own to promote the canary's into",
                        "write the agent's image under agents: (not only in defaults)")
     node = found[1]
-    if image is not None and type(image).__name__ == "ScalarNode":
-        repo, new_tag = _image_ref(image.value)
-    elif image is not None:
-        r, t = doc.get(image, "repository"), doc.get(image, "tag")
-        repo, new_tag = (r[1].value if r else ""), (t[1].value if t else "")
-    else:
-        repo, new_tag = "", tag.value
+    repo, new_tag, digest = _canary_ref(doc, image, tag)
     if type(node).__name__ == "ScalarNode":
-        old_repo, _ = _image_ref(node.value)
-        ref = f"{repo or old_repo}:{new_tag}" if new_tag else (repo or old_repo)
-        if image is not None and type(image).__name__ == "ScalarNode" and "@" in image.value:
-            ref = image.value
-        doc.splice(node.start_mark.index, node.end_mark.index, _quoted(node, ref))
+        ref = (repo or _image_ref(node.value)[0]) + (f":{new_tag}" if new_tag else "") + (f"@{digest}" if digest else "")
+        doc.splice(node.start_mark.index, node.end_mark.index, _scalar_text(node, ref))
         return f"image {ref}"
+    if not doc.is_map(node):
+        raise doc.fail(node, f"{a.path}.image", "is neither a string nor a mapping: promote by hand")
     items: list[tuple[str, Any, str]] = []
-    if repo:
-        items.append(("repository", None, json.dumps(repo) if ": " in repo else repo))
-    if new_tag:
-        tag_node = tag
-        if tag_node is None and image is not None and doc.is_map(image):
-            tag_node = (doc.get(image, "tag") or (None, None))[1]
-        items.append(("tag", None, doc.source(tag_node) if tag_node is not None and "\n" not in doc.source(tag_node)
-                      else json.dumps(new_tag)))
-    doc.set_keys(node, items, f"{a.path}.image")
-    if doc.get(node, "digest") is not None:  # a digest would still pin the old version
-        doc.delete_keys(node, {"digest"})
-    return f"image {repo + ':' if repo else 'tag '}{new_tag}"
+    for key, value, src in (("repository", repo, None), ("tag", new_tag, tag), ("digest", digest, None)):
+        if value:
+            old = doc.get(node, key)
+            own = doc.source(src) if src is not None and "\n" not in doc.source(src) else ""
+            items.append((key, None, own or _scalar_text(old[1] if old else None, value)))
+    # a digest would still pin the old version
+    doc.set_keys(node, items, f"{a.path}.image", drop=frozenset() if digest else frozenset({"digest"}))
+    old_repo = doc.get(node, "repository")
+    shown = (repo or (str(old_repo[1].value) if old_repo else "")) + (f":{new_tag}" if new_tag else "") + \
+        (f"@{digest}" if digest else "")
+    return f"image {shown}"
 
 
 def _merge_env(doc: _Doc, a: _Agent, env: Any, path: str) -> str:
     items = [(k.value, v, doc.value_text(v)) for k, v in env.value]
     found = a.own(a.node, a.path, "env")
     if found is None:
-        doc.add_block(a.node, "env", [f"{_key(k)}: {t}" for k, _, t in items])
+        doc.add_entry(a.node, "env", [f"{_key(k)}: {t}" for k, _, t in items])
     else:
         if not doc.is_map(found[1]):
             raise doc.fail(found[1], f"{a.path}.env", "is not a mapping: merge the canary's env by hand")
@@ -427,8 +484,8 @@ def _merge_files(doc: _Doc, a: _Agent, files: Any, path: str) -> str:
     items = [(k.value, v, doc.value_text(v)) for k, v in files.value]
     config = a.own(a.node, a.path, "config")
     if config is None:
-        lines = ["files:"] + [f"  {_key(k)}: {t}" for k, _, t in items]
-        doc.add_block(a.node, "config", lines)
+        doc.add_entry(a.node, "config", [f"files: {{{', '.join(f'{_key(k)}: {t}' for k, _, t in items)}}}"]
+                      if a.node.flow_style else ["files:"] + [f"  {_key(k)}: {t}" for k, _, t in items])
     else:
         target = a.own(config[1], f"{a.path}.config", "files")
         if target is None:

@@ -322,3 +322,29 @@ def test_a_result_that_does_not_validate_is_not_written(tmp_path: Path, monkeypa
     assert result.exit_code == 2
     assert "port" in result.output and "problem(s) found after the change; nothing written." in result.output
     assert spec.read_text() == CREW
+
+
+def test_image_forms_and_flow_agents() -> None:
+    text = """agents:
+  a: {image: {repository: r/a, tag: '1', digest: "sha256:0123456789abcdef0123456789abcdef"}, rollout: {strategy: canary, canary: {image: "r/a2:1.10", weight: 5}}}
+  b: {image: r/b:1, rollout: {strategy: canary, canary: {tag: "2", env: {K: v}, config: {files: {p.txt: x}}, weight: 5}}}
+  c:
+    image: 'r/c:1'
+    rollout: {strategy: canary, canary: {image: {repository: r/c, tag: "1.10"}, weight: 5}}
+  d:
+    image: r/d:1@sha256:0123456789abcdef0123456789abcdef
+    rollout: {strategy: canary, canary: {image: "r/d@sha256:fedcba9876543210fedcba9876543210", weight: 5}}
+"""
+    out = text
+    for agent in "abcd":
+        out = promote(out, "s.yaml", agent).text
+    assert out == """agents:
+  a: {image: {repository: r/a2, tag: '1.10'}, rollout: {strategy: canary, canary: {weight: 5}}}
+  b: {image: r/b:2, rollout: {strategy: canary, canary: {weight: 5}}, env: {K: v}, config: {files: {p.txt: x}}}
+  c:
+    image: 'r/c:1.10'
+    rollout: {strategy: canary, canary: {weight: 5}}
+  d:
+    image: r/d@sha256:fedcba9876543210fedcba9876543210
+    rollout: {strategy: canary, canary: {weight: 5}}
+"""
