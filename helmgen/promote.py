@@ -196,14 +196,19 @@ class _Doc:
                 out.append(ln[cut:])
         return "\n".join(out)
 
-    def add_entry(self, mapping: Any, key: str, lines: list[str]) -> None:
-        """Add `key:` holding a mapping of these lines (each `k: v`, nested ones indented) at a mapping's end;
-        in a flow mapping the lines are one flow mapping."""
+    def add_entry(self, mapping: Any, keys: list[str], items: list[tuple[str, Any, str]]) -> None:
+        """Add keys[0]: (keys[1]: ...) holding the items (key, source node, one-line text) at a mapping's end."""
         if mapping.flow_style:
-            self.set_keys(mapping, [(key, None, "{" + ", ".join(lines) + "}")], key)
+            inner = "{" + ", ".join(f"{_key(k)}: {t}" for k, _, t in items) + "}"
+            for key in reversed(keys[1:]):
+                inner = "{" + f"{key}: {inner}" + "}"
+            self.set_keys(mapping, [(keys[0], None, inner)], keys[0])
             return
-        indent = " " * (mapping.value[0][0].start_mark.column if mapping.value else 0)
-        text = f"{indent}{key}:{self.nl}" + "".join(f"{indent}  {ln}{self.nl}" for ln in lines)
+        column = mapping.value[0][0].start_mark.column if mapping.value else 0
+        lines = [" " * (column + 2 * depth) + f"{key}:{self.nl}" for depth, key in enumerate(keys)]
+        column += 2 * len(keys)
+        lines += [" " * column + f"{_key(k)}: {self._moved(node, t, column + 2)}{self.nl}" for k, node, t in items]
+        text = "".join(lines)
         at = self.line_end(self.end(mapping))
         if at == len(self.text) and not self.text.endswith("\n"):
             text = self.nl + text
@@ -472,7 +477,7 @@ def _merge_env(doc: _Doc, a: _Agent, env: Any, path: str) -> str:
     items = [(k.value, v, doc.value_text(v)) for k, v in env.value]
     found = a.own(a.node, a.path, "env")
     if found is None:
-        doc.add_entry(a.node, "env", [f"{_key(k)}: {t}" for k, _, t in items])
+        doc.add_entry(a.node, ["env"], items)
     else:
         if not doc.is_map(found[1]):
             raise doc.fail(found[1], f"{a.path}.env", "is not a mapping: merge the canary's env by hand")
@@ -484,13 +489,11 @@ def _merge_files(doc: _Doc, a: _Agent, files: Any, path: str) -> str:
     items = [(k.value, v, doc.value_text(v)) for k, v in files.value]
     config = a.own(a.node, a.path, "config")
     if config is None:
-        doc.add_entry(a.node, "config", [f"files: {{{', '.join(f'{_key(k)}: {t}' for k, _, t in items)}}}"]
-                      if a.node.flow_style else ["files:"] + [f"  {_key(k)}: {t}" for k, _, t in items])
+        doc.add_entry(a.node, ["config", "files"], items)
     else:
         target = a.own(config[1], f"{a.path}.config", "files")
         if target is None:
-            doc.set_keys(config[1], [("files", None, "{" + ", ".join(f"{_key(k)}: {t}" for k, _, t in items) + "}")],
-                         f"{a.path}.config")
+            doc.add_entry(config[1], ["files"], items)
         else:
             doc.set_keys(target[1], items, f"{a.path}.config.files")
     return "config " + ", ".join(k for k, _, _ in items)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helmgen.problems import SpecError
 from helmgen.promote import abort, promote
@@ -348,3 +352,149 @@ def test_image_forms_and_flow_agents() -> None:
     image: r/d@sha256:fedcba9876543210fedcba9876543210
     rollout: {strategy: canary, canary: {weight: 5}}
 """
+
+
+def test_multi_line_values_move_with_their_lines() -> None:
+    text = """agents:
+  a:
+    image: r/a:1
+    env:
+      OLD: |
+        two
+        lines
+    rollout:
+      strategy: canary
+      canary:
+        weight: 5
+        env:
+          OLD: new  # one line now
+          PROMPT: |
+            first
+              indented
+          LIST: [a,
+            b]
+        config:
+          files:
+            system.md: |-
+              # a heading, not a comment
+
+              after a blank line
+"""
+    assert promote(text, "s.yaml", "a").text == """agents:
+  a:
+    image: r/a:1
+    env:
+      OLD: new
+      PROMPT: |
+        first
+          indented
+      LIST: [a,
+        b]
+    rollout:
+      strategy: canary
+      canary:
+        weight: 5
+    config:
+      files:
+        system.md: |-
+          # a heading, not a comment
+
+          after a blank line
+"""
+    flow = promote(text.replace("    env:\n      OLD: |\n        two\n        lines\n", "    env: {OLD: x}\n"),
+                   "s.yaml", "a").text
+    assert '    env: {OLD: new, PROMPT: "first\\n  indented\\n", LIST: ["a", "b"]}\n' in flow
+
+
+# --- any layout: the data changes as promote says, and nothing else moves --------------------------
+
+VALUES = st.sampled_from(["v", "1.10", "yes", "a: b", "#x", "it's", "x y", "100", "", "é"])
+KEYS = st.sampled_from(["A", "B", "MODEL", "x-y"])
+
+
+def _scalar(v: str, style: str) -> str:
+    if style == "plain" and v and v == v.strip() and v.replace(".", "").replace("-", "").isalpha():
+        return v
+    if style == "single":
+        return "'" + v.replace("'", "''") + "'"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _map(d: dict[str, str], flow: bool, indent: int, style: str) -> str:
+    if flow or not d:
+        return " {" + ", ".join(f"{k}: {_scalar(v, style)}" for k, v in d.items()) + "}"
+    return "".join(f"\n{' ' * indent}{k}: {_scalar(v, style)}  # c" for k, v in d.items())
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    style = draw(st.sampled_from(["plain", "single", "double"]))
+    img_obj = draw(st.booleans())
+    env = draw(st.none() | st.dictionaries(KEYS, VALUES, max_size=3))
+    files = draw(st.none() | st.dictionaries(st.sampled_from(["p.txt", "q.md"]), VALUES, min_size=1, max_size=2))
+    c_env = draw(st.dictionaries(KEYS, VALUES, max_size=3))
+    c_files = draw(st.dictionaries(st.sampled_from(["p.txt", "r.md"]), VALUES, max_size=2))
+    c_image = draw(st.sampled_from([None, "tag", "image"]))
+    if c_image is None and not c_env and not c_files:
+        c_image = "tag"
+    flow_canary = draw(st.booleans())
+    lines = ["---", "# head", "name: crew  # n", f"x-long: {'y' * 200}", "x-flow: &f {a: 1, 'b': \"2\"}",
+             "x-alias: *f", "agents:", "  before: {image: r/b:1}  # first", "", "  a:   # the agent"]
+    if img_obj:
+        lines.append(f"    image: {{repository: r/a, tag: {_scalar('1.0', style)}}}")
+    else:
+        lines.append(f"    image: {_scalar('r/a:1.0', style)}")
+    if env is not None:
+        lines.append("    # env comment")
+        lines.append("    env:" + _map(env, draw(st.booleans()), 6, style))
+    if files is not None:
+        lines.append("    config:\n      files:" + _map(files, False, 8, style))
+    parts = []
+    if c_image == "tag":
+        parts.append(("tag", '"2.0"'))
+    elif c_image == "image":
+        parts.append(("image", "r/a2:2.0"))
+    parts.append(("weight", "10"))
+    if c_env:
+        parts.append(("env", _map(c_env, True, 0, style).strip()))
+    if c_files:
+        parts.append(("config", "{files:" + _map(c_files, True, 0, style) + "}"))
+    lines.append("    rollout:\n      strategy: canary  # s")
+    if flow_canary:
+        lines.append("      canary: {" + ", ".join(f"{k}: {v}" for k, v in parts) + "}")
+    else:
+        lines.append("      canary:" + "".join(f"\n        {k}: {v}" for k, v in parts))
+    lines += ["    port: 8080  # after", "  after:", "    image: r/c:1   # last", "# tail", ""]
+    return "\n".join(lines), {"c_image": c_image, "c_env": c_env, "c_files": c_files}
+
+
+@settings(max_examples=100, deadline=None)
+@given(layouts())
+def test_promote_any_layout(case: tuple[str, dict[str, Any]]) -> None:
+    from helmgen.spec.load import parse_text, to_python
+
+    text, what = case
+    before = to_python(parse_text(text, "s.yaml"))
+    out = promote(text, "s.yaml", "a").text
+    after = to_python(parse_text(out, "s.yaml"))
+    expected = json.loads(json.dumps(before))
+    a = expected["agents"]["a"]
+    canary = a["rollout"].pop("canary")
+    new_repo = "r/a2" if what["c_image"] == "image" else "r/a"
+    if what["c_image"] and isinstance(a["image"], dict):
+        a["image"].update(repository=new_repo, tag="2.0")
+    elif what["c_image"]:
+        a["image"] = f"{new_repo}:2.0"
+    if "env" in canary and canary["env"]:
+        a["env"] = {**(a.get("env") or {}), **canary["env"]}
+    if "config" in canary and canary["config"]["files"]:
+        a.setdefault("config", {"files": {}})
+        a["config"]["files"] = {**a["config"]["files"], **canary["config"]["files"]}
+    a["rollout"]["canary"] = {"weight": 10}
+    assert after == expected
+    # the lines before and after the agent are the same bytes; so is every line of the agent that holds no value
+    # promote changes
+    head, tail = text.split("  a:   # the agent\n")[0], text.split("    port: 8080  # after\n")[1]
+    assert out.startswith(head + "  a:   # the agent\n") and out.endswith(tail) and "    port: 8080  # after\n" in out
+    assert "    # env comment\n" in out or "# env comment" not in text
+    assert abort(text, "s.yaml", "a").text.count("\n") <= text.count("\n")
