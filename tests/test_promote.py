@@ -498,3 +498,18 @@ def test_promote_any_layout(case: tuple[str, dict[str, Any]]) -> None:
     assert out.startswith(head + "  a:   # the agent\n") and out.endswith(tail) and "    port: 8080  # after\n" in out
     assert "    # env comment\n" in out or "# env comment" not in text
     assert abort(text, "s.yaml", "a").text.count("\n") <= text.count("\n")
+
+
+def test_a_byte_order_mark_stays(tmp_path: Path) -> None:
+    spec = tmp_path / "crew.yaml"
+    spec.write_bytes(b"\xef\xbb\xbf" + CREW.encode())
+    proc = helmgen_cli("abort", str(spec), "planner")
+    assert proc.returncode == 0, proc.stderr
+    assert spec.read_bytes() == b"\xef\xbb\xbf" + CREW.replace('        tag: "1.9.0"        # the new build\n', "").replace(
+        """        env:
+          MODEL: gpt-5-mini
+        config:
+          files:
+            prompts.yaml: |
+              you are a better planner
+""", "").encode()
