@@ -137,9 +137,11 @@ def revision_of_version(history: list[Revision], version: str) -> Revision:
         return max(good, key=lambda r: r.revision)
     known = sorted({r.chart_version for r in history if r.chart_version})
     if runs:
-        raise HistoryError(f"chart version {version} never deployed successfully (revisions "
-                           f"{', '.join(str(r.revision) for r in runs)}: {', '.join(sorted({r.status for r in runs}))})")
-    raise HistoryError(f"no revision ran chart version {version} (versions in the history: {', '.join(known) or 'none'})")
+        revisions = ", ".join(str(r.revision) for r in runs)
+        raise HistoryError(f"chart version {version} never deployed successfully (revisions {revisions}: "
+                           f"{', '.join(sorted({r.status for r in runs}))})")
+    raise HistoryError(f"no revision ran chart version {version} "
+                       f"(versions in the history: {', '.join(known) or 'none'})")
 
 
 def history_table(history: list[Revision]) -> str:

@@ -345,8 +345,8 @@ def _canary_steps(canary: Any, doc: _Doc) -> list[_Step]:
     config = doc.get(canary, "config")
     files = doc.get(config[1], "files") if config else None
     if files is not None and files[1].value:
-        steps.append(lambda d, a, c, p: _merge_files(d, a, d.get(d.get(c, "config")[1], "files")[1],  # type: ignore[index]
-                                                     f"{p}.config.files"))
+        steps.append(lambda d, a, c, p: _merge_files(
+            d, a, d.get(d.get(c, "config")[1], "files")[1], f"{p}.config.files"))  # type: ignore[index]
     return steps
 
 
@@ -454,7 +454,8 @@ def _promote_image(doc: _Doc, a: _Agent, image: Any, tag: Any) -> str:
     node = found[1]
     repo, new_tag, digest = _canary_ref(doc, image, tag)
     if type(node).__name__ == "ScalarNode":
-        ref = (repo or _image_ref(node.value)[0]) + (f":{new_tag}" if new_tag else "") + (f"@{digest}" if digest else "")
+        ref = (repo or _image_ref(node.value)[0]) + (f":{new_tag}" if new_tag else "") + \
+            (f"@{digest}" if digest else "")
         doc.splice(node.start_mark.index, node.end_mark.index, _scalar_text(node, ref))
         return f"image {ref}"
     if not doc.is_map(node):
