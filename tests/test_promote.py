@@ -513,3 +513,25 @@ def test_a_byte_order_mark_stays(tmp_path: Path) -> None:
             prompts.yaml: |
               you are a better planner
 """, "").encode()
+
+
+def test_an_environment_canary_that_becomes_identical_stops_the_promote(tmp_path: Path) -> None:
+    spec = tmp_path / "crew.yaml"
+    text = """apiVersion: agentgen/v1
+name: crew
+version: "0.1.0"
+agents:
+  planner:
+    image: r/p:1.0
+    port: 8080
+    rollout: {strategy: canary, canary: {tag: "2.0", weight: 10}}
+environments:
+  prod:
+    agents:
+      planner: {rollout: {canary: {tag: "2.0", weight: 50}}}
+"""
+    spec.write_text(text)
+    proc = helmgen_cli("promote", str(spec), "planner")
+    assert proc.returncode == 2 and spec.read_text() == text
+    assert proc.stderr.startswith(f"{spec}:12:27: environments.prod.agents.planner.rollout.canary: is identical")
+    assert proc.stderr.endswith("1 problem(s) found after the change; nothing written.\n")
