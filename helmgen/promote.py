@@ -167,11 +167,10 @@ class _Doc:
             if found is not None:
                 k, v = found
                 colon = self.text.index(":", self.end(k))
-                self.splice(colon + 1, self.end(v), " " + self._moved(node, text, v.start_mark.column
-                                                                      if v.start_mark.line != k.start_mark.line
-                                                                      else k.start_mark.column + 2))
+                moved = self._moved(node, text, k.start_mark.column + 2)
+                self.splice(colon + 1, self.end(v), moved if moved.startswith(("\n", "\r")) else " " + moved)
             else:
-                added.append(f"{indent}{_key(key)}: {self._moved(node, text, len(indent) + 2)}{self.nl}")
+                added.append(f"{indent}{_entry(_key(key), self._moved(node, text, len(indent) + 2))}{self.nl}")
         if drop:
             self.delete_keys(mapping, drop)
         if added:
@@ -181,10 +180,16 @@ class _Doc:
             self.splice(at, at, "".join(added))
 
     def _moved(self, node: Any, text: str, column: int) -> str:
-        """A value's text for a block entry at a new indent: its own lines, shifted."""
+        """A value's text for a block entry at a new indent: its own lines, shifted. A block collection
+        starts on the line after its key."""
         if node is None or "\n" not in self.source(node):
             return text
         own = self.source(node)
+        if type(node).__name__ != "ScalarNode" and not node.flow_style:
+            shift = column - node.start_mark.column
+            lines = (" " * node.start_mark.column + own).split("\n")
+            return "".join(self.nl + (" " * shift + ln if shift >= 0 else ln[-shift:]) if ln.strip() else self.nl
+                           for ln in (ln.rstrip("\r") for ln in lines))
         shift = column - _indent_of_following(own)
         lines = own.split("\n")
         out = [lines[0]]
@@ -207,7 +212,7 @@ class _Doc:
         column = mapping.value[0][0].start_mark.column if mapping.value else 0
         lines = [" " * (column + 2 * depth) + f"{key}:{self.nl}" for depth, key in enumerate(keys)]
         column += 2 * len(keys)
-        lines += [" " * column + f"{_key(k)}: {self._moved(node, t, column + 2)}{self.nl}" for k, node, t in items]
+        lines += [" " * column + _entry(_key(k), self._moved(node, t, column + 2)) + self.nl for k, node, t in items]
         text = "".join(lines)
         at = self.line_end(self.end(mapping))
         if at == len(self.text) and not self.text.endswith("\n"):
@@ -235,6 +240,11 @@ class _Doc:
 def _indent_of_following(text: str) -> int:
     cols = [len(ln) - len(ln.lstrip(" ")) for ln in text.split("\n")[1:] if ln.strip()]
     return min(cols) if cols else 0
+
+
+def _entry(key: str, value: str) -> str:
+    """`key: value`, or `key:` and a block collection on the lines after it."""
+    return f"{key}:{value}" if value.startswith(("\n", "\r")) else f"{key}: {value}"
 
 
 def _key(key: str) -> str:
@@ -360,11 +370,19 @@ def _run(text: str, filename: str, agent: str, steps: list[_Step]) -> tuple[str,
         path = f"{a.path}.rollout"
         return doc, a, _canary(doc, a, rollout, path), f"{path}.canary"
 
+    from ruamel.yaml.error import YAMLError
+
     for step in steps:
         step(*opened(text))
+    as_written = text
     changes = []
     for step in steps:
-        doc, a, canary, path = opened(text)
+        try:
+            doc, a, canary, path = opened(text)
+        except YAMLError:  # a layout this module does not edit right: never a broken spec
+            doc = _Doc(as_written, filename)
+            raise doc.fail(_Agent(doc, agent).node, f"agents.{agent}", "cannot edit this layout safely",
+                           "make the change by hand (and report the spec, please)") from None
         said = step(doc, a, canary, path)
         text = doc.result()
         if said:

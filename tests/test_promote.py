@@ -420,10 +420,16 @@ def _scalar(v: str, style: str) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _map(d: dict[str, str], flow: bool, indent: int, style: str) -> str:
+def _map(d: dict[str, Any], flow: bool, indent: int, style: str) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, dict):  # a secret reference
+            return _map(v, flow, indent + 2, style).lstrip(" ") if flow else _map(v, flow, indent + 2, style)
+        return _scalar(v, style)
+
     if flow or not d:
-        return " {" + ", ".join(f"{k}: {_scalar(v, style)}" for k, v in d.items()) + "}"
-    return "".join(f"\n{' ' * indent}{k}: {_scalar(v, style)}  # c" for k, v in d.items())
+        return " {" + ", ".join(f"{k}: {value(v)}" for k, v in d.items()) + "}"
+    return "".join(f"\n{' ' * indent}{k}:" + (value(v) if isinstance(v, dict) else f" {value(v)}  # c")
+                   for k, v in d.items())
 
 
 @st.composite
@@ -432,7 +438,7 @@ def layouts(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     img_obj = draw(st.booleans())
     env = draw(st.none() | st.dictionaries(KEYS, VALUES, max_size=3))
     files = draw(st.none() | st.dictionaries(st.sampled_from(["p.txt", "q.md"]), VALUES, min_size=1, max_size=2))
-    c_env = draw(st.dictionaries(KEYS, VALUES, max_size=3))
+    c_env = draw(st.dictionaries(KEYS, VALUES | st.just({"secret": "s", "key": "k"}), max_size=3))
     c_files = draw(st.dictionaries(st.sampled_from(["p.txt", "r.md"]), VALUES, max_size=2))
     c_image = draw(st.sampled_from([None, "tag", "image"]))
     if c_image is None and not c_env and not c_files:
@@ -455,10 +461,12 @@ def layouts(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     elif c_image == "image":
         parts.append(("image", "r/a2:2.0"))
     parts.append(("weight", "10"))
+    nested_block = not flow_canary and draw(st.booleans())
     if c_env:
-        parts.append(("env", _map(c_env, True, 0, style).strip()))
+        parts.append(("env", _map(c_env, not nested_block, 10, style).strip(" ")))
     if c_files:
-        parts.append(("config", "{files:" + _map(c_files, True, 0, style) + "}"))
+        parts.append(("config", "\n          files:" + _map(c_files, False, 12, style) if nested_block
+                      else "{files:" + _map(c_files, True, 0, style) + "}"))
     lines.append("    rollout:\n      strategy: canary  # s")
     if flow_canary:
         lines.append("      canary: {" + ", ".join(f"{k}: {v}" for k, v in parts) + "}")
@@ -535,3 +543,45 @@ environments:
     assert proc.returncode == 2 and spec.read_text() == text
     assert proc.stderr.startswith(f"{spec}:12:27: environments.prod.agents.planner.rollout.canary: is identical")
     assert proc.stderr.endswith("1 problem(s) found after the change; nothing written.\n")
+
+
+def test_block_collections_start_on_the_line_after_their_key() -> None:
+    text = """agents:
+  a:
+    image: r/a:1
+    env:
+      # the key
+      KEY: old
+      Z: z
+    rollout:
+      strategy: canary
+      canary:
+        weight: 5
+        env:
+          KEY:
+            secret: s3
+            key: k3
+          NEW:
+              secret: s2
+              key: k2
+"""
+    assert promote(text, "s.yaml", "a").text == """agents:
+  a:
+    image: r/a:1
+    env:
+      # the key
+      KEY:
+        secret: s3
+        key: k3
+      Z: z
+      NEW:
+        secret: s2
+        key: k2
+    rollout:
+      strategy: canary
+      canary:
+        weight: 5
+"""
+    no_env = text.replace("    env:\n      # the key\n      KEY: old\n      Z: z\n", "")
+    assert "\n    env:\n      KEY:\n        secret: s3\n        key: k3\n      NEW:\n        secret: s2\n" in \
+        promote(no_env, "s.yaml", "a").text
