@@ -87,6 +87,8 @@ class _Doc:
         if type(node).__name__ == "ScalarNode":
             if node.style in ("|", ">"):
                 body = self.text[node.start_mark.index:node.end_mark.index]
+                if "+" in body.split("\n", 1)[0].split("#", 1)[0]:  # `|+` keeps its trailing blank lines
+                    return int(node.end_mark.index)
                 return int(node.start_mark.index) + len(body.rstrip())
             return int(node.end_mark.index)
         if node.flow_style or not node.value:
@@ -102,6 +104,8 @@ class _Doc:
 
     def line_end(self, index: int) -> int:
         """Just after the newline of the line holding index (or the end of the text)."""
+        if index > 0 and self.text[index - 1] == "\n":  # already at a line's start: a kept block scalar's end
+            return index
         nl = self.text.find("\n", index)
         return len(self.text) if nl < 0 else nl + 1
 

@@ -585,3 +585,18 @@ def test_block_collections_start_on_the_line_after_their_key() -> None:
     no_env = text.replace("    env:\n      # the key\n      KEY: old\n      Z: z\n", "")
     assert "\n    env:\n      KEY:\n        secret: s3\n        key: k3\n      NEW:\n        secret: s2\n" in \
         promote(no_env, "s.yaml", "a").text
+
+
+def test_a_kept_block_scalar_keeps_its_trailing_lines() -> None:
+    text = "agents:\n  a:\n    image: r/a:1\n    config:\n      files:\n        p.txt: |+\n          keep\n\n\n" \
+           "    rollout: {strategy: canary, canary: {env: {K: v}, weight: 5}}\n"
+    out = promote(text, "s.yaml", "a").text
+    assert out == "agents:\n  a:\n    image: r/a:1\n    config:\n      files:\n        p.txt: |+\n          keep\n\n\n" \
+                  "    rollout: {strategy: canary, canary: {weight: 5}}\n    env:\n      K: v\n"
+    tail = "agents:\n  a:\n    image: r/a:1\n    rollout: {strategy: canary, canary: {tag: '2'}}\n    x-note: |+\n      n\n\n"
+    assert promote(tail, "s.yaml", "a").text == tail.replace("r/a:1", "r/a:2").replace(
+        "rollout: {strategy: canary, canary: {tag: '2'}}", "rollout: {strategy: canary}")
+    last = "agents:\n  a:\n    image: r/a:1\n    rollout: {strategy: canary, canary: {env: {K: v}}}\n    x-note: |+\n" \
+           "      n\n\n  b: {image: x}\n"
+    assert promote(last, "s.yaml", "a").text == "agents:\n  a:\n    image: r/a:1\n    rollout: {strategy: canary}\n" \
+                                               "    x-note: |+\n      n\n\n    env:\n      K: v\n  b: {image: x}\n"
