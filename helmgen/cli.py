@@ -396,7 +396,7 @@ def _edit_rollout(spec: str, agent: str, action: str) -> None:
             click.echo(line, err=True)
         click.echo("nothing written.", err=True)
         sys.exit(2)
-    _spec_text_or_exit(edit.text, spec, "after the change")  # the result must be a valid spec
+    _spec_text_or_exit(edit.text, spec, "after the change (places as in the changed spec)")  # must stay valid
     try:
         _replace_text(path, bom + edit.text)
     except OSError as exc:

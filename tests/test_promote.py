@@ -324,7 +324,8 @@ def test_a_result_that_does_not_validate_is_not_written(tmp_path: Path, monkeypa
     monkeypatch.setattr(helmgen.promote, "promote", lambda text, name, agent: helmgen.promote.Edit(broken, "x"))
     result = CliRunner().invoke(cli, ["promote", str(spec), "web"])
     assert result.exit_code == 2
-    assert "port" in result.output and "problem(s) found after the change; nothing written." in result.output
+    assert "port" in result.output
+    assert "problem(s) found after the change (places as in the changed spec); nothing written." in result.output
     assert spec.read_text() == CREW
 
 
@@ -542,7 +543,8 @@ environments:
     proc = helmgen_cli("promote", str(spec), "planner")
     assert proc.returncode == 2 and spec.read_text() == text
     assert proc.stderr.startswith(f"{spec}:12:27: environments.prod.agents.planner.rollout.canary: is identical")
-    assert proc.stderr.endswith("1 problem(s) found after the change; nothing written.\n")
+    assert proc.stderr.endswith("1 problem(s) found after the change (places as in the changed spec); "
+                                "nothing written.\n")
 
 
 def test_block_collections_start_on_the_line_after_their_key() -> None:
