@@ -32,3 +32,19 @@ def run(*args: str) -> str:
     if proc.returncode != 0:
         raise HelmError(proc.stderr.strip() or f"helm {args[0]} failed with exit code {proc.returncode}")
     return proc.stdout
+
+
+def major_version() -> int:
+    """Helm's major version (`helm version --template '{{.Version}}'` prints v4.3.1); flags differ by it."""
+    import re
+
+    out = run("version", "--template", "{{.Version}}").strip()
+    found = re.match(r"v?(\d+)\.", out)
+    if not found:
+        raise HelmError(f"cannot tell Helm's version from `helm version`: {out!r}")
+    return int(found.group(1))
+
+
+def run_live(*args: str) -> int:
+    """Run helm with its output on the terminal (a deploy shows its progress); its exit code."""
+    return subprocess.run([helm_binary(), *args]).returncode

@@ -49,6 +49,8 @@ def chart_yaml(spec: Spec) -> str:
 
         annotations["artifacthub.io/images"] = dump([
             {"name": ref.rsplit("/", 1)[-1].split("@")[0].split(":")[0], "image": ref} for ref in images(spec.agents)])
+    if spec.digest and "agentgen.io/spec-digest" not in annotations:  # traces a chart or release to its spec
+        annotations["agentgen.io/spec-digest"] = spec.digest
     if annotations:
         meta["annotations"] = dict(sorted(annotations.items()))
     return HEADER + dump(meta)

@@ -341,6 +341,8 @@ def expanded_size(node: Node, memo: dict[int, int] | None = None) -> int:
 def parse_text(text: str, filename: str) -> Node:
     import yaml
 
+    from helmgen.deploy import spec_digest
+
     problems: list[Problem] = []
     if "\x00" in text:
         raise SpecError(filename, [Problem(1, 1, "", "the file is binary, not YAML text")])
@@ -376,6 +378,7 @@ def parse_text(text: str, filename: str) -> Node:
     if builder.anchors and expanded_size(root) > MAX_EXPANDED_NODES:
         raise SpecError(filename, [Problem(1, 1, "", f"aliases expand to more than {MAX_EXPANDED_NODES} values",
                                            "an alias bomb? a spec never needs this")])
+    root.source_digest = spec_digest(text.encode("utf-8"))  # type: ignore[union-attr]  # Chart.yaml's agentgen.io/spec-digest
     root.parse_problems = problems  # type: ignore[union-attr]  # checked with the fields, all reported at once
     return root
 
