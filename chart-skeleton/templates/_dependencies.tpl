@@ -37,3 +37,39 @@ url is http://<host>:<port> (no port: http://<host>).
 {{- if $wiring.port }}{{ $url = printf "%s:%v" $url $wiring.port }}{{ end -}}
 {{- toYaml (dict "enabled" $enabled "host" $host "port" ($wiring.port | default nil) "url" $url) -}}
 {{- end -}}
+
+{{/*
+Every dependency, for the cache: key -> agentgen.dependency's {enabled, host, port, url} and
+urlVariable (<KEY>_URL). Takes the root context; returns YAML (read it with fromYaml).
+*/}}
+{{- define "agentgen.dependencies" -}}
+{{- $out := dict -}}
+{{- range $key, $_ := .Values.dependencies -}}
+{{- $d := include "agentgen.dependency" (dict "root" $ "name" $key) | fromYaml -}}
+{{- $_ := set $d "urlVariable" (printf "%s_URL" ($key | upper | replace "-" "_")) -}}
+{{- $_ := set $out $key $d -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The <KEY>_URL variables of an agent's talksTo items that name a dependency (agents' own are
+rendered by agentgen.pod). A variable the agent sets itself in env wins; an object item may
+rename it (env: NAME) or turn it off (env: false). Takes list cache talksTo env; returns env
+items as block YAML, or nothing.
+*/}}
+{{- define "agentgen.dependencyEnv" -}}
+{{- $deps := (index . 0).dependencies -}}
+{{- $env := index . 2 -}}
+{{- $items := list -}}
+{{- range $t := index . 1 -}}
+{{- $key := $t -}}
+{{- $var := "" -}}
+{{- if kindIs "map" $t }}{{ $key = $t.agent }}{{ if kindIs "string" $t.env }}{{ $var = $t.env }}{{ else if eq (toString $t.env) "false" }}{{ $key = "" }}{{ end }}{{ end -}}
+{{- with index $deps (toString $key) -}}
+{{- if not $var }}{{ $var = .urlVariable }}{{ end -}}
+{{- if not (hasKey $env $var) }}{{ $items = append $items (dict "name" $var "value" .url) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- with $items }}{{ toYaml . }}{{ end -}}
+{{- end -}}

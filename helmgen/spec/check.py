@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.dependencies import build_dependencies, environment_dependencies
+from helmgen.spec.dependencies import build_dependencies, environment_dependencies, talks_to_dependency
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
@@ -458,6 +458,8 @@ class _AgentChecker:
         for i, target in enumerate(a.get("talksTo", [])):
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
+            if talks_to_dependency(self, i, target):
+                continue
             target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
             if target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")

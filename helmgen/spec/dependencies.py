@@ -38,7 +38,11 @@ def _merge(base: Any, over: Any) -> Any:
 
 def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
     """The spec's dependencies, checked against the rest of the spec (names that collide)."""
-    raw = v.get("dependencies", ctx.partials.get("dependencies", {}))
+    raw = dict(v.get("dependencies", ctx.partials.get("dependencies", {})))
+    if "dependencies" not in v:  # the spec has problems: the valid part of each dependency with its own
+        raw.update({p.split(".", 1)[1]: part for p, part in ctx.partials.items()
+                    if p.startswith("dependencies.") and p.count(".") == 1 and isinstance(part, dict)})
+        raw = dict(sorted(raw.items(), key=lambda kv: ctx.pos.get(f"dependencies.{kv[0]}", (0, 0))))  # spec order
     agents = list(dict.fromkeys([*v.get("_all_agents", ()), *v.get("agents", {})]))
     out: dict[str, Dependency] = {}
     for key, d in raw.items():
@@ -60,10 +64,9 @@ def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
         if not isinstance(enabled, bool):
             ctx.err(ctx.at(f"{path}.values.enabled"), f"{path}.values.enabled", "must be true or false",
                     "it is the subchart's Chart.yaml condition")
-        if "repository" not in d or "version" not in d:
-            continue  # reported where written
+        # (a dependency with problems of its own is still known by name, so nothing follows from them)
         out[key] = Dependency(name=key, repository=repo.rstrip("/"), chart=d.get("chart", key),
-                              version=str(d["version"]), values=values, host=d.get("host", ""),
+                              version=str(d.get("version", "")), values=values, host=d.get("host", ""),
                               port=d.get("port"), enabled=enabled is not False)
     return out
 
@@ -90,3 +93,19 @@ def environment_dependencies(name: str, env: dict[str, Any], base: dict[str, Dep
         out[key] = Dependency(name=d.name, repository=d.repository, chart=d.chart, version=d.version,
                               values=values, host=d.host, port=d.port, enabled=enabled is not False)
     return out
+
+
+def talks_to_dependency(chk: Any, i: int, target: str) -> bool:
+    """A talksTo item naming a dependency (the caller gets <KEY>_URL from agentgen.dependency's url):
+    checked here, True when `target` is one. `chk` is the agent's checker (check._AgentChecker)."""
+    deps: dict[str, Dependency] = chk.spec.get("_dependencies", {})
+    if target not in deps or target in chk.spec["agents"]:
+        return False
+    if not deps[target].enabled:
+        chk.err(f"talksTo[{i}]", f"dependency {target!r} is disabled here, so there is nothing to talk to",
+                "drop it from talksTo where it is disabled, or enable it")
+    elif target[0].isdigit():
+        chk.err(f"talksTo[{i}]", f"dependency {target!r} starts with a digit, so its variable "
+                                 f"{target.upper().replace('-', '_')}_URL would be an invalid name",
+                "give the dependency a key that starts with a letter")
+    return True
