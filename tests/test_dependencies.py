@@ -428,3 +428,10 @@ def test_model(tmp_path: Path) -> None:
     assert spec.environment_dependencies["dev"]["cache"].enabled is False
     assert spec.environment_dependencies["prod"]["cache"].values == {"auth": {"database": "3"}, "replicaCount": 3}
     assert spec.agents["planner"].talksTo == ["cache"]
+
+
+def test_an_agent_only_an_environment_has_may_not_take_a_dependency_name(tmp_path: Path) -> None:
+    text = spec_text("oci://r.example/charts") + "  qa:\n    agents:\n      cache: {image: ghcr.io/acme/cache:1.0, port: 80}\n"
+    assert problems(tmp_path, text) == [
+        "31:7: environments.qa.agents.cache: dependency 'cache' has the same name: both would be the Service "
+        "<release>-cache and the same talksTo target (rename the agent)"]

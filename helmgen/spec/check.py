@@ -666,7 +666,8 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     agents = _agents(merged, v, ctx)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
-    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx)
+    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx,
+                                                                         v.get("_all_agents", v["agents"]))
                                       for name, env in v.get("environments", {}).items()}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec

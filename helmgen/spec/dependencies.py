@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from typing import Any
+from typing import Any, Collection
 
 from helmgen.spec.model import Dependency
 from helmgen.spec.types import Ctx
@@ -71,11 +71,16 @@ def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
     return out
 
 
-def environment_dependencies(name: str, env: dict[str, Any], base: dict[str, Dependency],
-                             ctx: Ctx) -> dict[str, Dependency]:
+def environment_dependencies(name: str, env: dict[str, Any], base: dict[str, Dependency], ctx: Ctx,
+                             spec_agents: Collection[str] = ()) -> dict[str, Dependency]:
     """The dependencies as environment `name` sees them: `enabled` and `values` (merged as Helm
     merges values files: null removes a key) from its overrides."""
     out = dict(base)
+    for agent in env.get("agents", {}):
+        if agent in base and agent not in spec_agents:  # an agent only this environment has
+            path = f"environments.{name}.agents.{agent}"
+            ctx.err(ctx.at(path), path, f"dependency {agent!r} has the same name: both would be the Service "
+                                        f"<release>-{agent} and the same talksTo target", "rename the agent")
     for key, o in env.get("dependencies", {}).items():
         path = f"environments.{name}.dependencies.{key}"
         if key not in base:
