@@ -37,7 +37,7 @@ def run(*args: str) -> str:
 def missing_dependencies(chart: str) -> list[str]:
     """The subcharts Chart.yaml names that charts/ lacks (or holds at a version that does not match),
     as `helm dependency list` sees them (no network)."""
-    missing = []
+    missing: list[str] = []
     for line in run("dependency", "list", chart).splitlines()[1:]:
         cells = [c.strip() for c in line.split("\t")]
         if len(cells) >= 4 and cells[-1] not in ("ok", "unpacked"):

@@ -209,6 +209,11 @@ def test_file_dependency_lint_and_template(file_chart: Path, version: str, tmp_p
         objs = template(helm, chart, *sets, env=env)
         assert list(by_kind(kv_objects(objs), "Service")) == [host]
         assert env_of(objs, "rel-planner")["CACHE_URL"] == f"http://{host}:6379"
+    # an agent added in a values file that talks to it gets its URL too
+    objs = template(helm, chart, "--set", "agents.extra.image.repository=ghcr.io/acme/extra", "--set",
+                    "agents.extra.ports.http.port=80", "--set", "agents.extra.talksTo={cache,planner}", env=env)
+    assert env_of(objs, "rel-extra")["CACHE_URL"] == "http://rel-cache:6379"
+    assert env_of(objs, "rel-extra")["PLANNER_URL"] == "http://rel-planner:8080"
     # a host written with ${release} / ${namespace}
     objs = template(helm, chart, "--set", "dependencies.cache.host=kv.${namespace}.${release}", "-n", "team", env=env)
     assert env_of(objs, "rel-planner")["CACHE_URL"] == "http://kv.team.rel:6379"
@@ -435,3 +440,11 @@ def test_an_agent_only_an_environment_has_may_not_take_a_dependency_name(tmp_pat
     assert problems(tmp_path, text) == [
         "31:7: environments.qa.agents.cache: dependency 'cache' has the same name: both would be the Service "
         "<release>-cache and the same talksTo target (rename the agent)"]
+
+
+def test_helmgen_diff_fetches_and_shows_the_disabled_subchart(tmp_path: Path, home: dict[str, str]) -> None:
+    spec = write_spec(tmp_path, spec_text(f"file://{KVSTORE}"))
+    proc = helmgen_cli("diff", str(spec), "base", "dev", "--no-color", env={**home, "HELM_BIN": str(helm_path("4.3.1"))})
+    assert proc.returncode == 0, proc.stderr
+    assert "fetching the dependencies charts/ lacks: kvstore (missing)" in proc.stderr
+    assert "Service/sys-cache" in proc.stdout and "Deployment/sys-cache" in proc.stdout
