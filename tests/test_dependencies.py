@@ -118,6 +118,8 @@ def test_chart_yaml_values_and_schema(tmp_path: Path) -> None:
                 {**values, "dependencies": {"cache": {"host": "", "port": 6379, "hots": "x"}}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+    readme = (chart / "README.md").read_text()
+    assert "helm dependency build ./sys   # fetch the subcharts: kvstore 1.x\nhelm install my-sys ./sys" in readme
     assert ".helmignore" in {p.name for p in chart.iterdir()}
     ignored = [ln.strip() for ln in (chart / ".helmignore").read_text().splitlines()
                if ln.strip() and not ln.startswith("#")]
