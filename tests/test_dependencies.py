@@ -450,3 +450,37 @@ def test_helmgen_diff_fetches_and_shows_the_disabled_subchart(tmp_path: Path, ho
     assert proc.returncode == 0, proc.stderr
     assert "fetching the dependencies charts/ lacks: kvstore (missing)" in proc.stderr
     assert "Service/sys-cache" in proc.stdout and "Deployment/sys-cache" in proc.stdout
+
+
+HELPER_PROBE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dependency-probe
+data:
+  {{- range $key := list "cache" "other" }}
+  {{ $key }}: {{ include "agentgen.dependency" (dict "root" $ "name" $key) | fromYaml | toJson | quote }}
+  {{- end }}
+"""
+
+
+def test_the_dependency_helper_contract(tmp_path: Path, home: dict[str, str]) -> None:
+    """agentgen.dependency (templates/_dependencies.tpl), which ${deps.NAME.…} references use:
+    (dict "root" $ "name" KEY) -> {enabled, host, port, url}."""
+    text = spec_text(f"file://{KVSTORE}").replace(
+        "agents:\n", f"  other:\n    repository: file://{KVSTORE}\n    chart: kvstore\n    version: 1.x\n"
+                     "    host: ext-db.${namespace}.svc\nagents:\n", 1)
+    chart = generate(write_spec(tmp_path, text), tmp_path)
+    (chart / "templates" / "zz-probe.yaml").write_text(HELPER_PROBE)
+    helm = helm_path("4.3.1")
+    (chart / "charts").mkdir()
+    run_helm(helm, "package", str(KVSTORE), "-d", str(chart / "charts"), env=home)
+    args = ("--set", "other.enabled=false", "--show-only", "templates/zz-probe.yaml")
+    (probe,) = template(helm, chart, *args, release="team-cache", env=home)
+    assert json.loads(probe["data"]["cache"]) == {"enabled": True, "host": "team-cache", "port": 6379,
+                                                  "url": "http://team-cache:6379"}
+    assert json.loads(probe["data"]["other"]) == {"enabled": False, "host": "ext-db.default.svc", "port": None,
+                                                  "url": "http://ext-db.default.svc"}
+    (probe,) = template(helm, chart, *args, "--set", "cache.enabled=false", "-n", "prod", env=home)
+    assert json.loads(probe["data"]["cache"])["enabled"] is False
+    assert json.loads(probe["data"]["other"])["host"] == "ext-db.prod.svc"
