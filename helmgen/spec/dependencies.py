@@ -49,7 +49,7 @@ def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
         path = f"dependencies.{key}"
         if not isinstance(d, dict):
             continue
-        if key in VALUES_KEYS or key.lower() in {k.lower() for k in VALUES_KEYS}:
+        if key in VALUES_KEYS:
             ctx.err(ctx.at(path), path, f"{key!r} is a top-level key of the chart's values, where the "
                                         "dependency's values block would go", "choose another key")
         elif key in agents:
