@@ -197,11 +197,16 @@ def test_file_dependency_lint_and_template(file_chart: Path, version: str, tmp_p
         assert env_of(objs, host)["KV_DATABASE"] == "3"
         assert env_of(objs, f"{release}-planner")["CACHE_URL"] == f"http://{host}:6379"
         assert "CACHE_URL" not in env_of(objs, f"{release}-worker")
+        # helm test checks that the caller reaches it
+        test_job = by_kind(objs, "Job")[f"{release}-planner-test"]
+        assert f"tcp {host} 6379" in test_job["spec"]["template"]["spec"]["containers"][0]["command"]
     # an environment that disables it: no subchart objects, nobody is given its URL
     objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"), env=env)
     validate_strict(objs)
     assert kv_objects(objs) == []
     assert "CACHE_URL" not in env_of(objs, "rel-planner")
+    assert not [a for o in by_kind(objs, "Job").values() for a in o["spec"]["template"]["spec"]["containers"][0]["command"]
+                if "rel-cache" in a]
     # an environment that changes its values
     objs = template(helm, chart, "-f", str(chart / "values-prod.yaml"), env=env)
     assert by_kind(kv_objects(objs), "Deployment")["rel-cache"]["spec"]["replicas"] == 3
