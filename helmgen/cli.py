@@ -167,6 +167,19 @@ def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
         click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
 
 
+def _local_paths_resolved(model: Any) -> Any:
+    """The model with each relative file:// dependency made absolute, read from ./<name>/ (where
+    `helmgen generate SPEC` puts the chart), for a chart rendered in a temporary folder."""
+    import dataclasses
+    import os
+
+    deps = {k: dataclasses.replace(d, repository="file://" + os.path.abspath(os.path.join(
+        model.name, d.repository[len("file://"):])))
+            if d.repository.startswith("file://") and not d.repository.startswith("file:///") else d
+            for k, d in model.dependencies.items()}
+    return dataclasses.replace(model, dependencies=deps) if deps != model.dependencies else model
+
+
 def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...], release: str,
                  placeholder_secrets: bool = False) -> list[str]:
     """Generate once into a temporary folder and `helm template` it for each environment (at once)."""
@@ -181,7 +194,7 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
         _check_env(model, env)
     with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
         chart = Path(tmp) / model.name
-        write_chart(render_chart(model), chart)
+        write_chart(render_chart(_local_paths_resolved(model)), chart)
         commands = [[*_template_args(model, chart, env, release, placeholder_secrets), *helm_args] for env in envs]
         try:
             if model.dependencies:

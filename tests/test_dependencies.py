@@ -489,3 +489,20 @@ def test_the_dependency_helper_contract(tmp_path: Path, home: dict[str, str]) ->
     (probe,) = template(helm, chart, *args, "--set", "cache.enabled=false", "-n", "prod", env=home)
     assert json.loads(probe["data"]["cache"])["enabled"] is False
     assert json.loads(probe["data"]["other"])["host"] == "ext-db.prod.svc"
+
+
+def test_helmgen_template_reads_a_relative_file_path_as_generate_would_place_the_chart(
+        tmp_path: Path, home: dict[str, str]) -> None:
+    """Helm reads a relative file:// path from the chart folder; `helmgen template` builds the chart in a
+    temporary folder, and reads the path from ./<name>/, where `helmgen generate SPEC` puts the chart."""
+    shutil.copytree(KVSTORE, tmp_path / "vendor" / "kvstore")
+    spec = write_spec(tmp_path, spec_text("file://../vendor/kvstore"))
+    env = {**home, "HELM_BIN": str(helm_path("4.3.1"))}
+    proc = helmgen_cli("template", str(spec), cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert list(by_kind(kv_objects([d for d in yaml.safe_load_all(proc.stdout) if d]), "Service")) == ["sys-cache"]
+    # the same as generating, then rendering the chart folder
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    run_helm(helm_path("4.3.1"), "dependency", "build", str(tmp_path / "sys"), env=home)
+    objs = template(helm_path("4.3.1"), tmp_path / "sys", release="sys", env=home)
+    assert list(by_kind(kv_objects(objs), "Service")) == ["sys-cache"]
