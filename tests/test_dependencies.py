@@ -236,11 +236,14 @@ def test_key_equal_to_chart_name(tmp_path: Path, home: dict[str, str]) -> None:
         assert env_of(objs, f"{release}-planner")["KVSTORE_URL"] == f"http://{host}:6379"
 
 
-def test_spec_host_and_no_port(tmp_path: Path, home: dict[str, str]) -> None:
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_spec_host_and_no_port(tmp_path: Path, home: dict[str, str], version: str) -> None:
     text = spec_text(f"file://{KVSTORE}").replace("    port: 6379\n", "    host: ${release}-shared.${namespace}.svc\n", 1)
     chart = generate(write_spec(tmp_path, text), tmp_path)
-    run_helm(helm_path("4.3.1"), "dependency", "build", str(chart), env=home)
-    objs = template(helm_path("4.3.1"), chart, "-n", "ns1", env=home)
+    helm = helm_path(version)
+    run_helm(helm, "dependency", "build", str(chart), env=home)
+    run_helm(helm, "lint", "--strict", str(chart), env=home)  # port: null in values.yaml (Helm 3 keeps it)
+    objs = template(helm, chart, "-n", "ns1", env=home)
     assert env_of(objs, "rel-planner")["CACHE_URL"] == "http://rel-shared.ns1.svc"
 
 
