@@ -65,7 +65,7 @@ def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
             ctx.err(ctx.at(f"{path}.values.enabled"), f"{path}.values.enabled", "must be true or false",
                     "it is the subchart's Chart.yaml condition")
         # (a dependency with problems of its own is still known by name, so nothing follows from them)
-        out[key] = Dependency(name=key, repository=repo.rstrip("/"), chart=d.get("chart", key),
+        out[key] = Dependency(name=key, repository=repo.rstrip("/"), chart=str(d.get("chart") or key),
                               version=str(d.get("version", "")), values=values, host=d.get("host", ""),
                               port=d.get("port"), enabled=enabled is not False)
     return out
