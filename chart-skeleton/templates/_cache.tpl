@@ -124,4 +124,6 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
       "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
       "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+{{- /* dependencies: key -> {enabled, host, port, url, urlVariable} (templates/_dependencies.tpl) */ -}}
+{{- $_ := set $g "dependencies" (include "agentgen.dependencies" . | fromYaml) -}}
 {{- end -}}
