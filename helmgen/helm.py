@@ -34,7 +34,6 @@ def run(*args: str) -> str:
     return proc.stdout
 
 
-<<<<<<< HEAD
 def major_version() -> int:
     """Helm's major version (`helm version --template '{{.Version}}'` prints v4.3.1); flags differ by it."""
     import re
@@ -49,7 +48,8 @@ def major_version() -> int:
 def run_live(*args: str) -> int:
     """Run helm with its output on the terminal (a deploy shows its progress); its exit code."""
     return subprocess.run([helm_binary(), *args]).returncode
-=======
+
+
 def missing_dependencies(chart: str) -> list[str]:
     """The subcharts Chart.yaml names that charts/ lacks (or holds at a version that does not match),
     as `helm dependency list` sees them (no network)."""
@@ -68,4 +68,3 @@ def build_dependencies(chart: str, plain_http: bool = False) -> str:
     verb = "build" if os.path.exists(os.path.join(chart, "Chart.lock")) else "update"
     run("dependency", verb, chart, *(["--plain-http"] if plain_http else []))
     return f"helm dependency {verb}"
->>>>>>> i10-deps
