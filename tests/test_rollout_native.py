@@ -271,3 +271,35 @@ def test_agent_added_in_a_values_file_gets_its_canary(shop: Path, helm: Path, tm
     assert container(deps["r-extra-canary"])["image"] == "ghcr.io/acme/extra:1.1.0"
     assert env_of(container(deps["r-extra-canary"])) == {"A": "1", "B": "2"}
     assert set(by_kind(objs, "PodDisruptionBudget")) >= {"r-extra", "r-extra-canary"}
+
+
+def test_blue_green_slots_each_autoscale(tmp_path: Path, helm: Path) -> None:
+    spec = SPEC.replace("    replicas: 2\n", "    scaling: {minReplicas: 2, maxReplicas: 6}\n")
+    objs = template(helm, chart_of(tmp_path, spec), release="r")
+    validate_all(objs)
+    deps = by_kind(objs, "Deployment")
+    assert "replicas" not in deps["r-coder-blue"]["spec"] and "replicas" not in deps["r-coder-green"]["spec"]
+    hpas = by_kind(objs, "HorizontalPodAutoscaler")
+    assert {n: h["spec"]["scaleTargetRef"]["name"] for n, h in hpas.items()} == {
+        "r-coder-blue": "r-coder-blue", "r-coder-green": "r-coder-green"}
+
+
+@pytest.mark.parametrize("setting", ["agents.planner.rollout.canary.weight=101",
+                                     "agents.coder.rollout.blueGreen.active=purple",
+                                     "agents.planner.rollout.canary.colour=red"])
+def test_values_schema_refuses_bad_rollout_values(shop: Path, helm: Path, setting: str) -> None:
+    from tests.conftest import run_helm, secret_sets
+
+    proc = run_helm(helm, "template", "r", str(shop), *secret_sets(shop), "--set", setting, check=False)
+    assert proc.returncode != 0
+    assert "rollout" in proc.stderr
+
+
+def test_every_pod_carries_a_revision(tmp_path: Path, helm: Path) -> None:
+    spec = SPEC + "  nightly: {image: 'ghcr.io/acme/n:1.0.0', schedule: '@daily'}\n" \
+                  "  once: {image: 'ghcr.io/acme/o:1.0.0', kind: Job}\n"
+    objs = template(helm, chart_of(tmp_path, spec), release="r")
+    cron = by_kind(objs, "CronJob")["r-nightly"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    job = by_kind(objs, "Job")["r-once"]["spec"]["template"]["metadata"]["labels"]
+    assert len(cron["agentgen.io/revision"]) == len(job["agentgen.io/revision"]) == 10
+    assert "agentgen.io/track" not in job
