@@ -310,3 +310,31 @@ def test_every_pod_carries_a_revision(tmp_path: Path, helm: Path) -> None:
     job = by_kind(objs, "Job")["r-once"]["spec"]["template"]["metadata"]["labels"]
     assert len(cron["agentgen.io/revision"]) == len(job["agentgen.io/revision"]) == 10
     assert "agentgen.io/track" not in job
+
+
+def test_an_environment_starts_a_canary_or_switches_strategy(tmp_path: Path, helm: Path) -> None:
+    chart = chart_of(tmp_path, """
+        apiVersion: agentgen/v1
+        name: envs
+        version: 0.1.0
+        agents:
+          planner:
+            image: ghcr.io/acme/planner:1.8.2
+            port: 8080
+            replicas: 4
+            rollout: {strategy: canary, canary: {weight: 10}}
+        environments:
+          prod:
+            agents:
+              planner: {rollout: {canary: {tag: 1.9.0}}}
+          dev:
+            agents:
+              planner: {rollout: {strategy: blueGreen, canary: null, blueGreen: {active: green, green: {tag: 2.0.0}}}}
+        """)
+    assert set(by_kind(template(helm, chart, release="r"), "Deployment")) == {"r-planner"}
+    prod = by_kind(template(helm, chart, "-f", str(chart / "values-prod.yaml"), release="r"), "Deployment")
+    assert container(prod["r-planner-canary"])["image"] == "ghcr.io/acme/planner:1.9.0"
+    dev = template(helm, chart, "-f", str(chart / "values-dev.yaml"), release="r")
+    validate_all(dev)
+    assert set(by_kind(dev, "Deployment")) == {"r-planner-blue", "r-planner-green"}
+    assert by_kind(dev, "Service")["r-planner"]["spec"]["selector"]["agentgen.io/track"] == "green"
