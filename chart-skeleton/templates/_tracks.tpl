@@ -28,8 +28,8 @@ agentValues track name; returns YAML {image, env, config}.
 {{- end -}}
 
 {{/*
-Sets .tracks on an agent's cache entry: one entry per workload, each a copy of the agent's entry
-with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
+Sets .tracks on an agent's cache entry: one entry per workload (the agent's entry itself when it
+runs one workload, else a copy of it for each), with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
 configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
 canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
@@ -43,19 +43,21 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $strategy := $ro.strategy | default "rolling" -}}
 {{- $base := 1 -}}
 {{- with $a.scaling }}{{ $base = int (.minReplicas | default 0) }}{{ else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $base = int $a.replicas }}{{ end }}{{ end -}}
-{{- $stableReplicas := $base -}}
-{{- /* [name, track values or nil (the agent's own), replicas, autoscaled] */ -}}
+{{- $autoscaled := not (empty $a.scaling) -}}
+{{- /* each track: [name, its own version fields or nil (the agent's), replicas, autoscaled]; a canary's
+       replicas are ceil(base * weight / 100), at least 1 when weight > 0 */ -}}
 {{- $specs := list -}}
 {{- $live := "" -}}
 {{- $preview := "" -}}
 {{- if not (eq $e.kind "Deployment") -}}
-{{- $specs = list (list "" nil $stableReplicas (not (empty $a.scaling))) -}}
+{{- $specs = list (list "" nil $base $autoscaled) -}}
 {{- else if and $native (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}
 {{- $preview = ternary "green" "blue" (eq $live "blue") -}}
-{{- $specs = list (list "blue" ($ro.blueGreen.blue | default dict) $stableReplicas (not (empty $a.scaling))) (list "green" ($ro.blueGreen.green | default dict) $stableReplicas (not (empty $a.scaling))) -}}
+{{- $blue := list "blue" ($ro.blueGreen.blue | default dict) $base $autoscaled -}}
+{{- $specs = list $blue (list "green" ($ro.blueGreen.green | default dict) $base $autoscaled) -}}
 {{- else -}}
-{{- $specs = list (list "stable" nil $stableReplicas (not (empty $a.scaling))) -}}
+{{- $specs = list (list "stable" nil $base $autoscaled) -}}
 {{- $c := $ro.canary | default dict -}}
 {{- if and $native (eq $strategy "canary") (or $c.image $c.tag $c.env $c.config) -}}
 {{- $w := int ($c.weight | default 0) -}}
@@ -65,7 +67,6 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- end -}}
 {{- end -}}
 {{- $tracks := list -}}
-{{- $e2 := dict -}}
 {{- range $s := $specs -}}
 {{- $track := index $s 0 -}}
 {{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
