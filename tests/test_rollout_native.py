@@ -343,3 +343,10 @@ def test_an_environment_starts_a_canary_or_switches_strategy(tmp_path: Path, hel
     validate_all(dev)
     assert set(by_kind(dev, "Deployment")) == {"r-planner-blue", "r-planner-green"}
     assert by_kind(dev, "Service")["r-planner"]["spec"]["selector"]["agentgen.io/track"] == "green"
+
+
+def test_helm_lint_passes(shop: Path, helm: Path) -> None:
+    from tests.conftest import run_helm, secret_sets
+
+    proc = run_helm(helm, "lint", "--strict", str(shop), *secret_sets(shop), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
