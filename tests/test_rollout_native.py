@@ -379,3 +379,12 @@ def test_an_agent_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, 
     inspec, invalues = agent_objects("inspec"), agent_objects("invalues")
     assert ("Deployment", "r-AGENT-canary") in inspec
     assert inspec == invalues
+
+
+def test_a_values_file_statefulset_with_a_canary_fails_naming_the_field(shop: Path, helm: Path) -> None:
+    from tests.conftest import run_helm, secret_sets
+
+    proc = run_helm(helm, "template", "r", str(shop), *secret_sets(shop), "--set", "agents.db.image.repository=x",
+                    "--set", "agents.db.state.size=1Gi", "--set", "agents.db.rollout.strategy=canary", check=False)
+    assert proc.returncode != 0
+    assert "agents.db.rollout.strategy: canary is not possible for a StatefulSet: it takes rolling only" in proc.stderr
