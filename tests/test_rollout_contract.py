@@ -159,6 +159,11 @@ BAD = {
             rollout: {strategy: rolling, engine: argo}
         """, ["spec.yaml:7:34: agents.a.rollout.engine: argo takes strategy canary or blueGreen (drop engine or "
               "choose a strategy)"]),
+    "canary-env-names-an-undeclared-secret-key": (
+        "secrets:\n  llm: {keys: [token]}\n" + CANARY_AGENT + "        weight: 5\n"
+        "        env: {TOKEN: {secret: llm, key: tokn}}\n",
+        ["spec.yaml:16:36: agents.a.rollout.canary.env.TOKEN.key: secret 'llm' has no key 'tokn' (declared keys: "
+         "token)"]),
     "tag-and-image": (CANARY_AGENT + "        tag: 1.1.0\n        image: nginx:2\n        weight: 5\n",
                       ["spec.yaml:13:9: agents.a.rollout.canary.tag: gives tag together with image (put the tag in "
                        "image (repo:tag) or drop image)"]),
@@ -169,3 +174,13 @@ BAD = {
 def test_bad_rollout(tmp_path: Path, case: str) -> None:
     body, expected = BAD[case]
     assert errors(tmp_path, body) == expected
+
+
+def test_images_lists_every_track(tmp_path: Path) -> None:
+    from helmgen.chart.images import images
+
+    model = load_spec(str(spec_of(tmp_path, CANARY_AGENT + "        tag: 1.1.0\n        weight: 10\n" + "  b:\n    image: ghcr.io/acme/b:1.0.0\n"
+                                  "    rollout: {strategy: blueGreen, blueGreen: {active: blue, blue: {tag: 2.0.0}, "
+                                  "green: {tag: 2.1.0}}}\n")))
+    assert images(model.agents) == ["busybox:1.37.0", "ghcr.io/acme/a:1.0.0", "ghcr.io/acme/a:1.1.0",
+                                    "ghcr.io/acme/b:2.0.0", "ghcr.io/acme/b:2.1.0"]
