@@ -27,6 +27,8 @@ BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
 ARR = {"type": "array"}
 STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+NUM = {"type": "number"}
+PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
 STRS = {"type": "array", "items": {"type": "string"}}
 INT_OR_STR = {"type": ["integer", "string"]}
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
@@ -79,6 +81,14 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def agent_schema() -> dict[str, Any]:
+    env = {"type": "object", "additionalProperties": _obj({
+        "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
+        "field": STR, "resource": STR, "optional": BOOL})}
+    # a canary track or blue-green slot: what differs from the agent's version
+    track = {"image": _obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]},
+                            "digest": STR, "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, nullable=True),
+             "tag": {"type": ["string", "number"]}, "env": _nullable(env),
+             "config": _obj({"files": STR_MAP}, required=("files",), nullable=True)}
     reqs = _keyed(RESOURCE_NAME, {"type": ["string", "number"]})
     return _obj({
         "enabled": BOOL,
@@ -122,7 +132,16 @@ def agent_schema() -> dict[str, Any]:
         "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
         "rbac": _obj({"rules": ARR}, required=("rules",), nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
-        "rollout": _obj({"strategy": {"enum": ["rolling"]}, "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR}),
+        "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
+                         "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
+                         "canary": _obj({**track, "weight": PERCENT, "steps": {"type": "array", "items": _obj({
+                             "setWeight": PERCENT, "pause": _obj({"duration": INT_OR_STR})})}}, nullable=True),
+                         "blueGreen": _obj({"active": {"enum": ["blue", "green"]}, "blue": _obj(track, nullable=True),
+                                            "green": _obj(track, nullable=True)}, required=("active",), nullable=True),
+                         "analysis": _obj({"prometheus": STR, "query": STR, "maxErrorRate": NUM, "metrics": {
+                             "type": "array", "items": _obj({"name": STR, "query": STR, "max": NUM, "min": NUM,
+                                                             "interval": STR, "count": INT, "failureLimit": INT},
+                                                            required=("name", "query"))}}, nullable=True)}),
         "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,
                             "allowFrom": {"type": "array", "items": {**_obj({
                                 "podSelector": OBJ, "namespaceSelector": OBJ,

@@ -15,6 +15,7 @@ from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
+from helmgen.spec.rollout import check_rollout
 from helmgen.spec.types import INVALID, Ctx
 
 A2A_CARD = "/.well-known/agent-card.json"
@@ -71,7 +72,7 @@ _PORTS = {"port", "ports"}
 # what each field's cross-field checks read besides the field itself: a check is skipped when one
 # of these has a problem of its own (reported where it was written), so it causes no follow-on
 DEPENDS: dict[str, set[str]] = {
-    "state": _KIND, "schedule": _KIND, "job": _KIND, "scaling": _KIND, "replicas": _KIND, "rollout": _KIND,
+    "state": _KIND, "schedule": _KIND, "job": _KIND, "scaling": _KIND, "replicas": _KIND, "rollout": _KIND | {"image", "env", "config"},
     "disruption": _KIND | {"scaling", "replicas"}, "expose": _KIND | _PORTS, "service": _KIND | _PORTS,
     "health": _KIND | _PORTS, "protocol": _KIND | _PORTS | {"health"}, "monitoring": _KIND | _PORTS,
     "rbac": {"serviceAccount"}, "volumes": {"config", "state"}, "volumeMounts": {"config", "state", "volumes"},
@@ -525,11 +526,6 @@ class _AgentChecker:
             if key in SELECTOR_LABELS:
                 self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")
 
-        rollout = {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0, **a.get("rollout", {})}
-        rollout = _int_or_percent(rollout)
-        if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
-            self.err("rollout", "maxSurge and maxUnavailable cannot both be 0")
-
         state = a.get("state")
         if state:
             state = {"mountPath": "/data", "accessModes": ["ReadWriteOnce"], "storageClass": "", "retain": True, **state}
@@ -557,6 +553,7 @@ class _AgentChecker:
                                   "image tag", "give the image a tag, or set appVersion to one")
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
+        rollout, tracks = check_rollout(self, a, kind, image, env, config)
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
@@ -568,7 +565,7 @@ class _AgentChecker:
             service=service, replicas=replicas, resources={"requests": requests, "limits": limits}, health=health,
             scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
             state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
-            protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
+            protocol=protocol, rollout=rollout, tracks=tracks, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
         )
 

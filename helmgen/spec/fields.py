@@ -443,21 +443,109 @@ EXPOSE = Obj({
 }, post=_expose_post)
 
 
-def _rollout_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    strategy = v.setdefault("strategy", "rolling")
-    if strategy != "rolling":
-        ctx.err(ctx.at(f"{path}.strategy"), f"{path}.strategy", f"{strategy!r} is not supported by this helmgen yet",
-                "use rolling; canary and blueGreen arrive in a later release")
+class Number(T):
+    """A number (integer or decimal), for thresholds such as an error rate."""
+
+    def __init__(self, minimum: float | None = None) -> None:
+        self.minimum = minimum
+
+    def expects(self) -> str:
+        return "a number" if self.minimum is None else f"a number >= {self.minimum:g}"
+
+    def accepts(self, node: Node) -> bool:
+        from helmgen.spec.load import Scalar
+        return isinstance(node, Scalar) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        import math
+
+        from helmgen.spec.load import Scalar
+        if not self.accepts(node):
+            return self.wrong(node, path, ctx)
+        assert isinstance(node, Scalar)
+        v = node.value
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            return self.wrong(node, path, ctx)
+        if self.minimum is not None and v < self.minimum:
+            ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            return INVALID
+        return v
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "number"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        return self._described(s)
+
+
+DURATION = Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s, 5m or 1h")
+
+
+def _step_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    return v if _exactly_one(v, ("setWeight", "pause"), node, path, ctx, "a step is one of them") else INVALID
+
+
+# a canary track or a blue-green slot: what differs from the agent (image or tag, env, config files)
+TRACK_FIELDS: dict[str, T] = {
+    "image": IMAGE, "tag": Str(IMAGE_TAG.pattern, "a valid image tag", hint="for example 1.9.0"), "env": ENV,
+    "config": Obj({"files": CONFIG.fields["files"]}, required=("files",)),
+}
+VERSION_FIELDS = ("image", "tag", "env", "config")  # a canary with none of them is no canary in flight
+
+
+def _track_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "image" in v and "tag" in v:
+        ctx.err(node, path + ".tag", "gives tag together with image", "put the tag in image (repo:tag) or drop image")
         return INVALID
-    extra = [k for k in ("canary", "blueGreen", "engine", "analysis") if k in v]
-    for k in extra:
-        ctx.err(ctx.at(f"{path}.{k}"), f"{path}.{k}", "applies only to canary or blueGreen rollouts")
-    return INVALID if extra else v
+    return v
 
 
+CANARY = Obj({**TRACK_FIELDS, "weight": Int(0, 100),
+              "steps": List(Obj({"setWeight": Int(0, 100),
+                                 "pause": Obj({"duration": DURATION})}, post=_step_post), min_items=1)},
+             post=_track_post)
+SLOT = Obj(TRACK_FIELDS, post=_track_post)
+BLUE_GREEN = Obj({"active": Str(enum=("blue", "green")), "blue": SLOT, "green": SLOT})
+
+
+def _bound_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "max" in v and "min" in v:
+        ctx.err(node, path, "gives min and max together", "a check has one condition; use two metrics")
+        return INVALID
+    if "max" not in v and "min" not in v:
+        ctx.err(node, path, "needs max or min", "the threshold the query must stay under (max) or over (min)")
+        return INVALID
+    return v
+
+
+METRIC = Obj({"name": Str(DNS_LABEL, "a metric name (lowercase letters, digits and '-')", max_len=63),
+              "query": Str(min_len=1), "max": Number(), "min": Number(), "interval": DURATION,
+              "count": Int(1), "failureLimit": Int(0)}, required=("name", "query"), post=_bound_post)
+
+
+def _analysis_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "metrics" in v:
+        both = [k for k in ("query", "maxErrorRate") if k in v]
+        if both:
+            ctx.err(node, f"{path}.{both[0]}", "goes with the one-check form, not with metrics",
+                    "move it into a metrics item")
+            return INVALID
+        return v
+    missing = [k for k in ("query", "maxErrorRate") if k not in v]
+    if missing:
+        ctx.err(node, f"{path}.{missing[0]}", "is required (or give metrics)",
+                "query: the error rate as a PromQL expression; maxErrorRate: its highest accepted value")
+        return INVALID
+    return v
+
+
+ANALYSIS = Obj({"prometheus": URL, "query": Str(min_len=1), "maxErrorRate": Number(0),
+                "metrics": List(METRIC, min_items=1)}, required=("prometheus",), post=_analysis_post)
+
+# what each strategy and engine takes (the refusal of the others' fields is in spec/rollout.py)
 ROLLOUT = Obj({"strategy": Str(enum=("rolling", "canary", "blueGreen")), "maxSurge": INT_OR_PERCENT,
-               "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": Raw(),
-               "blueGreen": Raw(), "analysis": Raw()}, post=_rollout_post)
+               "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": CANARY,
+               "blueGreen": BLUE_GREEN, "analysis": ANALYSIS})
 JOB = Obj({
     "backoffLimit": Int(0), "activeDeadlineSeconds": Int(1, bits=64), "ttlSecondsAfterFinished": Int(0),
     "parallelism": Int(0), "completions": Int(0),

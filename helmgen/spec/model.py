@@ -46,13 +46,16 @@ class Agent:
     serviceAccount: dict[str, Any]
     rbac: dict[str, Any] | None
     protocol: str
-    rollout: dict[str, Any]
+    rollout: dict[str, Any]  # strategy, engine, maxSurge, maxUnavailable; canary / blueGreen / analysis as written
     monitoring: dict[str, Any] | None
     schedule: str
     job: dict[str, Any]
     securityContext: dict[str, Any]  # the spec's own settings, merged over values.yaml's securityDefaults by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
+    # the versions besides the stable one: {"canary": …} while a canary runs, {"blue": …, "green": …} for
+    # blue-green; each {image (complete), env and config (merged over the agent's)}
+    tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def primary_port(self) -> str:
