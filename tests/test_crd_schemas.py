@@ -11,9 +11,9 @@ from tests.conftest import EXAMPLES, SPECS, generate, template
 from tests.crd import assert_crd_valid, crd_problems, custom_objects
 
 # Specs that between them turn on every custom resource kind the chart can render.
-CRD_SPECS = [SPECS / "every-field.yaml", *EXAMPLES]
+CRD_SPECS = [SPECS / "every-field.yaml", SPECS / "argo-rollouts.yaml", *EXAMPLES]
 # The kinds these specs must render (so the test cannot pass by rendering none of them).
-EXPECTED_KINDS = {"ScaledObject", "ServiceMonitor", "ExternalSecret", "HTTPRoute"}
+EXPECTED_KINDS = {"ScaledObject", "ServiceMonitor", "ExternalSecret", "HTTPRoute", "Rollout", "AnalysisTemplate"}
 
 
 @pytest.fixture(scope="module")
