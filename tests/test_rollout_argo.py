@@ -284,3 +284,35 @@ def test_bad_argo_input_is_a_positioned_error(tmp_path: Path, case: str) -> None
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith(f"{spec}:")]
     assert any(f": {where}" in ln and ln.split(":")[1].isdigit() for ln in lines), proc.stderr
     assert not out.exists()
+
+
+def test_an_argo_agent_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, helm: Path) -> None:
+    head = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents:\n  base: {image: ghcr.io/acme/base:1, port: 8000}\n"
+    rollout = {"strategy": "canary", "engine": "argo",
+               "canary": {"tag": "2", "env": {"MODEL": "small"}, "config": {"files": {"p.txt": "two"}},
+                          "steps": [{"setWeight": 25}, {"pause": {}}]},
+               "analysis": {"prometheus": "http://prom:9090", "query": 'up{service="{{args.service}}"}',
+                            "maxErrorRate": 0.02}}
+    in_spec = tmp_path / "in.yaml"
+    spec = yaml.safe_load(head)
+    spec["agents"]["a"] = {"image": "ghcr.io/acme/a:1", "port": 8080, "replicas": 3, "env": {"MODEL": "big"},
+                           "config": {"files": {"p.txt": "one"}}, "scaling": {"maxReplicas": 5}, "rollout": rollout}
+    in_spec.write_text(yaml.safe_dump(spec))
+    without = tmp_path / "without.yaml"
+    without.write_text(head)
+    values = tmp_path / "agents.yaml"
+    values_rollout = copy.deepcopy(rollout)
+    values_rollout["canary"]["env"] = {"MODEL": {"value": "small"}}
+    values.write_text(yaml.safe_dump({"agents": {"a": {
+        "image": {"repository": "ghcr.io/acme/a", "tag": "1"}, "ports": {"http": {"port": 8080}}, "replicas": 3,
+        "env": {"MODEL": {"value": "big"}}, "config": {"files": {"p.txt": "one"}}, "scaling": {"maxReplicas": 5},
+        "rollout": values_rollout}}}))
+    want = {(o["kind"], o["metadata"]["name"]): o for o in template(helm, generate(in_spec, tmp_path / "a"))}
+    got = {(o["kind"], o["metadata"]["name"]): o
+           for o in template(helm, generate(without, tmp_path / "b"), "-f", str(values))}
+    assert sorted(got) == sorted(want)
+    for k in want:
+        assert got[k] == want[k], k
+    assert ("Rollout", "rel-a") in got and ("AnalysisTemplate", "rel-a") in got
+    assert got[("HorizontalPodAutoscaler", "rel-a")]["spec"]["scaleTargetRef"]["kind"] == "Rollout"
+    assert len([k for k in got if k[0] == "ConfigMap" and k[1].startswith("rel-a-config-")]) == 2
