@@ -177,6 +177,7 @@ def test_a_canary_with_changed_files_keeps_the_stables_config_map(objs: list[dic
 def _promoted(spec: dict[str, Any]) -> dict[str, Any]:
     """What promote does to the planner: the canary's version becomes the agent's, the steps stay."""
     out = copy.deepcopy(spec)
+    out["version"] = "1.0.1"  # a release usually bumps the chart version too
     p = out["agents"]["planner"]
     canary = p["rollout"]["canary"]
     p["image"] = "ghcr.io/acme/planner:" + canary.pop("tag")
@@ -195,7 +196,8 @@ def test_after_promotion_one_config_map_and_the_same_pod_template(tmp_path: Path
     assert list(maps.values())[0]["data"] == {"prompts.yaml": "system: plan briefly\n"}
     assert len(maps) == 1
     before_r, after_r = by_kind(objs, "Rollout")["rel-planner"], by_kind(after, "Rollout")["rel-planner"]
-    # promoting by values changes nothing Argo sees: the pods Argo already promoted stay
+    # promoting by values changes nothing Argo sees, even with a new chart version: the pods Argo promoted stay
+    assert after_r["metadata"]["labels"]["helm.sh/chart"] == "argo-crew-1.0.1"
     assert after_r["spec"]["template"] == before_r["spec"]["template"]
     assert set(maps) <= set(_config_maps(objs, "planner"))
 
