@@ -229,6 +229,18 @@ def test_queries_pass_through_helm_verbatim(tmp_path: Path, helm: Path) -> None:
     assert_crd_valid(t)
 
 
+@pytest.mark.parametrize(("written", "condition"), [
+    ("max: 0.00001", "result[0] <= 0.00001"), ("max: 2500000000000000000000", "result[0] <= 2500000000000000000000"),
+    ("min: 0.75", "result[0] >= 0.75"), ("min: 0", "result[0] >= 0"), ("max: 3", "result[0] <= 3")])
+def test_thresholds_are_plain_decimals(tmp_path: Path, helm: Path, written: str, condition: str) -> None:
+    """Go would print 1e-05; the condition holds plain digits, which every expression parser reads."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(HEAD + ARGO + "      canary: {tag: '2'}\n      analysis:\n" + PROM
+                    + f"        metrics: [{{name: m, query: up, {written}}}]\n")
+    t = by_kind(template(helm, generate(spec, tmp_path / "out")), "AnalysisTemplate")["rel-a"]
+    assert t["spec"]["metrics"][0]["successCondition"] == condition
+
+
 HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents:\n  a:\n    image: ghcr.io/acme/a:1\n    port: 8080\n"
 ARGO = "    rollout:\n      strategy: canary\n      engine: argo\n"
 PROM = "        prometheus: http://prom:9090\n"

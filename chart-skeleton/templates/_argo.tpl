@@ -76,3 +76,13 @@ Returns nothing.
 {{- $_ := set . "template" (first $versions) -}}
 {{- $_ := set . "versions" $versions -}}
 {{- end -}}
+
+{{/*
+A number as Argo's successCondition (an expr expression) reads it for sure: plain decimal digits,
+never Go's exponent form (0.00001, not 1e-05). Takes a number; returns its text.
+*/}}
+{{- define "agentgen.argoNumber" -}}
+{{- $text := printf "%v" . -}}
+{{- if contains "e" $text }}{{ $text = regexReplaceAll "\\.?0+$" (printf "%.20f" (float64 .)) "" }}{{ end -}}
+{{- $text -}}
+{{- end -}}
