@@ -84,6 +84,9 @@ def test_canary_steps_and_the_canary_version(objs: list[dict[str, Any]]) -> None
     assert _env(r)["MODEL"] == "gpt-5-mini"
     assert _env(r)["LOG_LEVEL"] == "info"
     assert "trafficRouting" not in canary  # traffic follows the replica ratio
+    labels = r["spec"]["template"]["metadata"]["labels"]
+    assert len(labels["agentgen.io/revision"]) == 10
+    assert "agentgen.io/track" not in labels and "helm.sh/chart" not in labels
 
 
 def test_canary_background_analysis_with_the_live_service(objs: list[dict[str, Any]]) -> None:

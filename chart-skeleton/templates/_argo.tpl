@@ -10,8 +10,8 @@ or tag, env and config files put over the agent's own, and the name of its Confi
 <prefix>-<agent>-config-<hash of the files>, so two versions with different files never share one
 and an aborted rollout's stable pods still find theirs. Takes a dict: entry (the agent's entry in
 agentgen.cache) and track (the track's or slot's values, or nothing for the agent's own version);
-sets "out" to a copy of the entry with its values, configName and podLabels (without the chart
-version, which is no part of a version) replaced. Returns nothing.
+sets "out" to a copy of the entry with its values, configName and podLabels (with the version's
+agentgen.io/revision, and without the chart version, which is no part of a version) replaced. Returns nothing.
 */}}
 {{- define "agentgen.argoVersion" -}}
 {{- $d := .entry -}}
@@ -38,7 +38,10 @@ version, which is no part of a version) replaced. Returns nothing.
 {{- range $k, $x := $d }}{{ $_ := set $out $k $x }}{{ end -}}
 {{- $_ := set $out "values" $v -}}
 {{- /* no chart version in the pod template: a new chart version alone would start an Argo rollout */ -}}
-{{- $_ := set $out "podLabels" (omit $d.podLabels "helm.sh/chart" "app.kubernetes.io/version") -}}
+{{- $podLabels := omit $d.podLabels "helm.sh/chart" "app.kubernetes.io/version" -}}
+{{- $version := dict "image" $v.image "env" $v.env "config" $v.config -}}
+{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $version $d.cache.appVersionTag)) -}}
+{{- $_ := set $out "podLabels" $podLabels -}}
 {{- $_ := set $out "configName" "" -}}
 {{- with $v.config -}}
 {{- $_ := set $out "configName" (include "agentgen.objname" (list $d.cache.prefix $d.name "config" (toYaml .files | sha256sum | trunc 10))) -}}

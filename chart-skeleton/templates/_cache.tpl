@@ -26,8 +26,8 @@ urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (it
 with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
 configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout
-replaces its Deployment); cache (the cache itself, for
-agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
+replaces its Deployment); cache (the cache itself, for agentgen.pod); tracks, liveTrack,
+previewTrack and canary (its workloads: agentgen.tracks). Takes the root context; sets .agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -62,6 +62,7 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- $mayBeLong := gt (len $prefix) 11 -}}
 {{- $dir := dict -}}
 {{- $agents := list -}}
+{{- $appTag := .Chart.AppVersion | toString | replace "+" "_" -}}
 {{- range $name, $a := .Values.agents -}}
 {{- $n := printf "%s-%s" $prefix $name -}}
 {{- $long := false -}}
@@ -118,13 +119,14 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
       "podLabels" (ternary $selector $labels (eq $kind "Job"))
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
       "configName" $cfg "mayRunNoPod" $zero "argo" $argo -}}
+{{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
-      "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
+      "appVersionTag" $appTag
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
       "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}
