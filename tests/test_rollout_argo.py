@@ -284,6 +284,10 @@ BAD: dict[str, tuple[str, str]] = {
                                  "agents.a.rollout.canary.steps"),
     "canary-unknown-field": (ARGO + "      canary: {tag: '2', stpes: [{setWeight: 10}]}\n",
                              "agents.a.rollout.canary.stpes"),
+    "argo-with-rolling": ("    rollout: {strategy: rolling, engine: argo}\n", "agents.a.rollout.engine"),
+    "argo-with-weight": (ARGO + "      canary: {tag: '2', weight: 10}\n", "agents.a.rollout.canary.weight"),
+    "argo-on-a-statefulset": ("    state: {size: 1Gi}\n" + ARGO + "      canary: {tag: '2', steps: [{setWeight: 10}]}\n",
+                              "agents.a.rollout.strategy"),
     "engine-unknown": ("    rollout: {strategy: canary, engine: flagger, canary: {tag: '2', weight: 5}}\n",
                        "agents.a.rollout.engine"),
 }
@@ -333,3 +337,18 @@ def test_an_argo_agent_added_in_a_values_file_renders_as_in_the_spec(tmp_path: P
     assert ("Rollout", "rel-a") in got and ("AnalysisTemplate", "rel-a") in got
     assert got[("HorizontalPodAutoscaler", "rel-a")]["spec"]["scaleTargetRef"]["kind"] == "Rollout"
     assert len([k for k in got if k[0] == "ConfigMap" and k[1].startswith("rel-a-config-")]) == 2
+
+
+def test_a_gateway_canary_under_argo_keeps_one_backend_the_live_service(tmp_path: Path, helm: Path) -> None:
+    """No trafficRouting: the HTTPRoute sends everything to the live Service, and Argo splits by pod ratio."""
+    spec = tmp_path / "gw.yaml"
+    spec.write_text(HEAD + "    expose: {gateway: {name: public, namespace: gateways}, host: a.example.org}\n" + ARGO
+                    + "      canary: {tag: '2', steps: [{setWeight: 20}, {pause: {}}]}\n")
+    objs = template(helm, generate(spec, tmp_path / "out"))
+    route = by_kind(objs, "HTTPRoute")["rel-a"]
+    assert_crd_valid(route)
+    assert [b["name"] for rule in route["spec"]["rules"] for b in rule["backendRefs"]] == ["rel-a"]
+    assert sorted(by_kind(objs, "Service")) == ["rel-a"]
+    r = by_kind(objs, "Rollout")["rel-a"]
+    assert "trafficRouting" not in r["spec"]["strategy"]["canary"]
+    assert by_kind(objs, "Deployment") == {}
