@@ -36,7 +36,8 @@ def test_every_custom_object_validates_against_its_crd_schema(helm: Path, charts
 
 def _scaled_object(**spec: Any) -> dict[str, Any]:
     return {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "x"},
-            "spec": {"scaleTargetRef": {"name": "x"}, "triggers": [{"type": "cpu", "metadata": {"value": "1"}}], **spec}}
+            "spec": {"scaleTargetRef": {"name": "x"}, "triggers": [{"type": "cpu", "metadata": {"value": "1"}}],
+                     **spec}}
 
 
 def test_the_helper_accepts_a_valid_object() -> None:

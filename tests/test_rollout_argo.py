@@ -244,7 +244,8 @@ def test_thresholds_are_plain_decimals(tmp_path: Path, helm: Path, written: str,
     assert t["spec"]["metrics"][0]["successCondition"] == condition
 
 
-HEAD = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents:\n  a:\n    image: ghcr.io/acme/a:1\n    port: 8080\n"
+HEAD = ("apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
+        "agents:\n  a:\n    image: ghcr.io/acme/a:1\n    port: 8080\n")
 ARGO = "    rollout:\n      strategy: canary\n      engine: argo\n"
 PROM = "        prometheus: http://prom:9090\n"
 
@@ -260,7 +261,8 @@ BAD: dict[str, tuple[str, str]] = {
     "step-bad-duration": (ARGO + "      canary: {tag: '2', steps: [{pause: {duration: soon}}]}\n",
                           "agents.a.rollout.canary.steps[0].pause.duration"),
     "steps-not-a-list": (ARGO + "      canary: {tag: '2', steps: {setWeight: 10}}\n", "agents.a.rollout.canary.steps"),
-    "analysis-without-query": (ARGO + "      canary: {tag: '2'}\n      analysis:\n" + PROM + "        maxErrorRate: 0.01\n",
+    "analysis-without-query": (ARGO + "      canary: {tag: '2'}\n      analysis:\n" + PROM
+                               + "        maxErrorRate: 0.01\n",
                                "agents.a.rollout.analysis.query"),
     "analysis-without-threshold": (ARGO + "      canary: {tag: '2'}\n      analysis:\n" + PROM + "        query: up\n",
                                    "agents.a.rollout.analysis.maxErrorRate"),
@@ -286,7 +288,8 @@ BAD: dict[str, tuple[str, str]] = {
                              "agents.a.rollout.canary.stpes"),
     "argo-with-rolling": ("    rollout: {strategy: rolling, engine: argo}\n", "agents.a.rollout.engine"),
     "argo-with-weight": (ARGO + "      canary: {tag: '2', weight: 10}\n", "agents.a.rollout.canary.weight"),
-    "argo-on-a-statefulset": ("    state: {size: 1Gi}\n" + ARGO + "      canary: {tag: '2', steps: [{setWeight: 10}]}\n",
+    "argo-on-a-statefulset": ("    state: {size: 1Gi}\n" + ARGO
+                              + "      canary: {tag: '2', steps: [{setWeight: 10}]}\n",
                               "agents.a.rollout.strategy"),
     "engine-unknown": ("    rollout: {strategy: canary, engine: flagger, canary: {tag: '2', weight: 5}}\n",
                        "agents.a.rollout.engine"),
@@ -308,7 +311,8 @@ def test_bad_argo_input_is_a_positioned_error(tmp_path: Path, case: str) -> None
 
 
 def test_an_argo_agent_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, helm: Path) -> None:
-    head = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents:\n  base: {image: ghcr.io/acme/base:1, port: 8000}\n"
+    head = ("apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\n"
+            "agents:\n  base: {image: ghcr.io/acme/base:1, port: 8000}\n")
     rollout = {"strategy": "canary", "engine": "argo",
                "canary": {"tag": "2", "env": {"MODEL": "small"}, "config": {"files": {"p.txt": "two"}},
                           "steps": [{"setWeight": 25}, {"pause": {}}]},
