@@ -159,6 +159,11 @@ BAD = {
             rollout: {strategy: rolling, engine: argo}
         """, ["spec.yaml:7:34: agents.a.rollout.engine: argo takes strategy canary or blueGreen (drop engine or "
               "choose a strategy)"]),
+    "canary-env-names-an-undeclared-secret-key": (
+        "secrets:\n  llm: {keys: [token]}\n" + CANARY_AGENT + "        weight: 5\n"
+        "        env: {TOKEN: {secret: llm, key: tokn}}\n",
+        ["spec.yaml:16:36: agents.a.rollout.canary.env.TOKEN.key: secret 'llm' has no key 'tokn' (declared keys: "
+         "token)"]),
     "tag-and-image": (CANARY_AGENT + "        tag: 1.1.0\n        image: nginx:2\n        weight: 5\n",
                       ["spec.yaml:13:9: agents.a.rollout.canary.tag: gives tag together with image (put the tag in "
                        "image (repo:tag) or drop image)"]),

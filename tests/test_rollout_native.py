@@ -84,14 +84,15 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def validate_all(objs: list[dict[str, Any]]) -> None:
-    """Core objects with kubernetes-validate (strict); the HTTPRoute against the Gateway API CRD schema."""
+    """Core objects with kubernetes-validate (strict); HTTPRoute and ServiceMonitor against their CRD schemas."""
     import jsonschema
     import kubernetes_validate
 
-    route_schema = json.loads((CRD_SCHEMAS / "gateway.networking.k8s.io" / "httproute_v1.json").read_text())
+    crd = {"HTTPRoute": "gateway.networking.k8s.io/httproute_v1.json",
+           "ServiceMonitor": "monitoring.coreos.com/servicemonitor_v1.json"}
     for obj in objs:
-        if obj["kind"] == "HTTPRoute":
-            jsonschema.validate(obj, route_schema)
+        if obj["kind"] in crd:
+            jsonschema.validate(obj, json.loads((CRD_SCHEMAS / crd[obj["kind"]]).read_text()))
         elif obj["kind"] not in CRD_KINDS:
             kubernetes_validate.validate(obj, "1.30.0", strict=True)
 
@@ -195,7 +196,8 @@ def test_autoscaling_targets_the_stable_workload_only(tmp_path: Path, helm: Path
 
 def test_gateway_canary_splits_traffic_by_weight(tmp_path: Path, helm: Path) -> None:
     spec = SPEC.replace("    talksTo: [coder]\n", "    talksTo: [coder]\n    expose: {host: shop.example.com, "
-                                                     "gateway: {name: public, namespace: infra}}\n")
+                                                     "gateway: {name: public, namespace: infra}}\n"
+                                                     "    monitoring: {port: 8080, serviceMonitor: true}\n")
     objs = template(helm, chart_of(tmp_path, spec), release="r")
     validate_all(objs)
     route = by_kind(objs, "HTTPRoute")["r-planner"]
@@ -208,6 +210,11 @@ def test_gateway_canary_splits_traffic_by_weight(tmp_path: Path, helm: Path) -> 
     assert not selects(svcs["r-planner-stable"]["spec"]["selector"], pod_labels(deps["r-planner-canary"]))
     assert selects(svcs["r-planner-canary"]["spec"]["selector"], pod_labels(deps["r-planner-canary"]))
     assert not selects(svcs["r-planner-canary"]["spec"]["selector"], pod_labels(deps["r-planner"]))
+    # the ServiceMonitor scrapes each pod once: through the live Service, not the per-track ones
+    monitor = by_kind(objs, "ServiceMonitor")["r-planner"]["spec"]["selector"]
+    assert monitor["matchExpressions"] == [{"key": "agentgen.io/route-backend", "operator": "DoesNotExist"}]
+    assert [n for n, svc in svcs.items() if selects(monitor["matchLabels"], svc["metadata"]["labels"])
+            and "agentgen.io/route-backend" not in svc["metadata"]["labels"]] == ["r-planner"]
     # the weights follow the value
     moved = template(helm, chart_of(tmp_path / "b", spec), "--set", "agents.planner.rollout.canary.weight=35",
                      release="r")
@@ -303,3 +310,31 @@ def test_every_pod_carries_a_revision(tmp_path: Path, helm: Path) -> None:
     job = by_kind(objs, "Job")["r-once"]["spec"]["template"]["metadata"]["labels"]
     assert len(cron["agentgen.io/revision"]) == len(job["agentgen.io/revision"]) == 10
     assert "agentgen.io/track" not in job
+
+
+def test_an_environment_starts_a_canary_or_switches_strategy(tmp_path: Path, helm: Path) -> None:
+    chart = chart_of(tmp_path, """
+        apiVersion: agentgen/v1
+        name: envs
+        version: 0.1.0
+        agents:
+          planner:
+            image: ghcr.io/acme/planner:1.8.2
+            port: 8080
+            replicas: 4
+            rollout: {strategy: canary, canary: {weight: 10}}
+        environments:
+          prod:
+            agents:
+              planner: {rollout: {canary: {tag: 1.9.0}}}
+          dev:
+            agents:
+              planner: {rollout: {strategy: blueGreen, canary: null, blueGreen: {active: green, green: {tag: 2.0.0}}}}
+        """)
+    assert set(by_kind(template(helm, chart, release="r"), "Deployment")) == {"r-planner"}
+    prod = by_kind(template(helm, chart, "-f", str(chart / "values-prod.yaml"), release="r"), "Deployment")
+    assert container(prod["r-planner-canary"])["image"] == "ghcr.io/acme/planner:1.9.0"
+    dev = template(helm, chart, "-f", str(chart / "values-dev.yaml"), release="r")
+    validate_all(dev)
+    assert set(by_kind(dev, "Deployment")) == {"r-planner-blue", "r-planner-green"}
+    assert by_kind(dev, "Service")["r-planner"]["spec"]["selector"]["agentgen.io/track"] == "green"

@@ -13,6 +13,7 @@ ARGO_ONLY = ("steps",)  # and `analysis` beside canary/blueGreen
 
 class Checker(Protocol):
     name: str
+    spec: dict[str, Any]
 
     def err(self, field: str, message: str, hint: str = "") -> None: ...
 
@@ -103,4 +104,18 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
                         "give the new version to the inactive slot")
     if "analysis" in raw:
         rollout["analysis"] = dict(raw["analysis"])
+    versions = {"rollout.canary": canary, **{f"rollout.blueGreen.{k}": v for k, v in (raw.get("blueGreen") or {}).items()
+                                             if isinstance(v, dict)}}
+    for where, track in versions.items():
+        _secret_keys(chk, where, track.get("env", {}))
     return rollout, tracks
+
+
+def _secret_keys(chk: Checker, where: str, env: dict[str, Any]) -> None:
+    """A track's env names keys of declared secrets, as the agent's env does."""
+    for var, e in env.items():
+        if "secret" in e and "key" in e and e["secret"] in chk.spec["secrets"]:
+            keys = chk.spec["secrets"][e["secret"]]["keys"]
+            if e["key"] not in keys:
+                chk.err(f"{where}.env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
+                        "declared keys: " + ", ".join(keys))
