@@ -356,3 +356,17 @@ def test_a_gateway_canary_under_argo_keeps_one_backend_the_live_service(tmp_path
     r = by_kind(objs, "Rollout")["rel-a"]
     assert "trafficRouting" not in r["spec"]["strategy"]["canary"]
     assert by_kind(objs, "Deployment") == {}
+
+
+def test_notes_name_the_rollout_and_how_to_promote(argo_chart: Path, helm_env: dict[str, str]) -> None:
+    """Only Helm 4 renders NOTES without a cluster (`install --dry-run=client`); Helm 3 asks the cluster first."""
+    from tests.conftest import helm_path, run_helm, secret_sets
+
+    env = {**helm_env, "KUBECONFIG": "/dev/null"}
+    out = run_helm(helm_path("4.3.1"), "install", "rel", str(argo_chart), "--dry-run=client",
+                   *secret_sets(argo_chart), env=env).stdout
+    notes = out.split("NOTES:", 1)[1]
+    assert "  - planner (Argo Rollout)" in notes
+    assert "kubectl argo rollouts -n default get rollout rel-planner" in notes
+    assert "kubectl argo rollouts -n default promote rel-writer" in notes
+    assert "preview (a new version while Argo holds it): http://rel-writer-preview.default.svc:8080" in notes
