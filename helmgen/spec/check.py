@@ -16,6 +16,7 @@ from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
+from helmgen.spec.rollout_names import check_rollout_names
 from helmgen.spec.types import INVALID, Ctx
 
 A2A_CARD = "/.well-known/agent-card.json"
@@ -661,6 +662,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
+    check_rollout_names(agents, ctx, environments)
     for i, m in enumerate(v.get("extraManifests", [])):
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"
