@@ -370,3 +370,11 @@ def test_notes_name_the_rollout_and_how_to_promote(argo_chart: Path, helm_env: d
     assert "kubectl argo rollouts -n default get rollout rel-planner" in notes
     assert "kubectl argo rollouts -n default promote rel-writer" in notes
     assert "preview (a new version while Argo holds it): http://rel-writer-preview.default.svc:8080" in notes
+
+
+def test_helm_test_checks_the_argo_preview_service(objs: list[dict[str, Any]]) -> None:
+    jobs = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Job"
+            and "helm.sh/hook" in o["metadata"].get("annotations", {})}
+    text = yaml.safe_dump([j["spec"]["template"]["spec"] for j in jobs.values()])
+    assert "tcp rel-writer-preview 8080" in text
+    assert "tcp rel-planner-preview" not in text  # a canary has no preview
