@@ -378,3 +378,21 @@ def test_helm_test_checks_the_argo_preview_service(objs: list[dict[str, Any]]) -
     text = yaml.safe_dump([j["spec"]["template"]["spec"] for j in jobs.values()])
     assert "tcp rel-writer-preview 8080" in text
     assert "tcp rel-planner-preview" not in text  # a canary has no preview
+
+
+def test_the_revision_label_is_the_native_engines_for_the_same_version(tmp_path: Path, helm: Path) -> None:
+    """agentgen.io/revision names a version whatever the engine: the Rollout's pods carry the hash the
+    native canary's pods carry for the same image, env and config."""
+    def rendered(engine: str) -> list[dict[str, Any]]:
+        spec = tmp_path / f"{engine}.yaml"
+        moves = "weight: 10" if engine == "native" else "steps: [{setWeight: 10}]"
+        spec.write_text(HEAD + "    env: {MODEL: big}\n    config: {files: {p.txt: one}}\n"
+                        f"    rollout:\n      strategy: canary\n      engine: {engine}\n"
+                        f"      canary: {{tag: '2', env: {{MODEL: small}}, config: {{files: {{p.txt: two}}}}, {moves}}}\n")
+        return template(helm, generate(spec, tmp_path / engine))
+
+    native = by_kind(rendered("native"), "Deployment")
+    rollout = by_kind(rendered("argo"), "Rollout")["rel-a"]
+    revision = rollout["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]
+    assert revision == native["rel-a-canary"]["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]
+    assert revision != native["rel-a"]["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]

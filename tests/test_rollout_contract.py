@@ -174,3 +174,13 @@ BAD = {
 def test_bad_rollout(tmp_path: Path, case: str) -> None:
     body, expected = BAD[case]
     assert errors(tmp_path, body) == expected
+
+
+def test_images_lists_every_track(tmp_path: Path) -> None:
+    from helmgen.chart.images import images
+
+    model = load_spec(str(spec_of(tmp_path, CANARY_AGENT + "        tag: 1.1.0\n        weight: 10\n" + "  b:\n    image: ghcr.io/acme/b:1.0.0\n"
+                                  "    rollout: {strategy: blueGreen, blueGreen: {active: blue, blue: {tag: 2.0.0}, "
+                                  "green: {tag: 2.1.0}}}\n")))
+    assert images(model.agents) == ["busybox:1.37.0", "ghcr.io/acme/a:1.0.0", "ghcr.io/acme/a:1.1.0",
+                                    "ghcr.io/acme/b:2.0.0", "ghcr.io/acme/b:2.1.0"]

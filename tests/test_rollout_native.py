@@ -131,6 +131,11 @@ def test_canary_is_a_second_workload_behind_the_live_service(shop: Path, helm: P
     for key in ("livenessProbe", "readinessProbe", "resources", "securityContext"):
         assert container(canary)[key] == container(stable)[key]
     assert canary["spec"]["template"]["spec"]["serviceAccountName"] == stable["spec"]["template"]["spec"]["serviceAccountName"]
+    # NetworkPolicy membership: the agent's policy covers the canary's pods, and a canary calls as the agent
+    policies = by_kind(objs, "NetworkPolicy")
+    assert selects(policies["r-planner"]["spec"]["podSelector"]["matchLabels"], pod_labels(canary))
+    coder_peers = policies["r-coder"]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]
+    assert pod_labels(canary)["app.kubernetes.io/component"] in coder_peers["values"]
     # each track its own disruption budget
     pdbs = by_kind(objs, "PodDisruptionBudget")
     assert pdbs["r-planner"]["spec"]["selector"]["matchLabels"] == stable["spec"]["selector"]["matchLabels"]

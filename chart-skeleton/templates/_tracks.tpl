@@ -28,22 +28,8 @@ agentValues track name; returns YAML {image, env, config}.
 {{- end -}}
 
 {{/*
-A short hash of what makes a version what it is: the image reference, env and config files
-(the agentgen.io/revision pod label). Takes list version appVersionTag; returns 10 hex digits.
-*/}}
-{{- define "agentgen.revision" -}}
-{{- $v := index . 0 -}}
-{{- $img := $v.image | default dict -}}
-{{- $tag := toString ($img.tag | default "") -}}
-{{- if and (not $tag) (not $img.digest) }}{{ $tag = index . 1 }}{{ end -}}
-{{- $files := dict -}}
-{{- with $v.config }}{{ $files = .files | default dict }}{{ end -}}
-{{- list (toString $img.repository) $tag (toString ($img.digest | default "")) ($v.env | default dict) $files | toJson | sha256sum | trunc 10 -}}
-{{- end -}}
-
-{{/*
-Sets .tracks on an agent's cache entry: one entry per workload, each a copy of the agent's entry
-with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
+Sets .tracks on an agent's cache entry: one entry per workload (the agent's entry itself when it
+runs one workload, else a copy of it for each), with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
 configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
 canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
@@ -57,20 +43,22 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $strategy := $ro.strategy | default "rolling" -}}
 {{- $base := 1 -}}
 {{- with $a.scaling }}{{ $base = int (.minReplicas | default 0) }}{{ else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $base = int $a.replicas }}{{ end }}{{ end -}}
-{{- $stableReplicas := $base -}}
-{{- /* [name, track values or nil (the agent's own), replicas, autoscaled] */ -}}
+{{- $autoscaled := not (empty $a.scaling) -}}
+{{- /* each track: [name, its own version fields or nil (the agent's), replicas, autoscaled]; a canary's
+       replicas are ceil(base * weight / 100), at least 1 when weight > 0 */ -}}
 {{- $specs := list -}}
 {{- $live := "" -}}
 {{- $preview := "" -}}
 {{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
 {{- if or (ne $e.kind "Deployment") (not $native) -}}
-{{- $specs = list (list "" nil $stableReplicas (not (empty $a.scaling))) -}}
+{{- $specs = list (list "" nil $base $autoscaled) -}}
 {{- else if and $native (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}
 {{- $preview = ternary "green" "blue" (eq $live "blue") -}}
-{{- $specs = list (list "blue" ($ro.blueGreen.blue | default dict) $stableReplicas (not (empty $a.scaling))) (list "green" ($ro.blueGreen.green | default dict) $stableReplicas (not (empty $a.scaling))) -}}
+{{- $blue := list "blue" ($ro.blueGreen.blue | default dict) $base $autoscaled -}}
+{{- $specs = list $blue (list "green" ($ro.blueGreen.green | default dict) $base $autoscaled) -}}
 {{- else -}}
-{{- $specs = list (list "stable" nil $stableReplicas (not (empty $a.scaling))) -}}
+{{- $specs = list (list "stable" nil $base $autoscaled) -}}
 {{- $c := $ro.canary | default dict -}}
 {{- if and $native (eq $strategy "canary") (or $c.image $c.tag $c.env $c.config) -}}
 {{- $w := int ($c.weight | default 0) -}}
@@ -80,11 +68,11 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- end -}}
 {{- end -}}
 {{- $tracks := list -}}
-{{- $e2 := dict -}}
 {{- range $s := $specs -}}
 {{- $track := index $s 0 -}}
-{{- $t := dict -}}
-{{- range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end -}}
+{{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
+{{- $t := $e -}}
+{{- if gt (len $specs) 1 }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
 {{- $vals := $a -}}
 {{- $version := dict "image" $a.image "env" $a.env "config" $a.config -}}
 {{- with index $s 1 -}}
@@ -97,7 +85,14 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $sel = set (deepCopy $e.selectorLabels) "agentgen.io/track" $track -}}
 {{- $_ := set $podLabels "agentgen.io/track" $track -}}
 {{- end -}}
-{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
+{{- /* the revision: a hash of the image reference (the appVersion tag when it gives none), env and config files */ -}}
+{{- $img := $version.image | default dict -}}
+{{- $tag := toString ($img.tag | default "") -}}
+{{- if not (or $tag $img.digest) }}{{ $tag = $.appVersionTag }}{{ end -}}
+{{- $files := dict -}}
+{{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
+{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
+{{- $_ := set $podLabels "agentgen.io/revision" (toJson $rev | sha256sum | trunc 10) -}}
 {{- $name := $e.workloadName -}}
 {{- if and $track (ne $track "stable") }}{{ $name = include "agentgen.objname" (list $prefix $e.name $track) }}{{ end -}}
 {{- $cfgName := $e.configName -}}
@@ -115,6 +110,7 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- if eq $track "canary" }}{{ $_ := set $e "canary" $t }}{{ end -}}
 {{- end -}}
 {{- $_ := set $e "tracks" $tracks -}}
+{{- /* (set last: with one track, $e is that track and must not hold the list of itself when copied) */ -}}
 {{- $_ := set $e "liveTrack" $live -}}
 {{- $_ := set $e "previewTrack" $preview -}}
 {{- if not (hasKey $e "canary") }}{{ $_ := set $e "canary" nil }}{{ end -}}
