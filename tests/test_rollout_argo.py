@@ -396,3 +396,17 @@ def test_the_revision_label_is_the_native_engines_for_the_same_version(tmp_path:
     revision = rollout["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]
     assert revision == native["rel-a-canary"]["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]
     assert revision != native["rel-a"]["spec"]["template"]["metadata"]["labels"]["agentgen.io/revision"]
+
+
+def test_argo_blue_green_without_ports_is_an_error(tmp_path: Path) -> None:
+    """Argo switches between the live and the preview Service; an agent without ports has neither."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents:\n  a:\n"
+                    "    image: ghcr.io/acme/a:1\n    health: false\n"
+                    "    rollout: {strategy: blueGreen, engine: argo, blueGreen: {active: blue, blue: {tag: '1'}, "
+                    "green: {tag: '2'}}}\n")
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert (f"{spec}:8:15: agents.a.rollout.strategy: blueGreen with engine argo needs ports" in proc.stderr
+            ), proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
+from helmgen.spec.argo import check_argo
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
 from helmgen.spec.types import INVALID, Ctx
@@ -555,6 +556,7 @@ class _AgentChecker:
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
         rollout, tracks = check_rollout(self, a, kind, image, env, config)
+        check_argo(self, a, kind)
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
