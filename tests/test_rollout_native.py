@@ -343,3 +343,48 @@ def test_an_environment_starts_a_canary_or_switches_strategy(tmp_path: Path, hel
     validate_all(dev)
     assert set(by_kind(dev, "Deployment")) == {"r-planner-blue", "r-planner-green"}
     assert by_kind(dev, "Service")["r-planner"]["spec"]["selector"]["agentgen.io/track"] == "green"
+
+
+def test_helm_lint_passes(shop: Path, helm: Path) -> None:
+    from tests.conftest import run_helm, secret_sets
+
+    proc = run_helm(helm, "lint", "--strict", str(shop), *secret_sets(shop), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_agent_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, helm: Path) -> None:
+    agent = {"image": "ghcr.io/acme/p:1.0.0", "port": 8080, "replicas": 3, "env": {"MODEL": "big"},
+             "config": {"files": {"p.yaml": "v: 1"}},
+             "rollout": {"strategy": "canary", "canary": {"tag": "1.1.0", "weight": 40, "env": {"MODEL": "small"},
+                                                          "config": {"files": {"p.yaml": "v: 2"}}}}}
+    chart = chart_of(tmp_path, "apiVersion: agentgen/v1\nname: same\nversion: 0.1.0\n"
+                     + yaml.safe_dump({"agents": {"inspec": agent}}))
+    values = tmp_path / "more.yaml"
+    extra = {**agent, "image": {"repository": "ghcr.io/acme/p", "tag": "1.0.0"}, "ports": {"http": {"port": 8080}},
+             "env": {"MODEL": {"value": "big"}}, "port": None,
+             "rollout": {"strategy": "canary", "canary": {**agent["rollout"]["canary"],  # type: ignore[index]
+                                                          "env": {"MODEL": {"value": "small"}}}}}
+    del extra["port"]
+    values.write_text(yaml.safe_dump({"agents": {"invalues": extra}}))
+    objs = template(helm, chart, "-f", str(values), release="r")
+
+    def agent_objects(name: str) -> dict[tuple[str, str], Any]:
+        out = {}
+        for o in objs:
+            if o["metadata"]["labels"].get("app.kubernetes.io/component") == name:
+                text = yaml.safe_dump(o).replace(name, "AGENT")
+                out[(o["kind"], o["metadata"]["name"].replace(name, "AGENT"))] = yaml.safe_load(text)
+        return out
+
+    inspec, invalues = agent_objects("inspec"), agent_objects("invalues")
+    assert ("Deployment", "r-AGENT-canary") in inspec
+    assert inspec == invalues
+
+
+def test_a_values_file_statefulset_with_a_canary_fails_naming_the_field(shop: Path, helm: Path) -> None:
+    from tests.conftest import run_helm, secret_sets
+
+    proc = run_helm(helm, "template", "r", str(shop), *secret_sets(shop), "--set", "agents.db.image.repository=x",
+                    "--set", "agents.db.state.size=1Gi", "--set", "agents.db.rollout.strategy=canary", check=False)
+    assert proc.returncode != 0
+    assert "agents.db.rollout.strategy: canary is not possible for a StatefulSet: it takes rolling only" in proc.stderr

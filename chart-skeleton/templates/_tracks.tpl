@@ -49,6 +49,10 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $specs := list -}}
 {{- $live := "" -}}
 {{- $preview := "" -}}
+{{- if and (eq $e.kind "StatefulSet") (ne $strategy "rolling") -}}
+{{- /* the spec's checker refuses this; here for an agent set in a values file */ -}}
+{{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
+{{- end -}}
 {{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
 {{- if or (ne $e.kind "Deployment") (not $native) -}}
 {{- $specs = list (list "" nil $base $autoscaled) -}}

@@ -20,7 +20,7 @@ class Checker(Protocol):
 
 def in_flight(track: dict[str, Any] | None) -> bool:
     """Whether a canary block carries a version (image, tag, env or config): else it only holds settings."""
-    return bool(track) and any(k in track for k in VERSION_FIELDS)  # type: ignore[union-attr]
+    return track is not None and any(k in track for k in VERSION_FIELDS)
 
 
 def merged_track(track: dict[str, Any], name: str, image: dict[str, Any], env: dict[str, Any],
