@@ -410,3 +410,21 @@ def test_argo_blue_green_without_ports_is_an_error(tmp_path: Path) -> None:
     assert (f"{spec}:8:15: agents.a.rollout.strategy: blueGreen with engine argo needs ports" in proc.stderr
             ), proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("sets", "message"), [
+    (["--set", "agents.a.rollout.engine=argo"],
+     "agents.a.rollout.engine: argo takes strategy canary or blueGreen, not rolling"),
+    (["--set", "agents.b.rollout.engine=argo", "--set", "agents.b.rollout.strategy=blueGreen",
+      "--set", "agents.b.rollout.blueGreen.active=blue", "--set", "agents.b.rollout.blueGreen.green.tag=2"],
+     "agents.b.rollout.strategy: blueGreen with engine argo needs ports"),
+])
+def test_values_the_checker_would_refuse_fail_the_render(tmp_path: Path, helm: Path, sets: list[str],
+                                                          message: str) -> None:
+    from tests.conftest import run_helm
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + "  b:\n    image: ghcr.io/acme/b:1\n    health: false\n")
+    proc = run_helm(helm, "template", "rel", str(generate(spec, tmp_path / "out")), *sets, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
