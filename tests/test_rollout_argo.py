@@ -388,7 +388,8 @@ def test_the_revision_label_is_the_native_engines_for_the_same_version(tmp_path:
         moves = "weight: 10" if engine == "native" else "steps: [{setWeight: 10}]"
         spec.write_text(HEAD + "    env: {MODEL: big}\n    config: {files: {p.txt: one}}\n"
                         f"    rollout:\n      strategy: canary\n      engine: {engine}\n"
-                        f"      canary: {{tag: '2', env: {{MODEL: small}}, config: {{files: {{p.txt: two}}}}, {moves}}}\n")
+                        "      canary: {tag: '2', env: {MODEL: small}, config: {files: {p.txt: two}}, "
+                        f"{moves}}}\n")
         return template(helm, generate(spec, tmp_path / engine))
 
     native = by_kind(rendered("native"), "Deployment")
