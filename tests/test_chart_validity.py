@@ -137,7 +137,7 @@ def test_service_selectors_never_select_test_pods(rendered: Any, spec: str) -> N
     objs = objects(rendered, spec)
     tests = [o["spec"]["template"] for o in helm_test_hooks(objs).values()]
     assert tests or not by_kind(objs, "Service")
-    workloads = [o for o in objs if o["kind"] in ("Deployment", "StatefulSet")]
+    workloads = [o for o in objs if o["kind"] in ("Deployment", "StatefulSet", "Rollout")]
     for svc in by_kind(objs, "Service").values():
         sel = svc["spec"]["selector"]
         for pod in tests:

@@ -12,7 +12,7 @@ from tests.conftest import EXAMPLES, SPECS, generate, run_helm, secret_sets
 
 # a key (or list item) whose value opens a non-empty flow map or list: `livenessProbe: {"tcpSocket": …}`
 FLOW = re.compile(r"""^\s*(?:- )?(?:[^\s"'#{\[][^:]*: )?[{\[](?![}\]])""")
-POD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")
+POD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "Pod", "Rollout")
 
 
 @pytest.mark.parametrize("spec", [*EXAMPLES, *sorted(SPECS.glob("*.yaml"))], ids=lambda p: p.stem)
@@ -52,7 +52,8 @@ SKELETON = Path(__file__).resolve().parent.parent / "chart-skeleton" / "template
 def test_helpers_split_and_documented() -> None:
     """Helpers split by concern; each define has a comment right above it saying what it takes."""
     helpers = sorted(p.name for p in SKELETON.glob("_*.tpl"))
-    assert helpers == ["_cache.tpl", "_defaults.tpl", "_dependencies.tpl", "_helpers.tpl", "_pod.tpl", "_tracks.tpl"]
+    assert helpers == ["_argo.tpl", "_cache.tpl", "_defaults.tpl", "_dependencies.tpl", "_helpers.tpl", "_pod.tpl",
+                       "_tracks.tpl"]
     for name in helpers:
         text = (SKELETON / name).read_text()
         for m in re.finditer(r'\{\{- define "([^"]+)" -\}\}', text):

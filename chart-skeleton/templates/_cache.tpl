@@ -25,8 +25,9 @@ kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, po
 urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (its object labels,
 with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
-configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); cache (the cache itself, for
-agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentgen.tracks). Takes the root context; sets .agentgenCache, returns nothing.
+configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout
+replaces its Deployment); cache (the cache itself, for agentgen.pod); tracks, liveTrack,
+previewTrack and canary (its workloads: agentgen.tracks). Takes the root context; sets .agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -107,6 +108,8 @@ agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentg
 {{- else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $zero = eq (int $a.replicas) 0 }}{{ end }}{{ end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
+{{- /* rollout.engine: argo → an Argo Rollouts Rollout replaces the Deployment (argo-rollouts.yaml) */ -}}
+{{- $argo := and (eq $kind "Deployment") (eq (toString (dig "engine" "native" ($a.rollout | default dict))) "argo") -}}
 {{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
 {{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
@@ -115,7 +118,7 @@ agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentg
       "labels" $labels "selectorLabels" $selector
       "podLabels" (ternary $selector $labels (eq $kind "Job"))
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
-      "configName" $cfg "mayRunNoPod" $zero -}}
+      "configName" $cfg "mayRunNoPod" $zero "argo" $argo -}}
 {{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}

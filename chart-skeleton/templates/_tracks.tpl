@@ -53,7 +53,8 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- /* the spec's checker refuses this; here for an agent set in a values file */ -}}
 {{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
 {{- end -}}
-{{- if not (eq $e.kind "Deployment") -}}
+{{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
+{{- if or (ne $e.kind "Deployment") (not $native) -}}
 {{- $specs = list (list "" nil $base $autoscaled) -}}
 {{- else if and $native (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}

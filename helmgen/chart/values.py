@@ -185,6 +185,11 @@ DOCS: dict[str, str] = {
     "agents.*.rollout.blueGreen.blue": "The blue slot: image or tag, env and config merged over the agent's.",
     "agents.*.rollout.blueGreen.green": "The green slot: image or tag, env and config merged over the agent's.",
     "agents.*.rollout.analysis": "Argo engine: Prometheus checks that must hold before each promotion.",
+    "agents.*.rollout.analysis.prometheus": "The Prometheus server's URL (the AnalysisTemplate's address).",
+    "agents.*.rollout.analysis.query": "PromQL for the error rate, verbatim; Argo fills in {{args.service}}.",
+    "agents.*.rollout.analysis.maxErrorRate": "The highest accepted result of query (result[0] <= it).",
+    "agents.*.rollout.analysis.metrics": "Several checks, each must hold: {name, query, max or min, interval, count,\n"
+                                         "failureLimit}; interval defaults to 1m.",
     "agents.*.monitoring": "Prometheus scraping: pod annotations, or a ServiceMonitor. null: none.",
     "agents.*.schedule": "CronJob schedule (cron syntax).",
     "agents.*.job": "Job and CronJob settings.",

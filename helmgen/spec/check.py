@@ -16,7 +16,9 @@ from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
+from helmgen.spec.argo import check_argo
 from helmgen.spec.rollout import check_rollout
+from helmgen.spec.rollout_names import check_rollout_names
 from helmgen.spec.types import INVALID, Ctx
 
 A2A_CARD = "/.well-known/agent-card.json"
@@ -558,6 +560,7 @@ class _AgentChecker:
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
         rollout, tracks = check_rollout(self, a, kind, image, env, config)
+        check_argo(self, a, kind)
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
@@ -670,6 +673,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
+    check_rollout_names(agents, ctx, environments)
     for i, m in enumerate(v.get("extraManifests", [])):
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"
