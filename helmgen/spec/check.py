@@ -7,26 +7,17 @@ problem in the file or a model that later stages can trust.
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
+from helmgen.spec.aspects import env, expose, identity, image, job, monitoring, pod, probes, resources, rollout
+from helmgen.spec.aspects import int_or_percent as _int_or_percent  # noqa: F401 - the name other modules import
+from helmgen.spec.aspects import storage, talks_to, workload
+from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
-from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.model import Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
-
-A2A_CARD = "/.well-known/agent-card.json"
-CRON_ONLY = ("concurrencyPolicy", "timeZone", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
-             "startingDeadlineSeconds", "suspend")
-RAISE_IN_PARTIAL_CHECK = False  # tests set it: a crash on a partial spec would hide problems silently
-SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
-
-
-def quantity(text: str) -> Decimal:
-    """The value of a quantity the checker has accepted (so it is one, and within bounds)."""
-    return quantity_value(text) or Decimal(0)
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -51,11 +42,7 @@ def check_tree(root: Node, filename: str) -> Spec:
     if ctx.problems or value is INVALID:
         partial = _partial_spec(root, ctx)
         if partial is not None:
-            try:
-                _build(partial, ctx)  # the cross-field checks on what is valid: every problem at once
-            except Exception:  # noqa: BLE001 - the problems found so far are what matters
-                if RAISE_IN_PARTIAL_CHECK:
-                    raise
+            _check(partial, ctx)  # the cross-field checks on what is valid: every problem at once
         raise SpecError(filename, ctx.problems, ctx.warnings)
     spec = _build(value, ctx)
     if ctx.problems:
@@ -238,325 +225,32 @@ class _AgentChecker:
         return True
 
     def probe(self, p: dict[str, Any] | None, ports: dict[str, Any], field: str) -> dict[str, Any] | None:
-        if p is None:
-            return None
-        timings = {k: v for k, v in p.items() if k not in ("path", "port", "scheme", "tcp", "grpc", "exec")}
-        if "path" in p:
-            port = p.get("port") or next(iter(ports), None)
-            if port is None:
-                self.err(field, "an HTTP probe needs a port", "give the agent a port or the probe a port")
-                return None
-            self.port_ref(ports, port, field + ".port")
-            http: dict[str, Any] = {"path": p["path"], "port": port}
-            if "scheme" in p:
-                http["scheme"] = p["scheme"]
-            return {"httpGet": http, **timings}
-        if "tcp" in p:
-            self.port_ref(ports, p["tcp"], field + ".tcp")
-            return {"tcpSocket": {"port": p["tcp"]}, **timings}
-        if "grpc" in p:
-            return {"grpc": {"port": p["grpc"]}, **timings}
-        return {"exec": {"command": list(p["exec"])}, **timings}
-
-    def _name(self, field: str, name: Any, what: str) -> bool:
-        """A pass-through object's `name`: a DNS-1123 label, as Kubernetes requires of volumes and containers."""
-        import re
-
-        if name is None:
-            self.err(field, "is required", f"every {what} needs a name")
-        elif not isinstance(name, str):
-            got = ("a list" if isinstance(name, list) else "a mapping" if isinstance(name, dict)
-                   else f"the boolean {str(name).lower()}" if isinstance(name, bool) else f"the number {name}")
-            self.err(field, f"expected a {what} name (a string), got {got}")
-        elif len(name) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
-            self.err(field, f"{name[:70]!r} is not a valid {what} name",
-                     "a DNS-1123 label: at most 63 lowercase letters, digits and '-'")
-        else:
-            return True
-        return False
-
-    def pass_through(self, pod: dict[str, Any], a: dict[str, Any]) -> None:
-        """The pass-through Kubernetes fields against what the chart adds itself."""
-        config_path = (a.get("config") or {}).get("mountPath", f"/etc/{self.name}") if a.get("config") else None
-        state_path = (a.get("state") or {}).get("mountPath", "/data") if a.get("state") else None
-        norm = {p: (p.rstrip("/") or "/") for p in (config_path, state_path) if p}
-        if config_path and norm[config_path] == "/tmp":
-            self.err("config.mountPath", f"{config_path!r} is where the chart mounts the writable /tmp",
-                     "mount the config files at another path")
-        if state_path and norm[state_path] == "/tmp":
-            self.err("state.mountPath", f"{state_path!r} is where the chart mounts the writable /tmp",
-                     "mount the state volume at another path")
-        if config_path and state_path and norm[config_path] == norm[state_path]:
-            self.err("config.mountPath", f"{config_path!r} is also state.mountPath",
-                     "the config files and the state volume need two paths")
-        chart_volumes = {"tmp": "the writable /tmp"}
-        if config_path:
-            chart_volumes["config"] = "config.files"
-        if state_path:
-            chart_volumes["data"] = "state"
-        seen: set[str] = set()
-        for i, vol in enumerate(pod.get("volumes", [])):
-            if not isinstance(vol, dict):
-                continue
-            name = vol.get("name")
-            if not self._name(f"volumes[{i}].name", name, "volume"):
-                continue
-            if name in chart_volumes:
-                self.err(f"volumes[{i}].name", f"{name!r} is the name of the chart's own volume for {chart_volumes[name]}",
-                         "give your volume another name")
-            elif name in seen:
-                self.err(f"volumes[{i}].name", f"{name!r} is listed twice")
-            seen.add(name)
-        chart_paths = {"/tmp": "the writable /tmp"}
-        if config_path:
-            chart_paths[config_path.rstrip("/") or "/"] = "the config files (config.mountPath)"
-        if state_path:
-            chart_paths[state_path.rstrip("/") or "/"] = "the state volume (state.mountPath)"
-        mounted: set[str] = set()
-        complete = "volumes" not in self.partial  # a volume with problems may be the one a mount names
-        for i, mount in enumerate(pod.get("volumeMounts", [])):
-            if not isinstance(mount, dict):
-                continue
-            path = mount.get("mountPath")
-            if path is None:
-                self.err(f"volumeMounts[{i}].mountPath", "is required")
-            elif not isinstance(path, str):
-                self.err(f"volumeMounts[{i}].mountPath", "expected a path (a string)")
-            else:
-                where = chart_paths.get(path.rstrip("/") or "/")
-                if where:
-                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is where the chart mounts {where}",
-                             "mount your volume at another path")
-                elif (path.rstrip("/") or "/") in mounted:
-                    self.err(f"volumeMounts[{i}].mountPath", f"{path!r} is mounted twice")
-                mounted.add(path.rstrip("/") or "/")
-            name = mount.get("name")
-            if name is None:
-                self.err(f"volumeMounts[{i}].name", "is required", "the name of one of the pod's volumes")
-            elif not isinstance(name, str):
-                self.err(f"volumeMounts[{i}].name", "expected a volume name (a string)")
-            elif name not in seen and name not in chart_volumes and complete:
-                import difflib
-
-                known = sorted(seen | set(chart_volumes))
-                close = difflib.get_close_matches(name, known, n=1)
-                self.err(f"volumeMounts[{i}].name", f"names volume {name!r}, which the pod does not have",
-                         f'did you mean "{close[0]}"?' if close else "volumes: " + ", ".join(known))
-        containers = {self.name: "the agent's own container"}  # one namespace for init containers and containers
-        for field in ("initContainers", "sidecars"):
-            for i, c in enumerate(pod.get(field, [])):
-                if not isinstance(c, dict) or not self._name(f"{field}[{i}].name", c.get("name"), "container"):
-                    continue
-                if c["name"] in containers:
-                    self.err(f"{field}[{i}].name", f"{c['name']!r} is already the name of {containers[c['name']]}",
-                             "init containers, sidecars and the agent's container share one set of names")
-                containers.setdefault(c["name"], f"{field}[{i}]")
-        for i, t in enumerate(pod.get("tolerations", [])):
-            if not isinstance(t, dict):
-                self.err(f"tolerations[{i}]", "expected a toleration (a mapping)",
-                         "for example {key: dedicated, operator: Exists, effect: NoSchedule}")
-        for field in ("securityContext", "podSecurityContext"):
-            for key in ("hostNetwork", "hostPID", "hostIPC"):
-                if key in (a.get(field) or {}):
-                    self.err(f"{field}.{key}", f"is not a {field} field",
-                             f"{key} is a field of the pod, which the chart does not set; a pod that needs it "
-                             "comes in through extraManifests")
-            for key, value in (a.get(field) or {}).items():
-                if isinstance(value, dict) and any(v is None for v in value.values()):
-                    self.err(f"{field}.{key}", "null removes a whole field of the secure defaults, not part of one",
-                             f"set {key}: null, or give {key} in full")
+        return probes.probe(self, p, ports, field)
 
     def build(self) -> Agent | None:
+        """Every aspect of the agent checked and normalised; None when one of them has a problem."""
         a = self.raw
         n0 = len(self.ctx.problems)
-        kind = a.get("kind") or ("StatefulSet" if "state" in a else "CronJob" if "schedule" in a else "Deployment")
-        long_running = kind in ("Deployment", "StatefulSet")
-        ports: dict[str, Any] = a.get("ports", {})
-        if "state" in a and kind != "StatefulSet":
-            self.err("state", f"needs kind StatefulSet, not {kind}", "drop kind or set it to StatefulSet")
-        if kind == "CronJob" and "schedule" not in a:
-            self.err("schedule", "is required for a CronJob", "for example '0 * * * *'")
-        if "schedule" in a and kind != "CronJob":
-            self.err("schedule", f"applies to a CronJob, not to a {kind}")
-        if "job" in a and long_running:
-            self.err("job", f"applies to a Job or CronJob, not to a {kind}")
-        for f in ("scaling", "disruption", "replicas", "expose", "rollout"):
-            if f in a and not long_running and a[f] is not False:
-                self.err(f, f"applies to a Deployment or StatefulSet, not to a {kind}")
-        service = {"type": "ClusterIP", "annotations": {}, **a.get("service", {})}
-        if kind == "StatefulSet" and service["type"] not in ("ClusterIP", "None"):
-            self.err("service.type", f"{service['type']} is not possible for a StatefulSet",
-                     "a StatefulSet's Service is headless (its governing Service)")
-        if kind == "StatefulSet":
-            service["type"] = "None"
-        if "service" in a and not ports and kind != "StatefulSet":
-            self.err("service", "the agent has no ports, so it has no Service", "add port or ports")
-
-        # scaling and replicas
-        scaling = a.get("scaling") or None  # `scaling: false` turns off a scaling inherited from defaults
-        if scaling:
-            scaling = dict(scaling)
-            scaling.setdefault("minReplicas", 1)
-            if scaling["minReplicas"] > scaling["maxReplicas"]:
-                self.err("scaling.minReplicas", f"{scaling['minReplicas']} is greater than maxReplicas "
-                                                f"({scaling['maxReplicas']})")
-            if scaling["engine"] == "hpa" and scaling["minReplicas"] < 1:
-                self.err("scaling.minReplicas", "0 needs engine: keda", "the HPA scales down to 1 at least")
-            if scaling["engine"] == "hpa" and not any(k in scaling for k in ("cpu", "memory", "metrics")):
-                scaling["cpu"] = 80
-        replicas = a.get("replicas", 1)
-        max_pods = scaling["maxReplicas"] if scaling else replicas
-        disruption = a.get("disruption")
-        if disruption is False or not long_running:
-            disruption = None
-        elif disruption is None and max_pods > 1:
-            disruption = {"maxUnavailable": 1}
-        disruption = _int_or_percent(disruption)
-
-        # resources: requests default, limits default to the requests (Guaranteed QoS)
-        res = a.get("resources", {})
-        requests = {**DEFAULT_REQUESTS, **res.get("requests", {})}
-        limits = {**requests, **res.get("limits", {})}
-        for k in set(requests) & set(limits):
-            if quantity(limits[k]) < quantity(requests[k]):
-                self.err(f"resources.limits.{k}", f"{limits[k]} is less than the request {requests[k]}")
-        gpu = res.get("gpu")
-        if gpu and gpu.get("count", 0) > 0:  # an environment's `resource: null` goes back to the default
-            limits[gpu.get("resource", "nvidia.com/gpu")] = gpu["count"]
-
-        # probes
-        health_in = a.get("health")
-        protocol = a.get("protocol", "http")
-        health: dict[str, Any] = {"liveness": None, "readiness": None, "startup": None}
-        if health_in is False:
-            pass
-        elif health_in:
-            for k in health:
-                health[k] = self.probe(health_in.get(k), ports, f"health.{k}")
-        elif ports and long_running and next(iter(ports.values()))["protocol"] == "TCP":
-            first = next(iter(ports))  # a TCP probe on a UDP or SCTP port would never succeed
-            health["liveness"] = {"tcpSocket": {"port": first}}
-            health["readiness"] = {"tcpSocket": {"port": first}}
-        if protocol == "a2a" and health_in is not False and not (health_in or {}).get("readiness"):
-            if not ports:
-                self.err("protocol", "a2a needs a port to serve its agent card")
-            else:
-                health["readiness"] = {"httpGet": {"path": A2A_CARD, "port": next(iter(ports))}}
-        if protocol != "http" and not ports and not (protocol == "a2a" and health_in is not False):
-            self.err("protocol", f"{protocol} needs a port", "add port or ports")
-
-        # env and references to declared secrets
-        env = a.get("env", {})
-        for var, e in env.items():
-            if "secret" in e and "key" in e and e["secret"] in self.spec["secrets"]:
-                keys = self.spec["secrets"][e["secret"]]["keys"]
-                if e["key"] not in keys:
-                    self.err(f"env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
-                             "declared keys: " + ", ".join(keys))
-
-        for i, target in enumerate(a.get("talksTo", [])):
-            if not isinstance(target, str):
-                continue  # an item with a problem of its own
-            target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
-            if target == self.name:
-                self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
-            elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
-                pass  # an agent with problems of its own, reported there
-            elif target not in self.spec["agents"]:
-                import difflib
-                names = list(dict.fromkeys([*self.spec.get("_all_agents", ()), *self.spec["agents"]]))
-                close = difflib.get_close_matches(target, names, n=1)
-                self.err(f"talksTo[{i}]", f"no agent named {target!r}",
-                         f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
-            elif target_bad & (_PORTS | _KIND):
-                pass  # whether it serves traffic depends on a field with a problem, reported there
-            elif target[0].isdigit():
-                self.err(f"talksTo[{i}]", f"agent {target!r} starts with a digit, so its variable "
-                                          f"{target.upper().replace('-', '_')}_URL would be an invalid name",
-                         "give the agent a name that starts with a letter")
-            elif not self.spec["agents"][target].get("ports"):
-                self.err(f"talksTo[{i}]", f"agent {target!r} has no port to call", "give it port or ports")
-            elif self.spec["agents"][target].get("kind") in ("Job", "CronJob") or (
-                    "schedule" in self.spec["agents"][target] and "kind" not in self.spec["agents"][target]):
-                self.err(f"talksTo[{i}]", f"agent {target!r} is a Job or CronJob and serves no traffic")
-
-        expose = a.get("expose")
-        if expose:
-            if not ports:
-                self.err("expose", "the agent has no port to expose", "add port or ports")
-            else:
-                expose = {"path": "/", "pathType": "Prefix", "port": next(iter(ports)), "annotations": {}, **expose}
-                self.port_ref(ports, expose["port"], "expose.port")
-                if isinstance(expose["port"], int):
-                    named = [n for n, p in ports.items() if p["port"] == expose["port"]]
-                    if not named:
-                        self.err("expose.port", f"{expose['port']} is not one of the agent's ports",
-                                 "ports: " + ", ".join(f"{n}={p['port']}" for n, p in ports.items()))
-                    else:
-                        expose["port"] = named[0]
-
-        monitoring = a.get("monitoring")
-        if monitoring is not None:
-            monitoring = {"path": "/metrics", "serviceMonitor": False, "allowFrom": [], **monitoring}
-            if "port" not in monitoring:
-                if not ports:
-                    self.err("monitoring.port", "is required when the agent has no ports")
-                monitoring["port"] = next(iter(ports), "")
-            elif isinstance(monitoring["port"], str):
-                self.port_ref(ports, monitoring["port"], "monitoring.port")
-            elif monitoring["port"] not in [p["port"] for p in ports.values()]:
-                if "metrics" in ports:
-                    self.err("monitoring.port", "is not among the agent's ports and the name 'metrics' is taken")
-                ports = {**ports, "metrics": {"port": monitoring["port"], "protocol": "TCP"}}
-                monitoring["port"] = "metrics"
-            else:
-                monitoring["port"] = next(k for k, p in ports.items() if p["port"] == monitoring["port"])
-            if monitoring["serviceMonitor"] and kind not in ("Deployment", "StatefulSet"):
-                self.err("monitoring.serviceMonitor", "needs a Service; a Job or CronJob has none")
-
-        sa = {"create": True, "name": "", "annotations": {}, **a.get("serviceAccount", {})}
-        rbac = a.get("rbac")
-        if rbac and not sa["create"] and not sa["name"]:
-            self.err("rbac", "needs a ServiceAccount to bind to", "leave serviceAccount.create true or give a name")
-
-        pod = {k: copy.deepcopy(a[k]) for k in POD_FIELDS if k in a}
-        self.pass_through(pod, a)
-        for key in pod.get("podLabels", {}):
-            if key in SELECTOR_LABELS:
-                self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")
-
-        rollout = {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0, **a.get("rollout", {})}
-        rollout = _int_or_percent(rollout)
-        if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
-            self.err("rollout", "maxSurge and maxUnavailable cannot both be 0")
-
-        state = a.get("state")
-        if state:
-            state = {"mountPath": "/data", "accessModes": ["ReadWriteOnce"], "storageClass": "", "retain": True, **state}
-        config = a.get("config")
-        if config:
-            config = {"mountPath": f"/etc/{self.name}", "reload": "restart", **config}
-        job: dict[str, Any] = {}
-        cron_only = [k for k in a.get("job", {}) if k in CRON_ONLY]
-        if kind == "Job" and cron_only:
-            self.err(f"job.{cron_only[0]}", "applies to a CronJob, not to a Job")
-        if not long_running:
-            job = {"backoffLimit": 3, **a.get("job", {})}
-            if kind == "CronJob":
-                job.setdefault("concurrencyPolicy", "Forbid")
-
-        image = dict(a["image"])
-        if not image.get("repository"):  # `image: {tag: "1"}`, here or merged from defaults
-            self.err("image.repository", "is required", "for example image: ghcr.io/acme/planner:1.0")
-        image.setdefault("digest", "")
-        if not image.get("tag") and not image["digest"]:
-            # the chart's appVersion; '+' (SemVer build metadata) is not allowed in image tags
-            image["tag"] = self.spec["_appVersion"].replace("+", "_")
-            if not IMAGE_TAG.fullmatch(image["tag"]):
-                self.err("image", f"has no tag, and the appVersion {self.spec['_appVersion']!r} is not a valid "
-                                  "image tag", "give the image a tag, or set appVersion to one")
-        image.setdefault("tag", "")
-        image.setdefault("pullPolicy", "IfNotPresent")
+        kind = workload.check_workload(self, a)
+        service = workload.check_service(self, a)
+        scaling = workload.check_scaling(self, a)
+        replicas = workload.check_replicas(self, a)
+        disruption = workload.check_disruption(self, a)
+        resources_ = resources.check_resources(self, a)
+        health = probes.check_health(self, a)
+        protocol = probes.check_protocol(self, a)
+        env_ = env.check_env(self, a)
+        talks_to_ = talks_to.check_talks_to(self, a)
+        expose_ = expose.check_expose(self, a)
+        monitoring_, ports = monitoring.check_monitoring(self, a)
+        sa, rbac = identity.check_identity(self, a)
+        pod_ = pod.check_pod(self, a)
+        rollout_ = rollout.check_rollout(self, a)
+        state = storage.check_state(self, a)
+        config = storage.check_config(self, a)
+        job_ = job.check_job(self, a)
+        schedule = job.check_schedule(self, a)
+        image_ = image.check_image(self, a)
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
@@ -564,19 +258,13 @@ class _AgentChecker:
             return None
         return Agent(
             name=self.name, enabled=a.get("enabled", True), description=a.get("description", ""), kind=kind,
-            image=image, command=list(a.get("command", [])), args=list(a.get("args", [])), ports=ports,
-            service=service, replicas=replicas, resources={"requests": requests, "limits": limits}, health=health,
-            scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
-            state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
-            protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
-            securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
+            image=image_, command=list(a.get("command", [])), args=list(a.get("args", [])), ports=ports,
+            service=service, replicas=replicas, resources=resources_, health=health,
+            scaling=scaling, disruption=disruption, env=env_, envFrom=list(a.get("envFrom", [])), config=config,
+            state=state, talksTo=talks_to_, expose=expose_, serviceAccount=sa, rbac=rbac,
+            protocol=protocol, rollout=rollout_, monitoring=monitoring_, schedule=schedule, job=job_,
+            securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod_,
         )
-
-
-def _int_or_percent(d: dict[str, Any] | None) -> Any:
-    if d is None:
-        return None
-    return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in d.items()}
 
 
 def remove_paths(d: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
@@ -649,7 +337,8 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
     return _agents(merged, v, ctx, where=f"environments.{name}.")
 
 
-def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
+def _check(v: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Agent], dict[str, dict[str, Agent]]]:
+    """Every cross-field check of a (partial) spec: its agents, and each environment's."""
     defaults, defaults_bad, defaults_partial = _meta(v.get("defaults", {}))
     v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
@@ -668,6 +357,12 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"
             ctx.warn(ctx.at(path), path, message, hint)
+    return agents, environments
+
+
+def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
+    """The model of a spec that is valid field by field (problems found here go to `ctx`)."""
+    agents, environments = _check(v, ctx)
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
