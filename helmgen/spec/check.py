@@ -7,6 +7,7 @@ problem in the file or a model that later stages can trust.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
@@ -17,6 +18,7 @@ from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
+from helmgen.spec.context import NO_MARKS, Marks, SpecContext
 from helmgen.spec.types import INVALID, Ctx
 
 
@@ -42,7 +44,7 @@ def check_tree(root: Node, filename: str) -> Spec:
     if ctx.problems or value is INVALID:
         partial = _partial_spec(root, ctx)
         if partial is not None:
-            _check(partial, ctx)  # the cross-field checks on what is valid: every problem at once
+            _check(partial[0], ctx, partial[1])  # the cross-field checks on what is valid: every problem at once
         raise SpecError(filename, ctx.problems, ctx.warnings)
     spec = _build(value, ctx)
     if ctx.problems:
@@ -66,14 +68,9 @@ DEPENDS: dict[str, set[str]] = {
 }
 
 
-def _meta(d: dict[str, Any]) -> tuple[dict[str, Any], set[str], set[str]]:
-    """A (partial) agent without its bookkeeping: the fields with problems, the fields checked in part."""
-    d = dict(d)
-    return d, set(d.pop("_bad", ())), set(d.pop("_partial", ()))
-
-
-def _partial_agent(ctx: Ctx, path: str) -> dict[str, Any] | None:
-    """The valid fields of an agent (or defaults) with problems, normalised as `_agent_post` would."""
+def _partial_agent(ctx: Ctx, path: str, marks: dict[str, Marks]) -> dict[str, Any] | None:
+    """The valid fields of an agent (or defaults) with problems, normalised as the field types would;
+    its Marks go to `marks[path]` (without the `#set` of an override)."""
     part = ctx.partials.get(path)
     if not isinstance(part, dict):
         return None
@@ -92,11 +89,11 @@ def _partial_agent(ctx: Ctx, path: str) -> dict[str, Any] | None:
             a["ports"] = {"http": {"port": port, "protocol": "TCP"}}
     if isinstance(a.get("ports"), dict):
         a["ports"] = {k: p if isinstance(p, dict) else {"port": p, "protocol": "TCP"} for k, p in a["ports"].items()}
-    a["_bad"], a["_partial"] = bad, partial
+    marks[path.removesuffix("#set")] = Marks(frozenset(bad), frozenset(partial))
     return a
 
 
-def _partial_override(ctx: Ctx, path: str) -> dict[str, Any] | None:
+def _partial_override(ctx: Ctx, path: str, marks: dict[str, Marks]) -> dict[str, Any] | None:
     part = ctx.partials.get(path)
     if not isinstance(part, dict) or "set" not in part:
         return None
@@ -105,10 +102,10 @@ def _partial_override(ctx: Ctx, path: str) -> dict[str, Any] | None:
     for f in PARTIAL_FIELDS:
         if f"{path}.{f}" in ctx.partials:
             ctx.partials[f"{path}#set.{f}"] = ctx.partials[f"{path}.{f}"]
-    return {"set": _partial_agent(ctx, path + "#set") or {}, "unset": part["unset"]}
+    return {"set": _partial_agent(ctx, path + "#set", marks) or {}, "unset": part["unset"]}
 
 
-def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
+def _partial_spec(root: Node, ctx: Ctx) -> tuple[dict[str, Any], SpecContext] | None:
     """The valid part of a spec with problems, or None when too little is valid to check further.
 
     An agent with problems of its own is checked on its valid fields: a cross-field check is skipped
@@ -124,25 +121,30 @@ def _partial_spec(root: Node, ctx: Ctx) -> dict[str, Any] | None:
     agents_node = root.items.get("agents", (None, None))[1]
     all_agents = list(agents_node.items) if isinstance(agents_node, Mapping) else list(valid)
     agents: dict[str, Any] = {}
+    marks: dict[str, Marks] = {}
     for name in all_agents:
-        a = valid[name] if name in valid else _partial_agent(ctx, f"agents.{name}")
+        a = valid[name] if name in valid else _partial_agent(ctx, f"agents.{name}", marks)
         if a is not None:
             agents[name] = a
     if not agents:
         return None
     defaults = top.get("defaults")
     if defaults is None:
-        defaults = _partial_agent(ctx, "defaults") or {}
+        defaults = _partial_agent(ctx, "defaults", marks) or {}
+    invalid_overrides: dict[str, set[str]] = {}
     v = {"version": "0.0.0", **top, "agents": agents, "defaults": defaults,
          "secrets": top.get("secrets", ctx.partials.get("secrets", {})),
-         "environments": _partial_environments(root, top, ctx),
-         "_all_agents": all_agents, "_invalid_agents": {n for n in all_agents if n not in agents}}
-    return v
+         "environments": _partial_environments(root, top, ctx, marks, invalid_overrides)}
+    book = SpecContext(app_version=v.get("appVersion", v["version"]), all_agents=all_agents,
+                       invalid_agents={n for n in all_agents if n not in agents},
+                       invalid_overrides=invalid_overrides, marks=marks)
+    return v, book
 
 
-def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
-    """The environments, each with the valid part of its defaults and agent overrides; `_invalid`
-    names the overrides that are not mappings at all."""
+def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx, marks: dict[str, Marks],
+                          invalid_overrides: dict[str, set[str]]) -> dict[str, Any]:
+    """The environments, each with the valid part of its defaults and agent overrides;
+    `invalid_overrides` gets the overrides that are not mappings at all."""
     from helmgen.spec.load import Mapping
 
     envs = dict(top.get("environments", ctx.partials.get("environments", {})))
@@ -155,7 +157,7 @@ def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str
             continue
         env = dict(part)
         if "defaults" in env_node.items and "defaults" not in part:
-            d = _partial_override(ctx, f"environments.{name}.defaults")
+            d = _partial_override(ctx, f"environments.{name}.defaults", marks)
             if d is None:
                 continue  # not a mapping: every agent of the environment would inherit the problem
             env["defaults"] = d
@@ -163,23 +165,27 @@ def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx) -> dict[str
         agents_node = env_node.items.get("agents", (None, None))[1]
         written = set(agents_node.items) if isinstance(agents_node, Mapping) else set()
         for agent in sorted(written - set(overrides)):
-            o = _partial_override(ctx, f"environments.{name}.agents.{agent}")
+            o = _partial_override(ctx, f"environments.{name}.agents.{agent}", marks)
             if o is not None:
                 overrides[agent] = o
-        envs[name] = {**env, "agents": overrides, "_invalid": written - set(overrides)}
+        envs[name] = {**env, "agents": overrides}
+        invalid_overrides[name] = written - set(overrides)
     return envs
 
 
 class _AgentChecker:
-    def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any], where: str = "") -> None:
+    def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any], book: SpecContext,
+                 where: str = "") -> None:
         self.ctx = ctx
         self.name = name
         self.raw = raw
         self.spec = spec
+        self.book = book  # what the checker knows besides the user's data (see spec.context)
         self.where = where  # "environments.<env>." when checking an environment's view of the agent
         self.base = f"{where}agents.{name}"
-        self.bad: set[str] = set(raw.get("_bad", ()))  # fields with problems of their own
-        self.partial: set[str] = set(raw.get("_partial", ()))  # fields of which only the valid part is here
+        marks = self.book.agent_marks.get(name, NO_MARKS)
+        self.bad: set[str] = set(marks.bad)  # fields with problems of their own
+        self.partial: set[str] = set(marks.partial)  # fields of which only the valid part is here
 
     def follows_a_problem(self, field: str) -> bool:
         """Whether `field` depends on a field that has a problem of its own (reported where it was written)."""
@@ -279,19 +285,20 @@ def remove_paths(d: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, A
     return out
 
 
-def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ctx,
+def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ctx, book: SpecContext,
             where: str = "") -> dict[str, Agent]:
-    """Check every merged agent; `where` prefixes paths for an environment's agents."""
+    """Check every merged agent (`book.agent_marks` has their Marks); `where` prefixes paths for an
+    environment's agents."""
     view = {**spec, "agents": raw_agents}
     agents: dict[str, Agent] = {}
     for name, a in raw_agents.items():
-        if "image" not in a and "image" in a.get("_bad", ()):
+        if "image" not in a and "image" in book.bad_fields(name):
             a = {**a, "image": {"repository": "invalid"}}  # its problem is reported where it was written
         if "image" not in a:
             path = f"{where}agents.{name}"
             ctx.err(ctx.at(path, f"agents.{name}"), f"{path}.image", "is required")
             continue
-        agent = _AgentChecker(ctx, name, a, view, where).build()
+        agent = _AgentChecker(ctx, name, a, view, book, where).build()
         if agent is not None:
             agents[name] = agent
     owner: dict[str, str] = {}
@@ -307,50 +314,47 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
     return agents
 
 
-def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) -> dict[str, Agent]:
+def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx, book: SpecContext) -> dict[str, Agent]:
     """The agents as environment `name` sees them: its defaults reach every agent that does not set
     the field itself, its agent overrides win, `null` removes a setting, new agents join."""
-    base_defaults, base_bad, base_partial = _meta(v.get("defaults", {}))
+    own_agents: dict[str, Any] = v["agents"]
     env_defaults = env.get("defaults", {"set": {}, "unset": []})
-    env_set, env_bad, env_partial = _meta(env_defaults["set"])
-    defaults = remove_paths(deep_merge(base_defaults, env_set), env_defaults["unset"])
+    defaults = remove_paths(deep_merge(v.get("defaults", {}), env_defaults["set"]), env_defaults["unset"])
+    defaults_marks = book.marks_of("defaults") | book.marks_of(f"environments.{name}.defaults")
     overrides = env.get("agents", {})
     merged: dict[str, dict[str, Any]] = {}
-    invalid = v.get("_invalid_agents", set())  # reported where written; an override does not make them new
-    broken = env.get("_invalid", set())  # agents whose override here has problems: not checked in this environment
-    for agent_name in [*v["_own_agents"], *[n for n in overrides if n not in v["_own_agents"] and n not in invalid]]:
+    agent_marks: dict[str, Marks] = {}
+    invalid = book.invalid_agents  # reported where written; an override does not make them new
+    broken = book.invalid_overrides.get(name, set())  # overrides with problems: not checked in this environment
+    for agent_name in [*own_agents, *[n for n in overrides if n not in own_agents and n not in invalid]]:
         if agent_name in broken:
             continue
-        own, bad, partial = _meta(v["_own_agents"].get(agent_name, {}))
+        marks = book.marks_of(f"agents.{agent_name}")
         # a field the agent sets itself keeps it; a field it inherits follows the environment's defaults
-        a = deep_merge(defaults, own)
+        a = deep_merge(defaults, own_agents.get(agent_name, {}))
         if agent_name in overrides:
-            over, over_bad, over_partial = _meta(overrides[agent_name]["set"])
-            a = remove_paths(deep_merge(a, over), overrides[agent_name]["unset"])
-            bad, partial = bad | over_bad, partial | over_partial
-            for f in over_bad:  # a field with a problem in the override is left out, as in a partial agent
+            over_marks = book.marks_of(f"environments.{name}.agents.{agent_name}")
+            a = remove_paths(deep_merge(a, overrides[agent_name]["set"]), overrides[agent_name]["unset"])
+            marks = marks | over_marks
+            for f in over_marks.bad:  # a field with a problem in the override is left out, as in a partial agent
                 a.pop(f, None)
-        a["_bad"], a["_partial"] = bad | base_bad | env_bad, partial | base_partial | env_partial
+        agent_marks[agent_name] = marks | defaults_marks
         merged[agent_name] = a
-    if broken:
-        v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
-    return _agents(merged, v, ctx, where=f"environments.{name}.")
+    view = replace(book, all_agents=[*book.all_agents, *sorted(broken)], agent_marks=agent_marks)
+    return _agents(merged, v, ctx, view, where=f"environments.{name}.")
 
 
-def _check(v: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Agent], dict[str, dict[str, Agent]]]:
+def _check(v: dict[str, Any], ctx: Ctx, book: SpecContext) -> tuple[dict[str, Agent], dict[str, dict[str, Agent]]]:
     """Every cross-field check of a (partial) spec: its agents, and each environment's."""
-    defaults, defaults_bad, defaults_partial = _meta(v.get("defaults", {}))
-    v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
-    v["_own_agents"] = v["agents"]
-    merged = {}
-    for name, a in v["agents"].items():
-        own, bad, partial = _meta(a)
-        merged[name] = {**deep_merge(defaults, own), "_bad": bad | defaults_bad, "_partial": partial | defaults_partial}
-    agents = _agents(merged, v, ctx)
+    defaults = v.get("defaults", {})
+    merged = {name: deep_merge(defaults, a) for name, a in v["agents"].items()}
+    view = replace(book, agent_marks={name: book.marks_of(f"agents.{name}") | book.marks_of("defaults")
+                                      for name in merged})
+    agents = _agents(merged, v, ctx, view)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
-    environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
+    environments = {name: _environment(name, env, v, ctx, book) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
     for i, m in enumerate(v.get("extraManifests", [])):
@@ -362,7 +366,8 @@ def _check(v: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Agent], dict[str, dic
 
 def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     """The model of a spec that is valid field by field (problems found here go to `ctx`)."""
-    agents, environments = _check(v, ctx)
+    book = SpecContext(app_version=v.get("appVersion", v["version"]), all_agents=list(v["agents"]))
+    agents, environments = _check(v, ctx, book)
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
@@ -370,7 +375,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         for name, s in v["secrets"].items()
     }
     return Spec(
-        name=v["name"], version=v["version"], appVersion=v["_appVersion"], description=v.get("description", ""),
+        name=v["name"], version=v["version"], appVersion=book.app_version, description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
         extraManifests=v.get("extraManifests", []), environments=environments,

@@ -1,7 +1,7 @@
 """The checker's cross-field rules, one module per aspect of an agent (score-k8s style).
 
 Each `check_<aspect>(chk, a)` takes the checker (`chk`: `err`, `warn`, `port_ref`, `name`, `spec`,
-`ctx`) and the agent's merged fields (`a`, already valid field by field), reports every problem
+`ctx`, `book`: the spec's SpecContext) and the agent's merged fields (`a`, already valid field by field), reports every problem
 through `chk` and returns its normalised piece of the model, defaults applied.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from helmgen.spec.context import SpecContext
 from helmgen.spec.types import Ctx
 
 
@@ -19,6 +20,7 @@ class Checker(Protocol):
     spec: dict[str, Any]
     ctx: Ctx
     partial: set[str]
+    book: SpecContext
 
     def err(self, field: str, message: str, hint: str = "") -> None: ...
 

@@ -15,7 +15,7 @@ def check_image(chk: Checker, a: dict[str, Any]) -> dict[str, str]:
     image.setdefault("digest", "")
     if not image.get("tag") and not image["digest"]:
         # the chart's appVersion; '+' (SemVer build metadata) is not allowed in image tags
-        app_version = chk.spec["_appVersion"]
+        app_version = chk.book.app_version
         image["tag"] = app_version.replace("+", "_")
         if not IMAGE_TAG.fullmatch(image["tag"]):
             chk.err("image", f"has no tag, and the appVersion {app_version!r} is not a valid "

@@ -19,7 +19,7 @@ def check_talks_to(chk: Checker, a: dict[str, Any]) -> list[str]:
 
 def _target(chk: Checker, field: str, target: str) -> None:
     agents = chk.spec["agents"]
-    all_agents = chk.spec.get("_all_agents", ())
+    all_agents = chk.book.all_agents
     if target == chk.name:
         chk.err(field, "an agent cannot talk to itself")
     elif target not in agents and target in all_agents:
@@ -31,7 +31,7 @@ def _target(chk: Checker, field: str, target: str) -> None:
         close = difflib.get_close_matches(target, names, n=1)
         chk.err(field, f"no agent named {target!r}",
                 f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
-    elif set(agents[target].get("_bad", ())) & _TRAFFIC:
+    elif chk.book.bad_fields(target) & _TRAFFIC:
         pass  # whether it serves traffic depends on a field with a problem, reported there
     elif target[0].isdigit():
         chk.err(field, f"agent {target!r} starts with a digit, so its variable "
