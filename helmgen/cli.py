@@ -28,7 +28,7 @@ class _DefaultGenerate(click.Group):
 
 def _spec_or_exit(path: str, writes: bool = True) -> Any:
     from helmgen.problems import SpecError
-    from helmgen.spec.check import load_spec
+    from helmgen.spec import load_spec
 
     try:
         model = load_spec(path)
@@ -97,7 +97,7 @@ def generate(spec: str, output: str, force: bool, check: bool) -> None:
     Regenerating replaces only the files helmgen owns (those its record in the chart,
     .helmgen-manifest.json, names); files you added to the chart folder are kept as they are.
     """
-    from helmgen.chart.render import render_chart
+    from helmgen.chart import render_chart
     from helmgen.write import WriteError, differences, write_chart
 
     model = _spec_or_exit(spec)
@@ -162,7 +162,7 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from helmgen.chart.render import render_chart
+    from helmgen.chart import render_chart
     from helmgen.helm import HelmError, run
     from helmgen.write import write_chart
 
@@ -285,7 +285,7 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
         with pub.work_dir() as work:
             prov = None
             if kind == "spec":
-                from helmgen.chart.render import render_chart
+                from helmgen.chart import render_chart
                 from helmgen.write import write_chart
 
                 model = _spec_or_exit(source)
@@ -342,11 +342,10 @@ def _fail(message: str, code: int) -> None:
 
 def _spec_text_or_exit(text: str, name: str) -> Any:
     from helmgen.problems import SpecError
-    from helmgen.spec.check import check_tree
-    from helmgen.spec.load import parse_text
+    from helmgen.spec import check_text
 
     try:
-        return check_tree(parse_text(text.lstrip("\ufeff"), name), name)
+        return check_text(text.lstrip("\ufeff"), name)
     except SpecError as exc:
         for line in exc.lines():
             click.echo(line, err=True)

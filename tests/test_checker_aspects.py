@@ -50,3 +50,30 @@ def test_the_partial_spec_carries_no_bookkeeping_keys_in_the_users_data() -> Non
     assert "volumes" in book.marks_of("agents.c").partial
     assert "ports" in book.marks_of("environments.dev.agents.a").bad
     assert "replicas" in book.marks_of("environments.dev.defaults").bad
+
+
+def test_the_pipeline_entry_is_at_the_package_face() -> None:
+    import subprocess
+    import sys
+
+    from helmgen.chart import render_chart
+    from helmgen.problems import SpecError
+    from helmgen.spec import check_text, load_spec
+    from helmgen.spec.model import Spec
+
+    text = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents: {a: {image: nginx:1, port: 80}}\n"
+    model = check_text(text, "spec.yaml")
+    assert isinstance(model, Spec) and list(model.agents) == ["a"]
+    assert "templates/workloads.yaml" in render_chart(model)
+    try:
+        check_text(text.replace("nginx:1", "[]"), "mine.yaml")
+    except SpecError as exc:
+        assert exc.lines()[0].startswith("mine.yaml:4:")
+    else:
+        raise AssertionError("a bad image is a problem")
+    assert load_spec(str(ROOT / "tests" / "specs" / "every-field.yaml")).agents
+    # importing the package faces loads no stage yet (the CLI stays fast to start)
+    code = ("import sys, helmgen.spec, helmgen.chart; "
+            "print(sorted(m for m in sys.modules if m.startswith('helmgen.') and m.count('.') > 1))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
