@@ -13,7 +13,7 @@ class Marks(NamedTuple):
     bad: frozenset[str] = frozenset()
     partial: frozenset[str] = frozenset()
 
-    def __or__(self, other: Marks) -> Marks:  # type: ignore[override]
+    def __or__(self, other: Marks) -> Marks:
         return Marks(self.bad | other.bad, self.partial | other.partial)
 
 

@@ -8,13 +8,13 @@ from helmgen.spec.aspects import Checker, ports_of
 
 
 def check_expose(chk: Checker, a: dict[str, Any]) -> dict[str, Any] | None:
-    expose = a.get("expose")
+    expose: dict[str, Any] | None = a.get("expose")
     if not expose:
-        return expose  # type: ignore[no-any-return]
+        return expose
     ports = ports_of(a)
     if not ports:
         chk.err("expose", "the agent has no port to expose", "add port or ports")
-        return expose  # type: ignore[no-any-return]
+        return expose
     expose = {"path": "/", "pathType": "Prefix", "port": next(iter(ports)), "annotations": {}, **expose}
     chk.port_ref(ports, expose["port"], "expose.port")
     if isinstance(expose["port"], int):

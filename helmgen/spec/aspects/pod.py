@@ -76,7 +76,7 @@ def _check_volumes(chk: Checker, pod: dict[str, Any], config_path: str | None, s
                     "give your volume another name")
         elif name in seen:
             chk.err(f"volumes[{i}].name", f"{name!r} is listed twice")
-        seen.add(name)
+        seen.add(str(name))  # a valid name (checked above)
     return seen
 
 

@@ -11,11 +11,11 @@ def check_state(chk: Checker, a: dict[str, Any]) -> dict[str, Any] | None:
     state = a.get("state")
     if state:
         state = {"mountPath": "/data", "accessModes": ["ReadWriteOnce"], "storageClass": "", "retain": True, **state}
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def check_config(chk: Checker, a: dict[str, Any]) -> dict[str, Any] | None:
     config = a.get("config")
     if config:
         config = {"mountPath": f"/etc/{chk.name}", "reload": "restart", **config}
-    return config  # type: ignore[no-any-return]
+    return config
