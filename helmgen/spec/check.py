@@ -11,14 +11,27 @@ from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.aspects import env, expose, identity, image, job, monitoring, pod, probes, resources, rollout
+from helmgen.spec.aspects import (
+    env,
+    expose,
+    identity,
+    image,
+    job,
+    monitoring,
+    pod,
+    probes,
+    resources,
+    rollout,
+    storage,
+    talks_to,
+    workload,
+)
 from helmgen.spec.aspects import int_or_percent as _int_or_percent  # noqa: F401 - the name other modules import
-from helmgen.spec.aspects import storage, talks_to, workload
+from helmgen.spec.context import NO_MARKS, Marks, SpecContext
 from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import Agent, Secret, Spec
 from helmgen.spec.risks import agent_warnings, manifest_warnings
-from helmgen.spec.context import NO_MARKS, Marks, SpecContext
 from helmgen.spec.types import INVALID, Ctx
 
 
