@@ -78,3 +78,53 @@ def test_the_pipeline_entry_is_at_the_package_face() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('helmgen.') and m.count('.') > 1))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class _Checker:
+    """The part of the checker an aspect uses, recording what it reports."""
+
+    def __init__(self, name: str = "a", spec: dict[str, object] | None = None) -> None:
+        from helmgen.spec.context import SpecContext
+        from helmgen.spec.types import Ctx
+
+        self.name = name
+        self.spec: dict[str, object] = spec or {"agents": {}, "secrets": {}}
+        self.ctx = Ctx()
+        self.partial: set[str] = set()
+        self.book = SpecContext(app_version="1.2.3+build", all_agents=[name])
+        self.errors: list[tuple[str, str]] = []
+
+    def err(self, field: str, message: str, hint: str = "") -> None:
+        self.errors.append((field, message))
+
+    def warn(self, field: str, message: str, hint: str = "") -> None:
+        pass
+
+    def port_ref(self, ports: dict[str, object], ref: object, field: str) -> bool:
+        ok = isinstance(ref, int) or ref in ports
+        if not ok:
+            self.errors.append((field, "no such port"))
+        return ok
+
+    def follows_a_problem(self, field: str) -> bool:
+        return False
+
+
+def test_each_aspect_is_a_function_of_the_checker_and_the_agent() -> None:
+    from helmgen.spec.aspects import image, job, monitoring, probes, workload
+
+    http = {"http": {"port": 80, "protocol": "TCP"}}
+    chk = _Checker()
+    assert workload.check_workload(chk, {"schedule": "0 * * * *", "replicas": 2}) == "CronJob"
+    assert chk.errors == [("replicas", "applies to a Deployment or StatefulSet, not to a CronJob")]
+    assert workload.check_disruption(_Checker(), {"scaling": {"maxReplicas": 3}}) == {"maxUnavailable": 1}
+    assert workload.check_disruption(_Checker(), {"replicas": 1}) is None
+    assert job.check_job(_Checker(), {"schedule": "@daily"}) == {"backoffLimit": 3, "concurrencyPolicy": "Forbid"}
+    m = monitoring.check_monitoring(_Checker(), {"ports": http, "monitoring": {"port": 9090}})
+    assert m.monitoring is not None and m.monitoring["port"] == "metrics"
+    assert m.ports == {**http, "metrics": {"port": 9090, "protocol": "TCP"}}
+    health = probes.check_health(_Checker(), {"ports": http, "protocol": "a2a"})
+    assert health["readiness"] == {"httpGet": {"path": probes.A2A_CARD, "port": "http"}}
+    chk = _Checker()
+    assert probes.check_protocol(chk, {"protocol": "mcp"}) == "mcp" and chk.errors == [("protocol", "mcp needs a port")]
+    assert image.check_image(_Checker(), {"image": {"repository": "nginx"}})["tag"] == "1.2.3_build"

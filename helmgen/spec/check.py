@@ -187,6 +187,10 @@ def _partial_environments(root: Node, top: dict[str, Any], ctx: Ctx, marks: dict
 
 
 class _AgentChecker:
+    """Checks one merged agent: `build()` runs each aspect (helmgen.spec.aspects) and builds the Agent.
+    The aspects report through `err`/`warn`, which place a problem where its value was written and
+    drop it when it follows from a field with a problem of its own."""
+
     def __init__(self, ctx: Ctx, name: str, raw: dict[str, Any], spec: dict[str, Any], book: SpecContext,
                  where: str = "") -> None:
         self.ctx = ctx
@@ -244,6 +248,7 @@ class _AgentChecker:
         return True
 
     def probe(self, p: dict[str, Any] | None, ports: dict[str, Any], field: str) -> dict[str, Any] | None:
+        """A spec probe as a Kubernetes probe object (see aspects.probes.probe)."""
         return probes.probe(self, p, ports, field)
 
     def build(self) -> Agent | None:
