@@ -86,3 +86,22 @@ def test_init_over_a_file_is_bad_input(tmp_path: Path) -> None:
     proc = helmgen_cli("init", "a", "-o", str(tmp_path / "a.yaml"))
     assert (proc.returncode, proc.stderr) == (2, f"helmgen: {tmp_path / 'a.yaml'} already exists "
                                                  "(use --force to overwrite it)\n")
+
+
+def test_no_broad_except_swallows_an_error() -> None:
+    """A handler of every exception (bare, Exception, BaseException) cleans up and re-raises; only main()
+    turns an unexpected one into a line and exit 1. The partial check after problems has no guard at all."""
+    swallowing = []
+    for path in sorted((ROOT / "helmgen").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for handler in ast.walk(func):
+                if not isinstance(handler, ast.ExceptHandler):
+                    continue
+                broad = handler.type is None or ast.unparse(handler.type) in ("Exception", "BaseException")
+                reraises = isinstance(handler.body[-1], ast.Raise) and handler.body[-1].exc is None
+                if broad and not reraises and (path.name, func.name) != ("cli.py", "main"):
+                    swallowing.append(f"{path.relative_to(ROOT)}:{handler.lineno} in {func.name}")
+    assert swallowing == []
