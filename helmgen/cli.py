@@ -38,6 +38,9 @@ class _DefaultGenerate(click.Group):
             for line in exc.report():
                 click.echo(line, err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # else click says "Aborted!" and exits 1
+            click.echo("helmgen: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def _load(path: str, writes: bool = True) -> Spec:

@@ -105,3 +105,30 @@ def test_no_broad_except_swallows_an_error() -> None:
                 if broad and not reraises and (path.name, func.name) != ("cli.py", "main"):
                     swallowing.append(f"{path.relative_to(ROOT)}:{handler.lineno} in {func.name}")
     assert swallowing == []
+
+
+def test_ctrl_c_is_exit_130(tmp_path: Path) -> None:
+    """An interrupt while Helm runs ends in one line and EXIT_INTERRUPTED (click alone would say
+    "Aborted!" and exit 1)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    mark = tmp_path / "helm-started"
+    helm = tmp_path / "helm"
+    helm.write_text(f"#!/bin/sh\ntouch '{mark}'\nexec sleep 120\n")
+    helm.chmod(0o755)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nagents: {a: {image: nginx:1, port: 80}}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "helmgen", "template", str(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "HELM_BIN": str(helm)})
+    for _ in range(1200):  # until the stand-in Helm runs (a wait, not a time limit on helmgen)
+        if mark.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert mark.exists()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (errors.EXIT_INTERRUPTED, "helmgen: interrupted\n")
