@@ -130,5 +130,5 @@ def test_ctrl_c_is_exit_130(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert mark.exists()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (errors.EXIT_INTERRUPTED, "helmgen: interrupted\n")
