@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from helmgen import __version__
+from helmgen.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, HelmgenError, OutOfDate
+
+if TYPE_CHECKING:
+    from helmgen.spec.model import Spec
+    from helmgen.deploy import Revision
 
 
 class _DefaultGenerate(click.Group):
@@ -25,28 +30,37 @@ class _DefaultGenerate(click.Group):
             args = ["generate", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """The one place an error becomes output and an exit code (here rather than in main(), so that
+        click's test runner on `cli` sees the same exit codes)."""
+        try:
+            return super().invoke(ctx)
+        except HelmgenError as exc:
+            for line in exc.report():
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # else click says "Aborted!" and exits 1
+            click.echo("helmgen: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
-def _spec_or_exit(path: str, writes: bool = True) -> Any:
+
+def _load(path: str, writes: bool = True) -> Spec:
+    """The model of the spec at `path`, its warnings printed; a SpecError says whether nothing was written."""
     from helmgen.problems import SpecError
-    from helmgen.spec.check import load_spec
+    from helmgen.spec import load_spec
 
     try:
         model = load_spec(path)
     except SpecError as exc:
-        for line in exc.lines():
-            click.echo(line, err=True)
-        for w in exc.warnings:
-            click.echo(w.format(exc.filename), err=True)
-        n = len(exc.problems)
-        tail = "; nothing written." if writes else "."
-        click.echo(f"{n} problem{'s' if n != 1 else ''} found{tail}", err=True)
-        sys.exit(2)
+        if writes:
+            exc.summary = exc.summary.removesuffix(".") + "; nothing written."
+        raise
     for w in model.warnings:  # risky but valid: said, and the command goes on (exit code 0)
         click.echo(w.format(path), err=True)
     return model
 
 
-def _check_env(model: Any, env: str | None) -> None:
+def _check_env(model: Spec, env: str | None) -> None:
     if env is not None and env not in model.environments:
         known = ", ".join(model.environments) or "none"
         raise click.UsageError(f"no environment named {env!r} (environments: {known})")
@@ -102,41 +116,32 @@ def generate(spec: str, output: str, force: bool, check: bool) -> None:
     Regenerating replaces only the files helmgen owns (those its record in the chart,
     .helmgen-manifest.json, names); files you added to the chart folder are kept as they are.
     """
-    from helmgen.chart.render import render_chart
+    from helmgen.chart import render_chart
     from helmgen.write import WriteError, differences, write_chart
 
-    model = _spec_or_exit(spec)
+    model = _load(spec)
     files = render_chart(model)
     target = Path(output) / model.name
     if check:
-        try:
+        try:  # exit 1 is kept for "out of date": a chart that cannot be read is exit 2
             diff = differences(files, target)
-        except WriteError as exc:  # exit 1 is kept for "out of date": a chart that cannot be read is exit 2
-            for line in str(exc).splitlines():
-                click.echo(f"helmgen: {line}", err=True)
-            sys.exit(2)
         except OSError as exc:
-            click.echo(f"helmgen: {exc.filename or target}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-        for line in diff:
-            click.echo(f"{target}/{line.split(': ', 1)[1].strip()}: {line.split(':', 1)[0]}")
+            raise WriteError(f"{exc.filename or target}: {exc.strerror or exc}") from exc
+        for d in diff:
+            click.echo(f"{target}/{d.path}: {d.kind}")
         if diff:
-            click.echo(f"{target}/ is not what {spec} generates ({len(diff)} file{'s' if len(diff) != 1 else ''}); "
-                       f"run: helmgen generate {spec} -o {output}", err=True)
-            sys.exit(1)
+            files_ = f"{len(diff)} file{'s' if len(diff) != 1 else ''}"
+            raise OutOfDate(f"{target}/ is not what {spec} generates ({files_}); run: helmgen generate {spec} -o {output}")
         click.echo(f"{target}/ is up to date")
         return
     try:
         report = write_chart(files, target, force)
     except WriteError as exc:
-        for line in str(exc).splitlines():
-            click.echo(f"helmgen: {line}", err=True)
-        click.echo("nothing written.", err=True)
-        sys.exit(2)
+        exc.epilogue.append("nothing written.")
+        raise
     except OSError as exc:  # a full disk, a folder that vanished: the previous chart is as it was
-        click.echo(f"helmgen: {exc.filename or target}: {exc.strerror or exc}; the previous chart is left as it was",
-                   err=True)
-        sys.exit(2)
+        raise WriteError(f"{exc.filename or target}: {exc.strerror or exc}; the previous chart is left as it was") \
+            from exc
     for rel in report.replaced_user_files:
         click.echo(f"helmgen: replaced your file {target}/{rel} (--force)", err=True)
     for rel in report.replaced_edited_files:
@@ -148,7 +153,7 @@ def generate(spec: str, output: str, force: bool, check: bool) -> None:
     click.echo(f"wrote {target}/ ({len(files)} files, {len(model.agents)} agents)")
 
 
-def _template_args(model: Any, chart: Path, env: str | None, release: str, placeholder_secrets: bool) -> list[str]:
+def _template_args(model: Spec, chart: Path, env: str | None, release: str, placeholder_secrets: bool) -> list[str]:
     """`helm template` of a generated chart, with values-<env>.yaml for an environment."""
     args = ["template", release, str(chart)]
     if env is not None:
@@ -172,7 +177,7 @@ def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
         click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
 
 
-def _local_paths_resolved(model: Any) -> Any:
+def _local_paths_resolved(model: Spec) -> Spec:
     """The model with each relative file:// dependency made absolute, read from ./<name>/ (where
     `helmgen generate SPEC` puts the chart), for a chart rendered in a temporary folder."""
     import dataclasses
@@ -185,14 +190,14 @@ def _local_paths_resolved(model: Any) -> Any:
     return dataclasses.replace(model, dependencies=deps) if deps != model.dependencies else model
 
 
-def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...], release: str,
+def _render_envs(model: Spec, envs: list[str | None], helm_args: tuple[str, ...], release: str,
                  placeholder_secrets: bool = False) -> list[str]:
     """Generate once into a temporary folder and `helm template` it for each environment (at once)."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from helmgen.chart.render import render_chart
-    from helmgen.helm import HelmError, run
+    from helmgen.chart import render_chart
+    from helmgen.helm import run
     from helmgen.write import write_chart
 
     for env in envs:
@@ -201,16 +206,12 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
         chart = Path(tmp) / model.name
         write_chart(render_chart(_local_paths_resolved(model)), chart)
         commands = [[*_template_args(model, chart, env, release, placeholder_secrets), *helm_args] for env in envs]
-        try:
-            if model.dependencies:
-                _fetch_dependencies(chart, "--plain-http" in helm_args)
-            if len(commands) == 1:
-                return [run(*commands[0])]
-            with ThreadPoolExecutor(len(commands)) as pool:  # each Helm is its own process
-                return list(pool.map(lambda args: run(*args), commands))
-        except HelmError as exc:
-            click.echo(f"helmgen: {exc}", err=True)
-            sys.exit(1)
+        if model.dependencies:
+            _fetch_dependencies(chart, "--plain-http" in helm_args)
+        if len(commands) == 1:
+            return [run(*commands[0])]
+        with ThreadPoolExecutor(len(commands)) as pool:  # each Helm is its own process
+            return list(pool.map(lambda args: run(*args), commands))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -221,7 +222,7 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
 def template(spec: str, env: str | None, release: str | None, helm_args: tuple[str, ...]) -> None:
     """Print the manifests SPEC renders to (for GitOps): generates into a temporary folder and
     runs `helm template`; extra options (--set, -f, --namespace, ...) go to Helm."""
-    model = _spec_or_exit(spec, writes=False)
+    model = _load(spec, writes=False)
     _check_release(release or model.name)
     click.echo(_render_envs(model, [env], helm_args, release or model.name)[0], nl=False)
 
@@ -237,7 +238,7 @@ def diff(spec: str, env_a: str, env_b: str, release: str | None, color: bool | N
     `base` names values.yaml alone (unless an environment is called base)."""
     from helmgen.diff import unified
 
-    model = _spec_or_exit(spec, writes=False)
+    model = _load(spec, writes=False)
     name = release or model.name
     _check_release(name)
 
@@ -261,7 +262,7 @@ def images(spec: str, env: str | None) -> None:
     """Print every image a release pulls, one a line (for mirroring into air-gapped registries)."""
     from helmgen.chart.images import images as list_images
 
-    model = _spec_or_exit(spec, writes=False)
+    model = _load(spec, writes=False)
     _check_env(model, env)
     for ref in list_images(model.agents if env is None else model.environments[env]):
         click.echo(ref)
@@ -316,13 +317,13 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
         with pub.work_dir() as work:
             prov = None
             if kind == "spec":
-                from helmgen.chart.render import render_chart
+                from helmgen.chart import render_chart
                 from helmgen.write import write_chart
 
-                model = _spec_or_exit(source)
+                model = _load(source)
                 if bump:  # the spec file changes only once the publish succeeded
                     bumped = pub.bump_text(src.read_bytes().decode("utf-8"), bump)
-                    model = _spec_text_or_exit(bumped[0], source)
+                    model = _load_bumped(bumped[0], source)
                 chart = work / "chart" / model.name
                 write_chart(render_chart(model), chart)
                 if model.dependencies:
@@ -344,10 +345,8 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
                 result = pub.to_oci(package, target, plain_http, work)
             else:
                 result = pub.to_folder(package, Path(target), url, prov)
-    except pub.PublishError as exc:
-        _fail(pub.redact(str(exc), target), exc.exit_code)
-    except (HelmError, OSError) as exc:  # OSError: a folder that cannot be written, a full disk
-        _fail(pub.redact(str(exc), target), 1)
+    except (pub.PublishError, HelmError, OSError) as exc:  # OSError: a folder that cannot be written, a full disk
+        _fail(pub.redact(str(exc), target), exc.exit_code if isinstance(exc, HelmgenError) else EXIT_FAILURE)
     word = "already published, unchanged" if result.status == "unchanged" else "published"
     click.echo(pub.redact(f"{result.name} {result.version}: {word} ({result.reference})", target))
     if bumped is not None:
@@ -355,7 +354,7 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
             _replace_text(src, bumped[0])
         except OSError as exc:
             _fail(f"{source}: cannot raise its version to {bumped[2]} ({exc.strerror or exc}); "
-                  f"{result.name} {result.version} is published: raise the version by hand", 1)
+                  f"{result.name} {result.version} is published: raise the version by hand", EXIT_FAILURE)
         click.echo(f"{source}: version {bumped[1]} -> {bumped[2]}")
 
 
@@ -368,24 +367,22 @@ def _gzip(path: Path) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    """Every line of the message under helmgen's prefix, then exit."""
-    for line in message.splitlines() or [""]:
-        click.echo(f"helmgen: {line}", err=True)
-    sys.exit(code)
+    """End the command: every line of the message under helmgen's prefix, and exit code `code`."""
+    raise HelmgenError(message, code)
 
 
-def _spec_text_or_exit(text: str, name: str, when: str = "after raising the version") -> Any:
+def _load_bumped(text: str, name: str, when: str = "after raising the version") -> Spec:
+    """The model of a changed spec's text (its version raised, a canary promoted): its warnings were said
+    for the spec as it is."""
     from helmgen.problems import SpecError
-    from helmgen.spec.check import check_tree
-    from helmgen.spec.load import parse_text
+    from helmgen.spec import check_text
 
     try:
-        return check_tree(parse_text(text.lstrip("\ufeff"), name), name)
+        return check_text(text.lstrip("\ufeff"), name)
     except SpecError as exc:
-        for line in exc.lines():
-            click.echo(line, err=True)
-        click.echo(f"{len(exc.problems)} problem(s) found {when}; nothing written.", err=True)
-        sys.exit(2)
+        exc.warnings = []
+        exc.summary = f"{len(exc.problems)} problem(s) found {when}; nothing written."
+        raise
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -413,7 +410,7 @@ def _edit_rollout(spec: str, agent: str, action: str) -> None:
     from helmgen import promote as edits
     from helmgen.problems import SpecError
 
-    model = _spec_or_exit(spec)
+    model = _load(spec)
     path = Path(spec)
     data = path.read_bytes()
     bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
@@ -421,11 +418,9 @@ def _edit_rollout(spec: str, agent: str, action: str) -> None:
     try:
         edit = (edits.promote if action == "promote" else edits.abort)(text, spec, agent)
     except SpecError as exc:
-        for line in exc.lines():
-            click.echo(line, err=True)
-        click.echo("nothing written.", err=True)
-        sys.exit(2)
-    _spec_text_or_exit(edit.text, spec, "after the change (places as in the changed spec)")  # must stay valid
+        exc.summary = "nothing written."
+        raise
+    _load_bumped(edit.text, spec, "after the change (places as in the changed spec)")  # must stay valid
     try:
         _replace_text(path, bom + edit.text)
     except OSError as exc:
@@ -483,7 +478,7 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     from helmgen.helm import HelmError, major_version, run, run_live
     from helmgen.write import WriteError, write_chart
 
-    model = _spec_or_exit(spec)
+    model = _load(spec)
     _check_env(model, env)
     name = release or model.name
     _check_release(name)
@@ -522,7 +517,7 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
         _fail(f"helm upgrade failed (exit code {code}); Helm rolled the release back to its previous state", code)
 
 
-def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:
+def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> list[Revision]:
     from helmgen import deploy as dep
     from helmgen.helm import HelmError, run
 
@@ -581,7 +576,7 @@ def history(release: str, helm_args: tuple[str, ...]) -> None:
 @click.argument("spec", type=click.Path())
 def validate(spec: str) -> None:
     """Check SPEC; print every problem (exit 2) or nothing bad (exit 0)."""
-    model = _spec_or_exit(spec, writes=False)
+    model = _load(spec, writes=False)
     click.echo(f"{spec}: ok ({len(model.agents)} agents)")
 
 
@@ -610,18 +605,17 @@ def init(name: str, output: str | None, force: bool) -> None:
         raise click.BadParameter("lowercase letters, digits and '-', at most 53 characters", param_hint="NAME")
     path = Path(output or f"{name}.yaml")
     if path.exists() and not force:
-        click.echo(f"helmgen: {path} already exists (use --force to overwrite it)", err=True)
-        sys.exit(2)
+        _fail(f"{path} already exists (use --force to overwrite it)", EXIT_BAD_INPUT)
     path.write_text(starter_spec(name))
     click.echo(f"wrote {path}; next: helmgen generate {path}")
 
 
 def main() -> None:
     try:
-        cli.main(prog_name="helmgen", standalone_mode=True)
+        cli.main(prog_name="helmgen", standalone_mode=True)  # its invoke() reports a HelmgenError
     except KeyboardInterrupt:
         click.echo("helmgen: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
         raise
     except Exception as exc:  # an unexpected failure: one line, exit 1, no credentials
@@ -630,4 +624,4 @@ def main() -> None:
         target = next((a for a in sys.argv if a.startswith("oci://")), "")
         message = " ".join(redact(str(exc), target).split())
         click.echo(f"helmgen: error: {type(exc).__name__}: {message}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)

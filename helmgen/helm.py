@@ -6,9 +6,14 @@ import os
 import shutil
 import subprocess
 
+from helmgen.errors import HelmgenError
 
-class HelmError(Exception):
-    pass
+
+class HelmError(HelmgenError):
+    """Helm failed (exit 1); the message is its error output."""
+
+    def report(self) -> list[str]:
+        return [f"helmgen: {self}"]
 
 
 def helm_binary() -> str:

@@ -31,6 +31,7 @@ from typing import IO, Any, Iterable, Iterator, cast
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
+from helmgen.errors import EXIT_BAD_INPUT, EXIT_FAILURE, HelmgenError
 
 # Helm 4's limits when it loads a chart archive: a package beyond them is not a chart Helm 4 installs.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -49,16 +50,16 @@ TMP_PREFIX = ".helmgen-tmp-"  # hidden staging folders inside a repository folde
 WORK_PREFIX = ".helmgen-work-"  # hidden work folders in the temporary folder, named with their run's pid
 
 
-class PublishError(Exception):
+class PublishError(HelmgenError):
     """Publishing failed or was refused (exit 1)."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
 
 class BadInput(PublishError):
     """The input itself is unusable: a crafted package, a chart with a link out of it, a bad URL (exit 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 @dataclass

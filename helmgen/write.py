@@ -42,6 +42,9 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal, NamedTuple
+
+from helmgen.errors import EXIT_BAD_INPUT, HelmgenError
 
 MANIFEST = ".helmgen-manifest.json"
 TEMP_MARK = ".helmgen-temporary"  # inside a temporary folder of a live or killed run: what _clean_stale may delete
@@ -53,8 +56,10 @@ _NO_RECORD_HINT = (f"helmgen writes into a folder without its record ({MANIFEST}
                    "which lists every file it replaces")
 
 
-class WriteError(Exception):
+class WriteError(HelmgenError):
     """The output folder cannot be written as asked; the CLI prints it and exits 2."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 @dataclass
@@ -218,7 +223,14 @@ def _lock_parent(parent: Path) -> int:
                          "helmgen locks it while it writes the chart") from None
 
 
-def differences(files: dict[str, bytes], target: Path) -> list[str]:
+class Difference(NamedTuple):
+    """A file `generate` would change: `missing`, `differs` (its content) or `stale` (owned, no longer generated)."""
+
+    path: str  # relative to the chart folder
+    kind: Literal["missing", "differs", "stale"]
+
+
+def differences(files: dict[str, bytes], target: Path) -> list[Difference]:
     """What `generate` would change: owned files that differ, are missing, or are stale, and the manifest."""
     target = Path(target)
     real = _real_folder(target)
@@ -228,19 +240,19 @@ def differences(files: dict[str, bytes], target: Path) -> list[str]:
             _clean_stale(real)
         chart = scan(target)
         owned = chart.hashes or {}
-        out = []
+        out: list[Difference] = []
         try:
             for rel, data in {**files, MANIFEST: manifest_bytes(files)}.items():
                 p = real / rel if rel == MANIFEST else chart.files.get(rel)
                 if p is None or not p.exists():
-                    out.append(f"missing: {rel}")
+                    out.append(Difference(rel, "missing"))
                 elif p.read_bytes() != data:
-                    out.append(f"differs: {rel}")
+                    out.append(Difference(rel, "differs"))
         except OSError as exc:
             raise WriteError(_shown(exc, target, real)) from None
         for rel in chart.files:
             if rel not in files and rel in owned:
-                out.append(f"stale:   {rel}")
+                out.append(Difference(rel, "stale"))
         return out
     finally:
         if lock is not None:

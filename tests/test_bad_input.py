@@ -265,12 +265,11 @@ def _field_paths(d: object, pre: tuple[object, ...] = ()) -> list[tuple[object, 
 
 
 @pytest.mark.parametrize("where", ["agent", "defaults", "environment"])
-def test_every_field_of_every_field_yaml_set_to_anything_is_a_problem_or_a_chart(
-        where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_field_of_every_field_yaml_set_to_anything_is_a_problem_or_a_chart(where: str) -> None:
     """Mutation test (issue #8, second round): every field of every-field.yaml, in an agent, in defaults
     and in an environment's override (a full copy of the agent), set to null, [], {}, 5, "x" or a list of
     those: checking ends in SpecError or in a model that renders and lists its images; the partial
-    check after problems never crashes either (a crash there would hide problems)."""
+    check after problems never crashes either (nothing catches a crash there: it would surface here)."""
     import copy
 
     from helmgen.chart.images import images as list_images
@@ -279,7 +278,6 @@ def test_every_field_of_every_field_yaml_set_to_anything_is_a_problem_or_a_chart
     from helmgen.spec import check
     from helmgen.spec.load import parse_text
 
-    monkeypatch.setattr(check, "RAISE_IN_PARTIAL_CHECK", True)
     base = yaml.safe_load((Path(__file__).parent / "specs" / "every-field.yaml").read_text())
     agent = base["agents"]["planner"]
     if where == "defaults":

@@ -2,7 +2,7 @@
 
 The spec's `dependencies` become Dependency objects; an environment's `dependencies` overrides
 (`enabled`, `values`) give each environment its own view. The agents' checks read that view as
-`chk.spec["_dependencies"]` (dict[str, Dependency], `.enabled` false where the environment turns
+`chk.book.dependencies` (dict[str, Dependency], `.enabled` false where the environment turns
 one off), so a disabled dependency is known to whoever checks talksTo and ${deps.…}.
 """
 
@@ -36,14 +36,14 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def build_dependencies(v: dict[str, Any], ctx: Ctx) -> dict[str, Dependency]:
+def build_dependencies(v: dict[str, Any], ctx: Ctx, all_agents: Collection[str] = ()) -> dict[str, Dependency]:
     """The spec's dependencies, checked against the rest of the spec (names that collide)."""
     raw = dict(v.get("dependencies", ctx.partials.get("dependencies", {})))
     if "dependencies" not in v:  # the spec has problems: the valid part of each dependency with its own
         raw.update({p.split(".", 1)[1]: part for p, part in ctx.partials.items()
                     if p.startswith("dependencies.") and p.count(".") == 1 and isinstance(part, dict)})
         raw = dict(sorted(raw.items(), key=lambda kv: ctx.pos.get(f"dependencies.{kv[0]}", (0, 0))))  # spec order
-    agents = list(dict.fromkeys([*v.get("_all_agents", ()), *v.get("agents", {})]))
+    agents = list(dict.fromkeys([*all_agents, *v.get("agents", {})]))
     out: dict[str, Dependency] = {}
     for key, d in raw.items():
         path = f"dependencies.{key}"
@@ -103,7 +103,7 @@ def environment_dependencies(name: str, env: dict[str, Any], base: dict[str, Dep
 def talks_to_dependency(chk: Any, i: int, target: str) -> bool:
     """A talksTo item naming a dependency (the caller gets <KEY>_URL from agentgen.dependency's url):
     checked here, True when `target` is one. `chk` is the agent's checker (check._AgentChecker)."""
-    deps: dict[str, Dependency] = chk.spec.get("_dependencies", {})
+    deps: dict[str, Dependency] = chk.book.dependencies
     if target not in deps or target in chk.spec["agents"]:
         return False
     if not deps[target].enabled:

@@ -49,7 +49,7 @@ def _version(t: dict[str, Any]) -> tuple[Any, ...]:
 def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, Any], env: dict[str, Any],
                   config: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The normalised rollout and its tracks ({canary} or {blue, green}; {} when only the stable runs)."""
-    from helmgen.spec.check import _int_or_percent
+    from helmgen.spec.aspects import int_or_percent as _int_or_percent
 
     raw = a.get("rollout", {})
     rollout: dict[str, Any] = _int_or_percent({"strategy": "rolling", "engine": "native", "maxSurge": "25%",
