@@ -161,7 +161,7 @@ def _agent_docs() -> dict[str, str]:
     out: dict[str, str] = {}
     for name, f in AGENT_FIELDS.items():
         if f.values:
-            out[f"agents.*.{name}"] = f.doc + f.note
+            out[f"agents.*.{name}"] = f"{f.doc} {f.note}" if f.note else f.doc
             out.update((k, v) for k, v in AGENT_SUB_DOCS.items() if k.startswith(f"agents.*.{name}."))
     return out
 

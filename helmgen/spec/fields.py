@@ -547,7 +547,7 @@ class AgentField(NamedTuple):
 
     type: T | None  # the spec's type; None: a key of values.yaml only, which helmgen derives
     doc: str  # one line: the description in both schemas, docs/spec.md, values.yaml and the chart README
-    note: str = ""  # what values.yaml and the README add after `doc` (joined as written: start it with its separator)
+    note: str = ""  # what values.yaml and the README add after `doc` (after a space): values-only details
     values: bool = True  # False: a spec shorthand, with no key of its own in values.yaml
 
 
@@ -567,37 +567,37 @@ AGENT_FIELDS: dict[str, AgentField] = {
     "args": AgentField(STRINGS, "Arguments to the entrypoint."),
     "port": AgentField(PORT_NUMBER, "One TCP port, named http: a shorthand for ports.", values=False),
     "ports": AgentField(PORTS, "Container ports by name; the first is the agent's primary port.",
-                        " See primaryPort."),
+                        "See primaryPort."),
     "primaryPort": AgentField(None, "The port other agents call (talksTo URLs), probes default to and expose "
                                     "serves."),
     "service": AgentField(SERVICE, "The agent's Service (exists when the agent has ports; headless for a "
                                    "StatefulSet)."),
     "replicas": AgentField(Int(0), "Number of pods; ignored while scaling is set (the autoscaler owns it)."),
     "resources": AgentField(RESOURCES, "Requests and limits of the agent's container (a GPU is a limit)."),
-    "health": AgentField(HEALTH, "Kubernetes probes (liveness, readiness, startup)", "; null turns one off."),
+    "health": AgentField(HEALTH, "Kubernetes probes: liveness, readiness and startup.", "null turns one off."),
     "scaling": AgentField(SCALING, "Autoscaling: a HorizontalPodAutoscaler, or a KEDA ScaledObject with "
-                                   "engine: keda.", " null: fixed replicas."),
-    "disruption": AgentField(DISRUPTION, "PodDisruptionBudget (minAvailable or maxUnavailable)", "; null: none."),
+                                   "engine: keda.", "null: fixed replicas."),
+    "disruption": AgentField(DISRUPTION, "PodDisruptionBudget (minAvailable or maxUnavailable).", "null: none."),
     "env": AgentField(ENV, "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or "
                            "{resource}."),
     "envFrom": AgentField(ENV_FROM, "Whole Secrets or ConfigMaps as environment variables."),
     "config": AgentField(CONFIG, "Files mounted as a directory from a ConfigMap.",
-                         " reload: restart rolls the pods when\nthey change; live leaves the pods running and the "
+                         "reload: restart rolls the pods when\nthey change; live leaves the pods running and the "
                          "agent re-reads the files."),
     "state": AgentField(STATE, "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet)."),
     "talksTo": AgentField(List(AGENT_NAME, unique=True), "Agents this agent calls: each adds <TARGET>_URL and "
                                                          "opens the target's NetworkPolicy."),
     "expose": AgentField(EXPOSE, "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute.",
-                         " null: none."),
+                         "null: none."),
     "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "
                                                   "rbac is set."),
     "rbac": AgentField(Obj({"rules": List(PolicyRule())}, required=("rules",)),
-                       "Role rules bound to the agent's ServiceAccount.", " null: no Role."),
+                       "Role rules bound to the agent's ServiceAccount.", "null: no Role."),
     "protocol": AgentField(Str(enum=("http", "a2a", "mcp")), "http, a2a (readiness on the agent card, checked "
                                                              "by helm test) or mcp."),
     "rollout": AgentField(ROLLOUT, "How a new version rolls out."),
     "monitoring": AgentField(MONITORING, "Prometheus scraping: pod annotations, or a ServiceMonitor.",
-                             " null: none."),
+                             "null: none."),
     "schedule": AgentField(SCHEDULE, "CronJob schedule (cron syntax)."),
     "job": AgentField(JOB, "Job and CronJob settings."),
     "terminationGracePeriodSeconds": AgentField(Int(0, bits=64), "Seconds a pod has to stop after SIGTERM."),
