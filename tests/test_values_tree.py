@@ -10,9 +10,21 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helmgen.chart.values import (AGENT_DEFAULTS, CONTAINER_SECURITY, DOCS, POD_SECURITY, TEST_IMAGE, agent_values,
-                                  comment_for, commenter, overrides, render_env_values, render_values, short,
-                                  values_tree)
+from helmgen.chart.values import (
+    AGENT_DEFAULTS,
+    CONTAINER_SECURITY,
+    DOCS,
+    POD_SECURITY,
+    TEST_IMAGE,
+    agent_values,
+    comment_for,
+    commenter,
+    overrides,
+    render_env_values,
+    render_values,
+    short,
+    values_tree,
+)
 from helmgen.spec.check import check_tree
 from helmgen.spec.load import parse_text
 from helmgen.spec.model import Spec
@@ -52,7 +64,8 @@ def test_agent_values_of_a_minimal_agent_are_explicit() -> None:
     a = spec("agents:\n  planner:\n    image: ghcr.io/acme/planner\n    port: 8080\n").agents["planner"]
     v = agent_values(a)
     # no tag and no digest: the appVersion (here the version) is the tag
-    assert v["image"] == {"repository": "ghcr.io/acme/planner", "tag": "0.1.0", "digest": "", "pullPolicy": "IfNotPresent"}
+    assert v["image"] == {"repository": "ghcr.io/acme/planner", "tag": "0.1.0", "digest": "",
+                          "pullPolicy": "IfNotPresent"}
     assert v["ports"] == {"http": {"port": 8080, "protocol": "TCP"}} and v["primaryPort"] == "http"
     assert v["resources"]["requests"] == {"cpu": "100m", "memory": "128Mi"}
     assert v["resources"]["limits"] == v["resources"]["requests"]
@@ -109,7 +122,8 @@ def test_agent_values_copy_the_image_keys_only() -> None:
 
 def test_values_tree_top_level() -> None:
     s = spec("imagePullSecrets: [regcred]\nnetworkPolicy: false\n"
-             "secrets:\n  llm:\n    keys: [api-key]\n  ext:\n    keys: [token]\n    external: {store: vault, remoteKey: a/b}\n"
+             "secrets:\n  llm:\n    keys: [api-key]\n"
+             "  ext:\n    keys: [token]\n    external: {store: vault, remoteKey: a/b}\n"
              "agents:\n  a:\n    image: nginx\n  b:\n    image: nginx\n"
              "extraManifests:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n")
     t = values_tree(s)
