@@ -79,6 +79,8 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def agent_schema() -> dict[str, Any]:
+    """An agent's values: the keys of spec/fields.py AGENT_FIELDS that values.yaml has (tests/test_agent_fields.py
+    compares them); their descriptions are added by values_schema."""
     reqs = _keyed(RESOURCE_NAME, {"type": ["string", "number"]})
     return _obj({
         "enabled": BOOL,

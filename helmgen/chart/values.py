@@ -213,6 +213,8 @@ def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def agent_values(a: Agent) -> dict[str, Any]:
+    """An agent's settings in values.yaml, every one explicit: the keys of spec/fields.py AGENT_FIELDS that
+    values.yaml has (tests/test_agent_fields.py compares them)."""
     pod = a.pod
     return {
         "enabled": a.enabled,
