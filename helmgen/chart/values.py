@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Callable
 
 from helmgen.spec.fields import AGENT_FIELDS, SECRET_DOCS
-from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Spec
+from helmgen.spec.types import List, Raw, Str
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -212,53 +214,39 @@ def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
     return {k: "" if v is None else v for k, v in context.items()}
 
 
+def _unset(name: str) -> Any:
+    """A pass-through pod field the spec leaves out, in values.yaml: its default, or empty."""
+    if name in AGENT_DEFAULTS:
+        return AGENT_DEFAULTS[name]
+    t = AGENT_FIELDS[name].type
+    if isinstance(t, List) or (isinstance(t, Raw) and t.kind == "array"):
+        return []
+    return "" if isinstance(t, Str) else {}
+
+
+# the values of these fields are not the model's as they are
+_SHAPED: dict[str, Callable[[Agent], Any]] = {
+    "image": lambda a: {k: a.image[k] for k in ("repository", "tag", "digest", "pullPolicy")},
+    "primaryPort": lambda a: a.primary_port,
+    "securityContext": lambda a: _removed_as_empty(a.securityContext),
+    "podSecurityContext": lambda a: _removed_as_empty(a.podSecurityContext),
+}
+
+
 def agent_values(a: Agent) -> dict[str, Any]:
-    """An agent's settings in values.yaml, every one explicit: the keys of spec/fields.py AGENT_FIELDS that
-    values.yaml has (tests/test_agent_fields.py compares them)."""
-    pod = a.pod
-    return {
-        "enabled": a.enabled,
-        "description": a.description,
-        "kind": a.kind,
-        "image": {k: a.image[k] for k in ("repository", "tag", "digest", "pullPolicy")},
-        "command": a.command,
-        "args": a.args,
-        "ports": a.ports,
-        "primaryPort": a.primary_port,
-        "service": a.service,
-        "replicas": a.replicas,
-        "resources": a.resources,
-        "health": a.health,
-        "scaling": a.scaling,
-        "disruption": a.disruption,
-        "env": a.env,
-        "envFrom": a.envFrom,
-        "config": a.config,
-        "state": a.state,
-        "talksTo": a.talksTo,
-        "expose": a.expose,
-        "serviceAccount": a.serviceAccount,
-        "rbac": a.rbac,
-        "protocol": a.protocol,
-        "rollout": a.rollout,
-        "monitoring": a.monitoring,
-        "schedule": a.schedule,
-        "job": a.job,
-        "terminationGracePeriodSeconds": pod.get("terminationGracePeriodSeconds", 30),
-        "priorityClassName": pod.get("priorityClassName", ""),
-        "nodeSelector": pod.get("nodeSelector", {}),
-        "tolerations": pod.get("tolerations", []),
-        "affinity": pod.get("affinity", {}),
-        "topologySpreadConstraints": pod.get("topologySpreadConstraints", []),
-        "podAnnotations": pod.get("podAnnotations", {}),
-        "podLabels": pod.get("podLabels", {}),
-        "securityContext": _removed_as_empty(a.securityContext),
-        "podSecurityContext": _removed_as_empty(a.podSecurityContext),
-        "initContainers": pod.get("initContainers", []),
-        "sidecars": pod.get("sidecars", []),
-        "volumes": pod.get("volumes", []),
-        "volumeMounts": pod.get("volumeMounts", []),
-    }
+    """An agent's settings in values.yaml, every one explicit, in the order of spec/fields.py AGENT_FIELDS:
+    each field values.yaml has, from the model (a pass-through pod field from Agent.pod)."""
+    out: dict[str, Any] = {}
+    for name, f in AGENT_FIELDS.items():
+        if not f.values:
+            continue
+        if name in _SHAPED:
+            out[name] = _SHAPED[name](a)
+        elif name in POD_FIELDS:
+            out[name] = a.pod[name] if name in a.pod else copy.deepcopy(_unset(name))
+        else:
+            out[name] = getattr(a, name)
+    return out
 
 
 def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
