@@ -222,3 +222,12 @@ def test_sub_fields_match_between_spec_values_schema_and_comments(name: str) -> 
     problems += [f"{name}.{k} is in values.schema.json now: drop it from SPEC_ONLY_SUBFIELDS in {__name__}"
                  for k in sorted(spec_only & schema)]
     assert not problems, "\n".join(problems)
+
+
+def test_docs_top_level_table_lists_the_spec_s_fields() -> None:
+    text = (ROOT / "docs" / "spec.md").read_text()
+    section = text[text.index("\n## Top-level fields\n"):text.index("\n## Agents\n")]
+    documented = re.findall(r"^\| `([^`]+)` \|", section, re.M)
+    spec = list(spec_type().fields)
+    assert [k for k in spec if k not in documented] == [], "missing from docs/spec.md's top-level table"
+    assert [k for k in documented if k not in spec] == [], "in docs/spec.md's top-level table, not in spec_type"

@@ -817,8 +817,9 @@ SPEC_DOCS: dict[str, str] = {
                    ">=1.29.0-0); copied to Chart.yaml.",
     "chart": "More Chart.yaml metadata: home, icon, sources, keywords, maintainers, annotations, deprecated.",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
-    "networkPolicy": "true: one NetworkPolicy per agent, which accepts traffic only from the agents that list it "
-                     "in talksTo (and on exposed and metrics ports as monitoring.allowFrom says).",
+    "networkPolicy": "true (default): one NetworkPolicy per agent; it accepts traffic only from the agents that "
+                     "list it in talksTo (and from anywhere on an exposed or dedicated metrics port; see "
+                     "monitoring.allowFrom).",
     "secrets": "Chart-managed Secrets by name (a DNS-1123 label, at most 40 characters); agents use their keys in "
                "env and envFrom.",
     "defaults": "Any agent field, deep-merged under every agent (the agent's own value wins).",
