@@ -231,3 +231,15 @@ def test_docs_top_level_table_lists_the_spec_s_fields() -> None:
     spec = list(spec_type().fields)
     assert [k for k in spec if k not in documented] == [], "missing from docs/spec.md's top-level table"
     assert [k for k in documented if k not in spec] == [], "in docs/spec.md's top-level table, not in spec_type"
+
+
+@pytest.mark.parametrize("name", _object_fields())
+def test_the_published_schema_describes_each_sub_field(name: str) -> None:
+    prop = json_schema()["definitions"]["agent"]["properties"][name]
+    subs = {k: v for o in [prop, *prop.get("anyOf", [])] for k, v in o.get("properties", {}).items()}
+    spec_only = SPEC_ONLY_SUBFIELDS.get(name, set()) - {"cpu", "memory", "gpu"}  # resources' shorthands have theirs
+    missing = [f"{name}.{k}" for k, v in subs.items() if not v.get("description") and k not in spec_only]
+    assert missing == [], "no description (values.yaml's comment in AGENT_SUB_DOCS, or docs= on the spec's Obj)"
+    for k, v in subs.items():
+        if f"agents.*.{name}.{k}" in DOCS and k not in ("cpu", "memory", "gpu"):
+            assert v["description"] == " ".join(DOCS[f"agents.*.{name}.{k}"].split())

@@ -322,7 +322,9 @@ def _resources_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return out
 
 
-RESOURCES = Obj({"cpu": CPU, "memory": MEMORY, "requests": REQS, "limits": REQS, "gpu": GPU}, post=_resources_post)
+RESOURCES = Obj({"cpu": CPU, "memory": MEMORY, "requests": REQS, "limits": REQS, "gpu": GPU}, post=_resources_post,
+                docs={"cpu": "Shorthand for requests.cpu.", "memory": "Shorthand for requests.memory.",
+                      "gpu": "GPUs, a limit: a count, or {count, resource} (default resource nvidia.com/gpu)."})
 
 
 def _scaling_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
@@ -839,6 +841,21 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://helmgen.dev/schemas/agentgen-v1.schema.json",
         "title": f"helmgen agent spec v1 (helmgen {__version__})",
         **s,
-        "definitions": {"agent": agent_type(()).schema(), "agentOverrides": Overrides().definition()},
+        "definitions": {"agent": _sub_fields_described(agent_type(()).schema()),
+                        "agentOverrides": Overrides().definition()},
     }
+
+
+def _sub_fields_described(agent: dict[str, Any]) -> dict[str, Any]:
+    """The agent's schema with a description on each sub-field values.yaml describes (`scaling.maxReplicas`):
+    the same words, which hold for the spec where the two have the same shape."""
+    from helmgen.chart.values import AGENT_SUB_DOCS
+
+    for name, prop in agent["properties"].items():
+        for obj in [prop, *prop.get("anyOf", [])]:
+            for sub, s in obj.get("properties", {}).items():
+                doc = AGENT_SUB_DOCS.get(f"agents.*.{name}.{sub}")
+                if doc and "description" not in s:
+                    s["description"] = " ".join(doc.split())
+    return agent
 
