@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Callable
 
-from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Dependency, Spec
+from helmgen.spec.fields import AGENT_FIELDS, SECRET_DOCS
+from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Dependency, Spec
+from helmgen.spec.types import List, Raw, Str
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -36,8 +39,7 @@ AGENT_DEFAULTS: dict[str, Any] = {
 
 TEST_IMAGE = {"repository": "busybox", "tag": "1.37.0", "pullPolicy": "IfNotPresent"}
 
-# Comments above each setting in values.yaml (and rows of the chart README's values table).
-DOCS: dict[str, str] = {
+DOCS_BEFORE_AGENTS: dict[str, str] = {
     "nameOverride": "Replaces the chart name in the app.kubernetes.io/name label.",
     "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
@@ -69,9 +71,9 @@ DOCS: dict[str, str] = {
     "secrets": "Chart-managed Secrets. Values are never stored in a file: give them at install time,\n"
                "for example --set secrets.<secret>.values.<key>=$VALUE",
     "secrets.*": "Secret <release>-<name> (or the existing/external Secret below).",
-    "secrets.*.keys": "The keys agents may reference.",
-    "secrets.*.existingSecret": "Use this existing Secret instead of creating one.",
-    "secrets.*.external": "Create the Secret with an ExternalSecret (external-secrets.io/v1) from this store.",
+    "secrets.*.keys": SECRET_DOCS["keys"],
+    "secrets.*.existingSecret": SECRET_DOCS["existingSecret"],
+    "secrets.*.external": SECRET_DOCS["external"],
     "secrets.*.external.store": "SecretStore or ClusterSecretStore name.",
     "secrets.*.external.kind": "SecretStore or ClusterSecretStore.",
     "secrets.*.external.remoteKey": "Key in the external store; each secret key is a property of it.",
@@ -80,29 +82,20 @@ DOCS: dict[str, str] = {
     "agents": "The agents, by name. Every agent is rendered by the same generic templates;\n"
               "a values file may override any field or add an agent.",
     "agents.*": "",
-    "agents.*.enabled": "false: render nothing for this agent.",
-    "agents.*.description": "One line; shown in the chart README and as the agentgen.io/description annotation.",
-    "agents.*.kind": "Deployment, StatefulSet, Job or CronJob.",
-    "agents.*.image": "The container image; no tag and no digest means the chart's appVersion.",
+}
+# the agents' sub-fields; the fields themselves are described in spec/fields.py AGENT_FIELDS
+AGENT_SUB_DOCS: dict[str, str] = {
     "agents.*.image.repository": "Image repository.",
     "agents.*.image.tag": "Image tag (empty: the chart's appVersion, unless a digest is set).",
     "agents.*.image.digest": "Image digest (sha256:...); pins the image when set.",
     "agents.*.image.pullPolicy": "Always, IfNotPresent or Never.",
-    "agents.*.command": "Overrides the image's entrypoint.",
-    "agents.*.args": "Arguments to the entrypoint.",
-    "agents.*.ports": "Container ports by name; the first is the agent's primary port (see primaryPort).",
     "agents.*.ports.*": "",
     "agents.*.ports.*.port": "Port number.",
     "agents.*.ports.*.protocol": "TCP, UDP or SCTP.",
-    "agents.*.primaryPort": "The port other agents call (talksTo URLs), probes default to and expose serves.",
-    "agents.*.service": "The agent's Service (exists when the agent has ports; headless for a StatefulSet).",
     "agents.*.service.type": "ClusterIP, NodePort, LoadBalancer, or None for a headless Service.",
     "agents.*.service.annotations": "Annotations on the Service.",
-    "agents.*.replicas": "Number of pods; ignored while scaling is set (the autoscaler owns it).",
-    "agents.*.resources": "Requests and limits of the agent's container (a GPU is a limit).",
     "agents.*.resources.requests": "What the scheduler reserves.",
     "agents.*.resources.limits": "The most the container may use.",
-    "agents.*.health": "Kubernetes probes; null turns one off.",
     "agents.*.health.liveness": "Restart the container when this fails.",
     "agents.*.health.readiness": "Take the pod out of its Service while this fails.",
     "agents.*.health.startup": "Hold the other probes until this succeeds.",
@@ -116,8 +109,6 @@ DOCS: dict[str, str] = {
     "agents.*.scaling.triggers": "KEDA triggers.",
     "agents.*.scaling.pollingInterval": "KEDA: seconds between trigger checks.",
     "agents.*.scaling.cooldownPeriod": "KEDA: seconds after the last active trigger before scaling to minReplicas.",
-    "agents.*.scaling": "Autoscaling: a HorizontalPodAutoscaler, or a KEDA ScaledObject with engine: keda. null: fixed replicas.",
-    "agents.*.disruption": "PodDisruptionBudget (minAvailable or maxUnavailable); null: none.",
     "agents.*.disruption.minAvailable": "Pods that must stay available (number or %).",
     "agents.*.disruption.maxUnavailable": "Pods that may be down at once (number or %).",
     "agents.*.config.mountPath": "Folder the files appear in.",
@@ -154,20 +145,9 @@ DOCS: dict[str, str] = {
     "agents.*.job.failedJobsHistoryLimit": "CronJob: failed Jobs kept.",
     "agents.*.job.startingDeadlineSeconds": "CronJob: seconds a missed run may start late.",
     "agents.*.job.suspend": "CronJob: true pauses the schedule.",
-    "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.",
-    "agents.*.envFrom": "Whole Secrets or ConfigMaps as environment variables.",
-    "agents.*.config": "Files mounted as a directory from a ConfigMap. reload: restart rolls the pods when\n"
-                       "they change; live leaves the pods running and the agent re-reads the files.",
-    "agents.*.state": "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet).",
-    "agents.*.talksTo": "Agents this agent calls: each adds <TARGET>_URL and opens the target's NetworkPolicy.",
-    "agents.*.expose": "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute. null: none.",
-    "agents.*.serviceAccount": "The agent's ServiceAccount; its token is mounted only when rbac is set.",
     "agents.*.serviceAccount.create": "Create a ServiceAccount for the agent.",
     "agents.*.serviceAccount.name": "Its name (empty: <release>-<agent>); with create false, an existing one.",
     "agents.*.serviceAccount.annotations": "Annotations, for example for cloud workload identity.",
-    "agents.*.rbac": "Role rules bound to the agent's ServiceAccount. null: no Role.",
-    "agents.*.protocol": "http, a2a (readiness on the agent card, checked by helm test) or mcp.",
-    "agents.*.rollout": "How a new version rolls out.",
     "agents.*.rollout.strategy": "rolling, canary or blueGreen.",
     "agents.*.rollout.engine": "native (plain Deployments and Services) or argo (an Argo Rollouts Rollout).",
     "agents.*.rollout.maxSurge": "Extra pods allowed during a rollout.",
@@ -190,23 +170,8 @@ DOCS: dict[str, str] = {
     "agents.*.rollout.analysis.maxErrorRate": "The highest accepted result of query (result[0] <= it).",
     "agents.*.rollout.analysis.metrics": "Several checks, each must hold: {name, query, max or min, interval, count,\n"
                                          "failureLimit}; interval defaults to 1m.",
-    "agents.*.monitoring": "Prometheus scraping: pod annotations, or a ServiceMonitor. null: none.",
-    "agents.*.schedule": "CronJob schedule (cron syntax).",
-    "agents.*.job": "Job and CronJob settings.",
-    "agents.*.terminationGracePeriodSeconds": "Seconds a pod has to stop after SIGTERM.",
-    "agents.*.priorityClassName": "PriorityClass of the pods.",
-    "agents.*.nodeSelector": "Node labels the pods must run on.",
-    "agents.*.tolerations": "Taints the pods tolerate.",
-    "agents.*.affinity": "Pod and node affinity.",
-    "agents.*.topologySpreadConstraints": "How pods spread over zones and nodes.",
-    "agents.*.podAnnotations": "Extra pod annotations.",
-    "agents.*.podLabels": "Extra pod labels (not selector labels).",
-    "agents.*.securityContext": "The agent container's securityContext settings, merged over securityDefaults.container.",
-    "agents.*.podSecurityContext": "The agent pod's securityContext settings, merged over securityDefaults.pod.",
-    "agents.*.initContainers": "Init containers (they get the agent's securityContext under their own).",
-    "agents.*.sidecars": "Extra containers beside the agent (they get the agent's securityContext under their own).",
-    "agents.*.volumes": "Extra pod volumes.",
-    "agents.*.volumeMounts": "Extra volume mounts of the agent's container.",
+}
+DOCS_AFTER_AGENTS: dict[str, str] = {
     "extraManifests": "Raw Kubernetes objects rendered as they are.",
     "global": "Values shared with subcharts (set by an umbrella chart).",
     "dependencies": "How agents reach each dependency (talksTo, ${deps.NAME...}); the subchart's own values are\n"
@@ -215,6 +180,20 @@ DOCS: dict[str, str] = {
                            "(<release>-<key>, or <release> when the release name contains the key).",
     "dependencies.*.port": "The port agents call; null: none (the URL has no port).",
 }
+
+
+def _agent_docs() -> dict[str, str]:
+    """Each agent field's description (and its note for values.yaml), followed by those of its sub-fields."""
+    out: dict[str, str] = {}
+    for name, f in AGENT_FIELDS.items():
+        if f.values:
+            out[f"agents.*.{name}"] = f"{f.doc} {f.note}" if f.note else f.doc
+            out.update((k, v) for k, v in AGENT_SUB_DOCS.items() if k.startswith(f"agents.*.{name}."))
+    return out
+
+
+# Comments above each setting in values.yaml (and rows of the chart README's values table).
+DOCS: dict[str, str] = {**DOCS_BEFORE_AGENTS, **_agent_docs(), **DOCS_AFTER_AGENTS}
 
 
 def comment_for(path: tuple[str, ...]) -> str:
@@ -276,51 +255,39 @@ def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
     return {k: "" if v is None else v for k, v in context.items()}
 
 
+def _unset(name: str) -> Any:
+    """A pass-through pod field the spec leaves out, in values.yaml: its default, or empty."""
+    if name in AGENT_DEFAULTS:
+        return AGENT_DEFAULTS[name]
+    t = AGENT_FIELDS[name].type
+    if isinstance(t, List) or (isinstance(t, Raw) and t.kind == "array"):
+        return []
+    return "" if isinstance(t, Str) else {}
+
+
+# the values of these fields are not the model's as they are
+_SHAPED: dict[str, Callable[[Agent], Any]] = {
+    "image": lambda a: {k: a.image[k] for k in ("repository", "tag", "digest", "pullPolicy")},
+    "primaryPort": lambda a: a.primary_port,
+    "securityContext": lambda a: _removed_as_empty(a.securityContext),
+    "podSecurityContext": lambda a: _removed_as_empty(a.podSecurityContext),
+}
+
+
 def agent_values(a: Agent) -> dict[str, Any]:
-    pod = a.pod
-    return {
-        "enabled": a.enabled,
-        "description": a.description,
-        "kind": a.kind,
-        "image": {k: a.image[k] for k in ("repository", "tag", "digest", "pullPolicy")},
-        "command": a.command,
-        "args": a.args,
-        "ports": a.ports,
-        "primaryPort": a.primary_port,
-        "service": a.service,
-        "replicas": a.replicas,
-        "resources": a.resources,
-        "health": a.health,
-        "scaling": a.scaling,
-        "disruption": a.disruption,
-        "env": a.env,
-        "envFrom": a.envFrom,
-        "config": a.config,
-        "state": a.state,
-        "talksTo": a.talksTo,
-        "expose": a.expose,
-        "serviceAccount": a.serviceAccount,
-        "rbac": a.rbac,
-        "protocol": a.protocol,
-        "rollout": a.rollout,
-        "monitoring": a.monitoring,
-        "schedule": a.schedule,
-        "job": a.job,
-        "terminationGracePeriodSeconds": pod.get("terminationGracePeriodSeconds", 30),
-        "priorityClassName": pod.get("priorityClassName", ""),
-        "nodeSelector": pod.get("nodeSelector", {}),
-        "tolerations": pod.get("tolerations", []),
-        "affinity": pod.get("affinity", {}),
-        "topologySpreadConstraints": pod.get("topologySpreadConstraints", []),
-        "podAnnotations": pod.get("podAnnotations", {}),
-        "podLabels": pod.get("podLabels", {}),
-        "securityContext": _removed_as_empty(a.securityContext),
-        "podSecurityContext": _removed_as_empty(a.podSecurityContext),
-        "initContainers": pod.get("initContainers", []),
-        "sidecars": pod.get("sidecars", []),
-        "volumes": pod.get("volumes", []),
-        "volumeMounts": pod.get("volumeMounts", []),
-    }
+    """An agent's settings in values.yaml, every one explicit, in the order of spec/fields.py AGENT_FIELDS:
+    each field values.yaml has, from the model (a pass-through pod field from Agent.pod)."""
+    out: dict[str, Any] = {}
+    for name, f in AGENT_FIELDS.items():
+        if not f.values:
+            continue
+        if name in _SHAPED:
+            out[name] = _SHAPED[name](a)
+        elif name in POD_FIELDS:
+            out[name] = a.pod[name] if name in a.pod else copy.deepcopy(_unset(name))
+        else:
+            out[name] = getattr(a, name)
+    return out
 
 
 def values_tree(spec: Spec, agents: dict[str, Agent] | None = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from helmgen import SPEC_API_VERSIONS
 from helmgen.spec.load import Mapping, Node
@@ -322,7 +322,9 @@ def _resources_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return out
 
 
-RESOURCES = Obj({"cpu": CPU, "memory": MEMORY, "requests": REQS, "limits": REQS, "gpu": GPU}, post=_resources_post)
+RESOURCES = Obj({"cpu": CPU, "memory": MEMORY, "requests": REQS, "limits": REQS, "gpu": GPU}, post=_resources_post,
+                docs={"cpu": "Shorthand for requests.cpu.", "memory": "Shorthand for requests.memory.",
+                      "gpu": "GPUs, a limit: a count, or {count, resource} (default resource nvidia.com/gpu)."})
 
 
 def _scaling_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
@@ -630,21 +632,109 @@ def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return v
 
 
+class AgentField(NamedTuple):
+    """One row of AGENT_FIELDS."""
+
+    type: T | None  # the spec's type; None: a key of values.yaml only, which helmgen derives
+    doc: str  # one line: the description in both schemas, docs/spec.md, values.yaml and the chart README
+    note: str = ""  # what values.yaml and the README add after `doc` (after a space): values-only details
+    values: bool = True  # False: a spec shorthand, with no key of its own in values.yaml
+
+
+# The agent's fields, once. The spec type, the published schema's descriptions and docs/spec.md's field table
+# come from here; values.yaml's comments and the chart README's values table too (chart/values.py DOCS). The
+# model (spec/model.py Agent), the values tree (chart/values.py agent_values) and values.schema.json
+# (chart/schema.py agent_schema) are written out, and tests/test_agent_fields.py compares their keys with
+# this table. Adding a field: a row here, then each of those (the test names what is missing where).
+AGENT_FIELDS: dict[str, AgentField] = {
+    "enabled": AgentField(Bool(), "false: render nothing for this agent."),
+    "description": AgentField(Str(), "One line; shown in the chart README and as the agentgen.io/description "
+                                     "annotation."),
+    "kind": AgentField(Str(enum=("Deployment", "StatefulSet", "Job", "CronJob")),
+                       "Deployment, StatefulSet, Job or CronJob."),
+    "image": AgentField(IMAGE, "The container image; no tag and no digest means the chart's appVersion."),
+    "command": AgentField(STRINGS, "Overrides the image's entrypoint."),
+    "args": AgentField(STRINGS, "Arguments to the entrypoint."),
+    "port": AgentField(PORT_NUMBER, "One TCP port, named http: a shorthand for ports.", values=False),
+    "ports": AgentField(PORTS, "Container ports by name; the first is the agent's primary port.",
+                        "See primaryPort."),
+    "primaryPort": AgentField(None, "The port other agents call (talksTo URLs), probes default to and expose "
+                                    "serves."),
+    "service": AgentField(SERVICE, "The agent's Service (exists when the agent has ports; headless for a "
+                                   "StatefulSet)."),
+    "replicas": AgentField(Int(0), "Number of pods; ignored while scaling is set (the autoscaler owns it)."),
+    "resources": AgentField(RESOURCES, "Requests and limits of the agent's container (a GPU is a limit)."),
+    "health": AgentField(HEALTH, "Kubernetes probes: liveness, readiness and startup.", "null turns one off."),
+    "scaling": AgentField(SCALING, "Autoscaling: a HorizontalPodAutoscaler, or a KEDA ScaledObject with "
+                                   "engine: keda.", "null: fixed replicas."),
+    "disruption": AgentField(DISRUPTION, "PodDisruptionBudget (minAvailable or maxUnavailable).", "null: none."),
+    "env": AgentField(ENV, "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or "
+                           "{resource}."),
+    "envFrom": AgentField(ENV_FROM, "Whole Secrets or ConfigMaps as environment variables."),
+    "config": AgentField(CONFIG, "Files mounted as a directory from a ConfigMap.",
+                         "reload: restart rolls the pods when\nthey change; live leaves the pods running and the "
+                         "agent re-reads the files."),
+    "state": AgentField(STATE, "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet)."),
+    "talksTo": AgentField(List(AGENT_NAME, unique=True), "Agents this agent calls: each adds <TARGET>_URL and "
+                                                         "opens the target's NetworkPolicy."),
+    "expose": AgentField(EXPOSE, "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute.",
+                         "null: none."),
+    "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "
+                                                  "rbac is set."),
+    "rbac": AgentField(Obj({"rules": List(PolicyRule())}, required=("rules",)),
+                       "Role rules bound to the agent's ServiceAccount.", "null: no Role."),
+    "protocol": AgentField(Str(enum=("http", "a2a", "mcp")), "http, a2a (readiness on the agent card, checked "
+                                                             "by helm test) or mcp."),
+    "rollout": AgentField(ROLLOUT, "How a new version rolls out: rolling (default), canary or blueGreen, on the native "
+                          "engine or Argo Rollouts."),
+    "monitoring": AgentField(MONITORING, "Prometheus scraping: pod annotations, or a ServiceMonitor.",
+                             "null: none."),
+    "schedule": AgentField(SCHEDULE, "CronJob schedule (cron syntax)."),
+    "job": AgentField(JOB, "Job and CronJob settings."),
+    "terminationGracePeriodSeconds": AgentField(Int(0, bits=64), "Seconds a pod has to stop after SIGTERM."),
+    "priorityClassName": AgentField(Str(DNS_SUBDOMAIN, "a PriorityClass name"), "PriorityClass of the pods."),
+    "nodeSelector": AgentField(STR_MAP, "Node labels the pods must run on."),
+    "tolerations": AgentField(Raw("array"), "Taints the pods tolerate."),
+    "affinity": AgentField(Raw(), "Pod and node affinity."),
+    "topologySpreadConstraints": AgentField(Raw("array"), "How pods spread over zones and nodes."),
+    "podAnnotations": AgentField(STR_MAP, "Extra pod annotations."),
+    "podLabels": AgentField(LABELS, "Extra pod labels (not selector labels)."),
+    "securityContext": AgentField(Raw(), "The agent container's securityContext settings, merged over "
+                                         "securityDefaults.container."),
+    "podSecurityContext": AgentField(Raw(), "The agent pod's securityContext settings, merged over "
+                                            "securityDefaults.pod."),
+    "initContainers": AgentField(OBJECTS, "Init containers (they get the agent's securityContext under their own)."),
+    "sidecars": AgentField(OBJECTS, "Extra containers beside the agent (they get the agent's securityContext under "
+                                    "their own)."),
+    "volumes": AgentField(OBJECTS, "Extra pod volumes."),
+    "volumeMounts": AgentField(OBJECTS, "Extra volume mounts of the agent's container."),
+}
+
+
 def agent_type(required: tuple[str, ...]) -> Obj:
-    return Obj({
-        "enabled": Bool(), "description": Str(), "kind": Str(enum=("Deployment", "StatefulSet", "Job", "CronJob")),
-        "image": IMAGE, "command": STRINGS, "args": STRINGS, "port": PORT_NUMBER, "ports": PORTS,
-        "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
-        "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
-        "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
-        "rbac": Obj({"rules": List(PolicyRule())}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
-        "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
-        "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
-        "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
-        "topologySpreadConstraints": Raw("array"), "podAnnotations": STR_MAP, "podLabels": LABELS,
-        "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": OBJECTS,
-        "sidecars": OBJECTS, "volumes": OBJECTS, "volumeMounts": OBJECTS,
-    }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
+    fields = {k: f.type for k, f in AGENT_FIELDS.items() if f.type is not None}
+    return Obj(fields, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)",
+               docs={k: AGENT_FIELDS[k].doc for k in fields})
+
+
+class Defined(T):
+    """A type the published schema holds once, under `definitions`, and names by `$ref` where it is used."""
+
+    def __init__(self, name: str, inner: T) -> None:
+        self.name = name
+        self.inner = inner
+
+    def expects(self) -> str:
+        return self.inner.expects()
+
+    def accepts(self, node: Node) -> bool:
+        return self.inner.accepts(node)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        return self.inner.check(node, path, ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"$ref": f"#/definitions/{self.name}"})
 
 
 def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
@@ -654,6 +744,12 @@ def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return v
 
 
+# a secret's fields (the published schema; values.yaml and the chart README say the same of secrets.<secret>)
+SECRET_DOCS: dict[str, str] = {
+    "keys": "The keys agents may reference.",
+    "existingSecret": "Use this existing Secret instead of creating one.",
+    "external": "Create the Secret with an ExternalSecret (external-secrets.io/v1) from this store.",
+}
 SECRET = Obj({
     "keys": List(Str(SECRET_KEY, "a valid Secret key (letters, digits, '-', '_', '.')", max_len=253, check_fn=_key_check),
                  min_items=1, unique=True),
@@ -661,7 +757,7 @@ SECRET = Obj({
     "external": Obj({"store": Str(min_len=1), "kind": Str(enum=("SecretStore", "ClusterSecretStore")),
                      "remoteKey": Str(min_len=1), "refreshInterval": Str(r"\d+(s|m|h)", "a duration")},
                     required=("store", "remoteKey")),
-}, required=("keys",), xkeys=True, post=_secret_post)
+}, required=("keys",), xkeys=True, post=_secret_post, docs=SECRET_DOCS)
 
 def _repository_check(text: str) -> str | None:
     """A chart repository Helm can fetch from: https://, oci://, file:// (http:// is a warning, in dependencies.py)."""
@@ -800,14 +896,24 @@ class Overrides(T):
         return {"set": value, "unset": [_NULL_ALIASES.get(p, p) for p in unset]}
 
     def schema(self) -> dict[str, Any]:
+        return self._described({"$ref": "#/definitions/agentOverrides"})
+
+    def definition(self) -> dict[str, Any]:
+        """The agent's fields, each also null; each refers to the agent's own definition of that field."""
         s = self.agent.schema()
-        s["properties"] = {k: {"anyOf": [v, {"type": "null"}]} for k, v in s["properties"].items()}
+        s["properties"] = {k: {"description": v["description"],
+                               "anyOf": [{"$ref": f"#/definitions/agent/properties/{k}"}, {"type": "null"}]}
+                           for k, v in s["properties"].items()}
         return s
 
 
 ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME),
                    "dependencies": Map(DEPENDENCY_OVERRIDE, key=DEPENDENCY_NAME)}, xkeys=True,
-                  what="an environment ({defaults, agents, dependencies})")
+                  what="an environment ({defaults, agents, dependencies})", docs={
+                      "defaults": "Agent fields merged under every agent in this environment; null removes a setting.",
+                      "agents": "Agents by name as they differ in this environment (or exist only there); null "
+                                "removes a setting, enabled: false the agent.",
+                      "dependencies": "Dependencies by key as they differ in this environment: enabled, values."})
 
 
 def spec_type() -> Obj:
@@ -819,12 +925,41 @@ def spec_type() -> Obj:
                                                hint="as Helm takes it, for example '>=1.29.0-0'"), "chart": CHART_META,
         "imagePullSecrets": List(Str(DNS_SUBDOMAIN, "a Secret name", max_len=253), unique=True),
         "networkPolicy": Bool(), "secrets": Map(SECRET, key=dns_name(40, "secret name")),
-        "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,
-                                                  what="a mapping of agent name to agent"),
+        "defaults": Defined("agent", agent_type(())),
+        "agents": Map(Defined("agent", agent_type(())), key=AGENT_NAME, min_items=1,
+                      what="a mapping of agent name to agent"),
         "environments": Map(ENVIRONMENT, key=dns_name(40, "environment name")),
         "dependencies": Map(DEPENDENCY, key=DEPENDENCY_NAME),
         "extraManifests": List(Manifest()),
-    }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)")
+    }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)",
+        docs=SPEC_DOCS)
+
+
+# The descriptions of the spec's top-level fields (published schema)
+SPEC_DOCS: dict[str, str] = {
+    "apiVersion": "The version of this format: agentgen/v1.",
+    "name": "The chart name (a DNS-1123 label, at most 53 characters); the chart is written to <out>/<name>/.",
+    "version": "The chart version (SemVer 2).",
+    "appVersion": "The application version (default: version); the image tag of every agent with no tag and no "
+                  "digest.",
+    "description": "The chart's description in Chart.yaml (default: <name>: a multi-agent system).",
+    "kubeVersion": "The Kubernetes versions the chart supports, a constraint as Helm takes it (for example "
+                   ">=1.29.0-0); copied to Chart.yaml.",
+    "chart": "More Chart.yaml metadata: home, icon, sources, keywords, maintainers, annotations, deprecated.",
+    "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
+    "networkPolicy": "true (default): one NetworkPolicy per agent; it accepts traffic only from the agents that "
+                     "list it in talksTo (and from anywhere on an exposed or dedicated metrics port; see "
+                     "monitoring.allowFrom).",
+    "secrets": "Chart-managed Secrets by name (a DNS-1123 label, at most 40 characters); agents use their keys in "
+               "env and envFrom.",
+    "defaults": "Any agent field, deep-merged under every agent (the agent's own value wins).",
+    "agents": "The agents by name (a DNS-1123 label, at most 40 characters); at least one.",
+    "environments": "Environments by name: each writes values-<env>.yaml with its defaults and agents merged over "
+                    "the spec's.",
+    "dependencies": "Backing services from existing charts, by key (the subchart's alias and values key): "
+                    "repository, chart, version, values, host, port.",
+    "extraManifests": "Kubernetes objects rendered as they are, with the chart's labels.",
+}
 
 
 def json_schema() -> dict[str, Any]:
@@ -836,5 +971,21 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://helmgen.dev/schemas/agentgen-v1.schema.json",
         "title": f"helmgen agent spec v1 (helmgen {__version__})",
         **s,
+        "definitions": {"agent": _sub_fields_described(agent_type(()).schema()),
+                        "agentOverrides": Overrides().definition()},
     }
+
+
+def _sub_fields_described(agent: dict[str, Any]) -> dict[str, Any]:
+    """The agent's schema with a description on each sub-field values.yaml describes (`scaling.maxReplicas`):
+    the same words, which hold for the spec where the two have the same shape."""
+    from helmgen.chart.values import AGENT_SUB_DOCS
+
+    for name, prop in agent["properties"].items():
+        for obj in [prop, *prop.get("anyOf", [])]:
+            for sub, s in obj.get("properties", {}).items():
+                doc = AGENT_SUB_DOCS.get(f"agents.*.{name}.{sub}")
+                if doc and "description" not in s:
+                    s["description"] = " ".join(doc.split())
+    return agent
 

@@ -23,6 +23,8 @@ POD_FIELDS = (
 
 @dataclass
 class Agent:
+    # the fields of spec/fields.py AGENT_FIELDS, except port (a shorthand), primaryPort (primary_port) and
+    # POD_FIELDS (in pod); tests/test_agent_fields.py compares them
     name: str
     enabled: bool
     description: str

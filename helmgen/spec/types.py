@@ -396,12 +396,13 @@ class Obj(_MappingT):
     """A mapping whose keys the spec defines: unknown keys are errors, `x-` keys are free."""
 
     def __init__(self, fields: dict[str, T], required: tuple[str, ...] = (), xkeys: bool = False,
-                 post: Post | None = None, what: str = "a mapping") -> None:
+                 post: Post | None = None, what: str = "a mapping", docs: dict[str, str] | None = None) -> None:
         self.fields = fields
         self.required = required
         self.xkeys = xkeys
         self.post = post
         self.what = what
+        self.docs = docs or {}  # field name -> its description in the schema (types are shared, so not on them)
 
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         if not isinstance(node, Mapping):
@@ -447,7 +448,7 @@ class Obj(_MappingT):
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {
             "type": "object",
-            "properties": {k: v.schema() for k, v in self.fields.items()},
+            "properties": {k: _with_doc(v.schema(), self.docs.get(k, "")) for k, v in self.fields.items()},
             "additionalProperties": False,
         }
         if self.xkeys:
@@ -455,6 +456,13 @@ class Obj(_MappingT):
         if self.required:
             s["required"] = list(self.required)
         return self._described(s)
+
+
+def _with_doc(s: dict[str, Any], doc: str) -> dict[str, Any]:
+    """A property's schema with its description (beside a `$ref`, which draft-07 reads alone, through allOf)."""
+    if not doc:
+        return s
+    return {"description": doc, "allOf": [s]} if "$ref" in s else {**s, "description": doc}
 
 
 def _reported(node: Node) -> bool:
