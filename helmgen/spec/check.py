@@ -14,6 +14,7 @@ from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.references import agent_references, manifest_references, talks_to
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
 
@@ -455,6 +456,8 @@ class _AgentChecker:
                              "declared keys: " + ", ".join(keys))
 
         for i, target in enumerate(a.get("talksTo", [])):
+            renamed = isinstance(target, dict) and "env" in target  # no <TARGET>_URL: the digit rule is moot
+            target = target.get("agent") if isinstance(target, dict) else target
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
             target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
@@ -470,7 +473,7 @@ class _AgentChecker:
                          f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
             elif target_bad & (_PORTS | _KIND):
                 pass  # whether it serves traffic depends on a field with a problem, reported there
-            elif target[0].isdigit():
+            elif target[0].isdigit() and not renamed:
                 self.err(f"talksTo[{i}]", f"agent {target!r} starts with a digit, so its variable "
                                           f"{target.upper().replace('-', '_')}_URL would be an invalid name",
                          "give the agent a name that starts with a letter")
@@ -560,6 +563,8 @@ class _AgentChecker:
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
+        calls = agent_references(self, a)
+        talks = talks_to(self, a)
         if len(self.ctx.problems) > n0:
             return None
         return Agent(
@@ -567,7 +572,7 @@ class _AgentChecker:
             image=image, command=list(a.get("command", [])), args=list(a.get("args", [])), ports=ports,
             service=service, replicas=replicas, resources={"requests": requests, "limits": limits}, health=health,
             scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
-            state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
+            state=state, talksTo=talks, calls=calls, expose=expose, serviceAccount=sa, rbac=rbac,
             protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
         )
@@ -664,6 +669,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
+    manifest_references(ctx, v, merged, environments)
     for i, m in enumerate(v.get("extraManifests", [])):
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"

@@ -542,13 +542,23 @@ def _agent_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return v
 
 
+# a talksTo item: a target's name, or where and how to call it (the variable renamed, or none: env false)
+TALKS_TO = Union(AGENT_NAME, Obj({
+    "agent": AGENT_NAME, "port": Str(PORT_NAME, "a port name"),
+    "scheme": Str(r"[a-z][a-z0-9+.-]*", "a URL scheme", hint="for example http, https, nats or grpc"),
+    "path": Str(r"/\S*", "a path starting with '/'", hint="for example /v1 or /sse"),
+    "env": Union(Str(ENV_NAME, "a valid environment variable name"), Const(False),
+                 what="a variable name or false"),
+}, required=("agent",), what="{agent, port, scheme, path, env}"), what="an agent name or {agent, port, scheme, path, env}")
+
+
 def agent_type(required: tuple[str, ...]) -> Obj:
     return Obj({
         "enabled": Bool(), "description": Str(), "kind": Str(enum=("Deployment", "StatefulSet", "Job", "CronJob")),
         "image": IMAGE, "command": STRINGS, "args": STRINGS, "port": PORT_NUMBER, "ports": PORTS,
         "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
         "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
-        "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
+        "talksTo": List(TALKS_TO, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
         "rbac": Obj({"rules": List(PolicyRule())}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
         "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
         "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),

@@ -41,7 +41,7 @@ class Agent:
     envFrom: list[dict[str, Any]]
     config: dict[str, Any] | None
     state: dict[str, Any] | None
-    talksTo: list[str]
+    talksTo: list[Any]  # a target's name, or {agent, port, scheme, path, env} as written
     expose: dict[str, Any] | None
     serviceAccount: dict[str, Any]
     rbac: dict[str, Any] | None
@@ -53,6 +53,7 @@ class Agent:
     securityContext: dict[str, Any]  # the spec's own settings, merged over values.yaml's securityDefaults by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
+    calls: list[str] = field(default_factory=list)  # agents named in its ${agents.…} references (not itself)
 
     @property
     def primary_port(self) -> str:
