@@ -31,7 +31,12 @@ the pod template as block YAML.
       {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
       {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
       {{- if $restart }}
-      {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
+      {{- $files := $a.config.files }}
+      {{- if contains "${" (toJson $files) }}
+      {{- $r := dict "v" $files "self" $d "cache" $g "where" (printf "agents.%s.config.files" $name) }}
+      {{- $_ := include "agentgen.resolveAll" $r }}{{ $files = $r.v }}
+      {{- end }}
+      {{- $_ := set $ann "checksum/config" (toYaml $files | sha256sum) }}
       {{- end }}
       {{- if $scrape }}
       {{- $mport := $a.monitoring.port }}
@@ -102,13 +107,17 @@ the pod template as block YAML.
           {{- if $img.digest }}{{ $ref = print $ref "@" $img.digest }}{{ end }}
           image: {{ quote $ref }}
           imagePullPolicy: {{ $img.pullPolicy | default "IfNotPresent" }}
-          {{- with $a.command }}
-          command:
-            {{- toYaml . | nindent 12 }}
+          {{- range $field := list "command" "args" }}
+          {{- with index $a $field }}
+          {{- /* only strings holding ${ go through the resolver (references, see _references.tpl) */}}
+          {{- $strings := . }}
+          {{- if contains "${" (toJson .) }}
+          {{- $r := dict "v" . "self" $d "cache" $g "where" (printf "agents.%s.%s" $name $field) }}
+          {{- $_ := include "agentgen.resolveAll" $r }}{{ $strings = $r.v }}
           {{- end }}
-          {{- with $a.args }}
-          args:
-            {{- toYaml . | nindent 12 }}
+          {{ $field }}:
+            {{- toYaml $strings | nindent 12 }}
+          {{- end }}
           {{- end }}
           {{- with $a.ports }}
           ports:
@@ -125,7 +134,11 @@ the pod template as block YAML.
             {{- range $var, $e := $env }}
             - name: {{ quote $var }}
               {{- if hasKey $e "value" }}
+              {{- if and (kindIs "string" $e.value) (contains "${" $e.value) }}
+              value: {{ include "agentgen.resolve" (dict "s" $e.value "self" $d "cache" $g "where" (printf "agents.%s.env.%s" $name $var)) | quote }}
+              {{- else }}
               value: {{ quote $e.value }}
+              {{- end }}
               {{- else if $e.secret }}
               {{- $sn := index $g.secretNames $e.secret | default $e.secret }}
               valueFrom:
@@ -154,11 +167,26 @@ the pod template as block YAML.
                   resource: {{ quote $e.resource }}
               {{- end }}
             {{- end }}
-            {{- range $target := $a.talksTo }}
-            {{- with index $g.agentsByName $target }}
-            {{- if .port }}{{ if hasKey $env .urlVariable }}{{ else }}
-            - name: {{ .urlVariable }}
-              value: {{ quote .url }}
+            {{- /* talksTo: a name, or {agent, port, scheme, path, env: NAME | false} */}}
+            {{- range $item := $a.talksTo }}
+            {{- $call := $item }}
+            {{- if kindIs "string" $item }}{{ $call = dict "agent" $item }}{{ end }}
+            {{- with index $g.agentsByName $call.agent }}
+            {{- $target := . }}
+            {{- $var := .urlVariable }}
+            {{- if hasKey $call "env" }}{{ $var = $call.env }}{{ end }}
+            {{- if .port }}{{ if and $var (not (hasKey $env (toString $var))) }}
+            {{- $url := .url }}
+            {{- if ne (len $call) 1 }}
+            {{- $port := .port }}
+            {{- with $call.port }}
+            {{- if not (hasKey $target.values.ports .) }}{{ fail (printf "agents.%s.talksTo: agent %q has no port named %q" $name $call.agent .) }}{{ end }}
+            {{- $port = (index $target.values.ports .).port }}
+            {{- end }}
+            {{- $url = printf "%s://%s:%v%s" ($call.scheme | default "http") .fullname $port ($call.path | default "") }}
+            {{- end }}
+            - name: {{ quote $var }}
+              value: {{ quote $url }}
             {{- end }}{{ end }}
             {{- end }}
             {{- end }}

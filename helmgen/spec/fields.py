@@ -547,7 +547,7 @@ TALKS_TO = Union(AGENT_NAME, Obj({
     "agent": AGENT_NAME, "port": Str(PORT_NAME, "a port name"),
     "scheme": Str(r"[a-z][a-z0-9+.-]*", "a URL scheme", hint="for example http, https, nats or grpc"),
     "path": Str(r"/\S*", "a path starting with '/'", hint="for example /v1 or /sse"),
-    "env": Union(Str(ENV_NAME, "a valid environment variable name"), Const(False),
+    "env": Union(Const(False), Str(ENV_NAME, "a valid environment variable name"),
                  what="a variable name or false"),
 }, required=("agent",), what="{agent, port, scheme, path, env}"), what="an agent name or {agent, port, scheme, path, env}")
 
