@@ -41,7 +41,7 @@ DOCS: dict[str, str] = {
     "nameOverride": "Replaces the chart name in the app.kubernetes.io/name label.",
     "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
-    "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo\n"
+    "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo or reference it\n"
                      "(and from anywhere on an exposed or dedicated metrics port; see monitoring.allowFrom).",
     "tests": "The `helm test` pods: one per agent with ports.",
     "tests.enabled": "false: render no test pods.",
@@ -154,12 +154,14 @@ DOCS: dict[str, str] = {
     "agents.*.job.failedJobsHistoryLimit": "CronJob: failed Jobs kept.",
     "agents.*.job.startingDeadlineSeconds": "CronJob: seconds a missed run may start late.",
     "agents.*.job.suspend": "CronJob: true pauses the schedule.",
-    "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.",
+    "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.\n"
+                    "A value may hold ${agents.NAME.host|fqdn|port|url|ports.P}, ${self.…}, ${release}, ${namespace}.",
     "agents.*.envFrom": "Whole Secrets or ConfigMaps as environment variables.",
     "agents.*.config": "Files mounted as a directory from a ConfigMap. reload: restart rolls the pods when\n"
                        "they change; live leaves the pods running and the agent re-reads the files.",
     "agents.*.state": "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet).",
-    "agents.*.talksTo": "Agents this agent calls: each adds <TARGET>_URL and opens the target's NetworkPolicy.",
+    "agents.*.talksTo": "Agents this agent calls: a name, or {agent, port, scheme, path, env: NAME or false};\n"
+                        "each adds <TARGET>_URL (or env) and opens the target's NetworkPolicy.",
     "agents.*.expose": "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute. null: none.",
     "agents.*.serviceAccount": "The agent's ServiceAccount; its token is mounted only when rbac is set.",
     "agents.*.serviceAccount.create": "Create a ServiceAccount for the agent.",
