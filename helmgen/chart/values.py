@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Dependency, Spec
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -192,6 +192,11 @@ DOCS: dict[str, str] = {
     "agents.*.volumeMounts": "Extra volume mounts of the agent's container.",
     "extraManifests": "Raw Kubernetes objects rendered as they are.",
     "global": "Values shared with subcharts (set by an umbrella chart).",
+    "dependencies": "How agents reach each dependency (talksTo, ${deps.NAME...}); the subchart's own values are\n"
+                    "under its key below.",
+    "dependencies.*.host": "Its Service: ${release} and ${namespace} are resolved; empty: the subchart's fullname\n"
+                           "(<release>-<key>, or <release> when the release name contains the key).",
+    "dependencies.*.port": "The port agents call; null: none (the URL has no port).",
 }
 
 
@@ -199,7 +204,7 @@ def comment_for(path: tuple[str, ...]) -> str:
     p = list(path)
     if len(p) >= 2 and p[0] == "agentDefaults":  # described as the agents' own settings
         p = ["agents", "*", *p[1:]]
-    if len(p) >= 2 and p[0] in ("agents", "secrets"):
+    if len(p) >= 2 and p[0] in ("agents", "secrets", "dependencies"):
         p[1] = "*"
     if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
         p[3] = "*"
@@ -219,6 +224,8 @@ def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
     first = next(iter(spec.agents), "")
 
     def comment(path: tuple[str, ...]) -> str:
+        if path[0] in spec.dependencies:
+            return dependency_comment(spec.dependencies[path[0]], path)
         text = comment_for(path)
         if text and len(path) > 2 and path[0] == "agents" and path[1] != first:
             return short(text)
@@ -229,6 +236,21 @@ def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
         return text
 
     return comment
+
+
+def dependency_comment(d: Dependency, path: tuple[str, ...]) -> str:
+    """Comments on a dependency's values block (the rest of it is the subchart's own values)."""
+    if len(path) == 1:
+        return (f"Dependency {d.name}: chart {d.chart} {d.version} from {d.repository}.\n"
+                "The subchart's own values; any of its keys may be set here.")
+    if path[1:] == ("enabled",):
+        return f"false: do not install it (Chart.yaml condition {d.name}.enabled)."
+    return ""
+
+
+def dependency_values(d: Dependency) -> dict[str, Any]:
+    """The <key>: block of a dependency: enabled (its Chart.yaml condition), then the spec's values."""
+    return {"enabled": d.enabled, **{k: v for k, v in d.values.items() if k != "enabled"}}
 
 
 def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +306,10 @@ def agent_values(a: Agent) -> dict[str, Any]:
     }
 
 
-def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
-    return {
+def values_tree(spec: Spec, agents: dict[str, Agent] | None = None,
+                dependencies: dict[str, Dependency] | None = None) -> dict[str, Any]:
+    deps = spec.dependencies if dependencies is None else dependencies
+    tree: dict[str, Any] = {
         "nameOverride": "",
         "fullnameOverride": "",
         "imagePullSecrets": spec.imagePullSecrets,
@@ -301,6 +325,10 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
         "extraManifests": spec.extraManifests,
         "global": {},
     }
+    if deps:
+        tree["dependencies"] = {k: {"host": d.host, "port": d.port} for k, d in deps.items()}
+        tree.update({k: dependency_values(d) for k, d in deps.items()})
+    return tree
 
 
 def render_values(spec: Spec, header: str, tree: dict[str, Any]) -> str:
@@ -330,11 +358,13 @@ def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -
     """values-<env>.yaml: what turns `base` (the tree of values.yaml) into the environment's values."""
     from helmgen.chart.emit import dump
 
-    diff = overrides(base, values_tree(spec, spec.environments[env]))
+    diff = overrides(base, values_tree(spec, spec.environments[env], spec.environment_dependencies.get(env)))
 
     def comment(path: tuple[str, ...]) -> str:
         if path == ("agents",):
             return f"Agents as they differ in {env}; null removes a setting."
+        if len(path) == 1 and path[0] in spec.dependencies:
+            return f"Dependency {path[0]} as it differs in {env}."
         if len(path) == 2 and path[0] == "agents":
             a = spec.environments[env][path[1]]
             if path[1] not in spec.agents:

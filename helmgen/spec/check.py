@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
+from helmgen.spec.dependencies import build_dependencies, environment_dependencies
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
@@ -651,6 +652,7 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
         merged[agent_name] = a
     if broken:
         v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
+    v = {**v, "_dependencies": v["_environment_dependencies"][name]}  # this environment's view
     return _agents(merged, v, ctx, where=f"environments.{name}.")
 
 
@@ -659,6 +661,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
     v["_own_agents"] = v["agents"]
+    v["_dependencies"] = build_dependencies(v, ctx)  # dict[str, Dependency]: what agents' checks see
     merged = {}
     for name, a in v["agents"].items():
         own, bad, partial = _meta(a)
@@ -666,6 +669,8 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     agents = _agents(merged, v, ctx)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
+    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx)
+                                      for name, env in v.get("environments", {}).items()}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
@@ -685,5 +690,6 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
         extraManifests=v.get("extraManifests", []), environments=environments,
+        dependencies=v["_dependencies"], environment_dependencies=v["_environment_dependencies"],
     )
 

@@ -585,6 +585,42 @@ SECRET = Obj({
                     required=("store", "remoteKey")),
 }, required=("keys",), xkeys=True, post=_secret_post)
 
+def _repository_check(text: str) -> str | None:
+    """A chart repository Helm can fetch from: https://, oci://, file:// (http:// is a warning, in dependencies.py)."""
+    m = re.fullmatch(r"(https?|oci|file)://(\S+)", text)
+    if not m:
+        return "is not a chart repository URL"
+    if m.group(1) != "file" and not re.match(r"[^/?#\s]+", m.group(2)):
+        return "has no host"
+    return None
+
+
+def _host_check(text: str) -> str | None:
+    """A Service host name, where ${release} and ${namespace} stand for the release's."""
+    rest = re.sub(r"\$\{(release|namespace)\}", "x", text)
+    if "${" in rest:
+        return "may hold only ${release} and ${namespace}"
+    if not re.fullmatch(DNS_SUBDOMAIN, rest) or len(rest) > 253:
+        return "is not a valid host name"
+    return None
+
+
+# A dependency: an existing chart installed as a subchart (docs/spec.md "Dependencies")
+DEPENDENCY = Obj({
+    "repository": Str(what="a chart repository URL", check_fn=_repository_check,
+                      hint="https://…, oci://… or file://…, for example oci://registry-1.docker.io/bitnamicharts"),
+    "chart": Str(r"[A-Za-z0-9][-A-Za-z0-9_.]*", "a chart name", max_len=250),
+    "version": Str(min_len=1, what="a version range", check_fn=constraint_problem,
+                   hint="a SemVer range as Helm takes it, for example 16.4.x or ^1.2.0"),
+    "values": Raw(),
+    "host": Str(what="a host name", check_fn=_host_check, hint="for example ${release}-postgresql"),
+    "port": PORT_NUMBER,
+}, required=("repository", "version"), xkeys=True, what="a dependency ({repository, version, …})")
+# what an environment may change of a dependency
+DEPENDENCY_OVERRIDE = Obj({"enabled": Bool(), "values": Raw()}, xkeys=True,
+                          what="a dependency override ({enabled, values})")
+DEPENDENCY_NAME = dns_name(40, "dependency name")
+
 CHART_META = Obj({
     "home": URL, "icon": URL, "sources": List(URL), "keywords": STRINGS,
     "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
@@ -691,8 +727,9 @@ class Overrides(T):
         return s
 
 
-ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME)}, xkeys=True,
-                  what="an environment ({defaults, agents})")
+ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME),
+                   "dependencies": Map(DEPENDENCY_OVERRIDE, key=DEPENDENCY_NAME)}, xkeys=True,
+                  what="an environment ({defaults, agents, dependencies})")
 
 
 def spec_type() -> Obj:
@@ -707,6 +744,7 @@ def spec_type() -> Obj:
         "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,
                                                   what="a mapping of agent name to agent"),
         "environments": Map(ENVIRONMENT, key=dns_name(40, "environment name")),
+        "dependencies": Map(DEPENDENCY, key=DEPENDENCY_NAME),
         "extraManifests": List(Manifest()),
     }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)")
 

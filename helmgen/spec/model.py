@@ -73,6 +73,19 @@ class Secret:
 
 
 @dataclass
+class Dependency:
+    """An existing chart installed as a subchart (Chart.yaml dependencies, alias = name)."""
+    name: str  # the key: the subchart's alias, its values key and what talksTo / ${deps.NAME…} name
+    repository: str  # https://, oci://, file:// (http:// warned about)
+    chart: str  # the chart's name in the repository (default: the key)
+    version: str  # a SemVer range, as Helm takes it
+    values: dict[str, Any]  # the subchart's values, under <name>: in values.yaml
+    host: str  # as written, may hold ${release} / ${namespace}; "" = the default rule (agentgen.dependency)
+    port: int | None  # the port agents call; None: the URL has no port
+    enabled: bool = True  # false only in an environment that turns it off
+
+
+@dataclass
 class Spec:
     name: str
     version: str
@@ -87,3 +100,6 @@ class Spec:
     extraManifests: list[dict[str, Any]]
     environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
     warnings: list[Any] = field(default_factory=list)  # Problems that do not stop generation (spec.risks)
+    dependencies: dict[str, Dependency] = field(default_factory=dict)  # by key, in spec order
+    # environment name -> its dependencies, overrides applied (every environment has an entry)
+    environment_dependencies: dict[str, dict[str, Dependency]] = field(default_factory=dict)
