@@ -79,14 +79,14 @@ PLANNER = "planner-with-a-rather-long-agent-name-xy"
 
 def _service(objs: list[dict[str, Any]], agent: str) -> dict[str, Any]:
     found = [o for o in objs if o["kind"] == "Service"
-             and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent]
+             and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent]
     assert len(found) == 1, [o["metadata"]["name"] for o in found]
     return found[0]
 
 
 def _container(objs: list[dict[str, Any]], agent: str) -> dict[str, Any]:
     found = [o for o in objs if o["kind"] == "Deployment"
-             and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent]
+             and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent]
     assert len(found) == 1
     c: dict[str, Any] = found[0]["spec"]["template"]["spec"]["containers"][0]
     return c
@@ -261,7 +261,7 @@ agents:
     ("    env: {A: '${agents.nats.address}'}", "${agents.nats.address}: unknown attribute 'address'"),
     ("    env: {A: '${agents.quiet.host}'}", "agent 'quiet' has no ports, so no Service"),
     ("    env: {A: '${agents.batch.url}'}", "agent 'batch' is a Job or CronJob, which has no Service"),
-    ("    env: {A: '${deps.pg.host}'}", "${deps.pg.host}: no dependency named 'pg'"),
+    ("    env: {A: '${deps.pg.host}'}", "${deps.pg.host}: no dependency named 'pg' (declare it under dependencies)"),
     ("    env: {A: '${secrets.vault.token}'}", "${secrets.vault.token}: no secret named 'vault' under secrets"),
     ("    env: {A: '${secrets.db.pass}'}", "${secrets.db.pass}: secret 'db' has no key 'pass' (declared keys: password)"),
     ("    command: [sh, -c, 'x ${secrets.db.password}']",
@@ -321,3 +321,65 @@ def test_a_secret_reference_in_env_is_accepted_at_generate_time(tmp_path: Path) 
     proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
 
+
+
+# --- ${deps.NAME.…} and talksTo to a dependency (the dependencies contract of spec/dependencies.py) ---
+
+KVSTORE = Path(__file__).resolve().parent / "charts" / "kvstore"
+
+
+def _deps_spec(tmp: Path, agent: str, extra: str = "") -> Path:
+    spec = tmp / "deps.yaml"
+    spec.write_text(HEAD + f"""\
+dependencies:
+  kv: {{repository: 'file://{KVSTORE}', chart: kvstore, version: 1.2.3, port: 6379}}
+  ext: {{repository: 'file://{KVSTORE}', chart: kvstore, version: 1.2.3, host: '${{release}}-outside.${{namespace}}'}}
+agents:
+  app:
+    image: ghcr.io/acme/app:1
+    port: 8080
+{agent}{extra}""")
+    return spec
+
+
+def test_dependency_references_and_talks_to_resolve(tmp_path: Path, helm: Path) -> None:
+    from tests.conftest import run_helm
+
+    spec = _deps_spec(tmp_path, "    talksTo: [kv, {agent: kv, scheme: redis, path: /0, env: REDIS_URL}, ext]\n"
+                                "    env: {KV: '${deps.kv.host}:${deps.kv.port}', EXT: '${deps.ext.url}'}\n")
+    chart = generate(spec, tmp_path / "out")
+    run_helm(helm, "dependency", "build", str(chart))
+    for release, args in (("rel", ()), ("my-kv-release", ("--set", "kv.fullnameOverride=kvfo"))):
+        objs = template(helm, chart, "--namespace", "ns1", *args, release=release)
+        kv = [o["metadata"]["name"] for o in objs if o["kind"] == "Service"
+              and o["metadata"]["labels"].get("app.kubernetes.io/name") == "kv"]
+        assert len(kv) == 1
+        assert _env(_container(objs, "app")) == {
+            "KV": f"{kv[0]}:6379", "EXT": f"http://{release}-outside.ns1",
+            "KV_URL": f"http://{kv[0]}:6379", "REDIS_URL": f"redis://{kv[0]}:6379/0",
+            "EXT_URL": f"http://{release}-outside.ns1"}
+
+
+@pytest.mark.parametrize("agent,extra,expected", [
+    ("    env: {A: '${deps.kvv.host}'}\n", "", "11:11: agents.app.env.A: ${deps.kvv.host}: no dependency named 'kvv' "
+                                            '(did you mean "kv"?)'),
+    ("    env: {A: '${deps.kv.hots}'}\n", "", "11:11: agents.app.env.A: ${deps.kv.hots}: unknown attribute 'hots'"),
+    ("    env: {A: '${deps.ext.port}'}\n", "", "11:11: agents.app.env.A: ${deps.ext.port}: dependency 'ext' has no "
+                                             "port (set dependencies.ext.port)"),
+    ("    env: {A: '${deps.kv.url}'}\n", "environments:\n  prod:\n    dependencies:\n      kv: {enabled: false}\n",
+     "11:11: environments.prod.agents.app.env.A: ${deps.kv.url}: dependency 'kv' is disabled in environment 'prod'"),
+    ("    talksTo: [{agent: kv, port: http}]\n", "",
+     "11:27: agents.app.talksTo[0].port: dependency 'kv' has one port, so talksTo names none"),
+])
+def test_bad_dependency_references(tmp_path: Path, agent: str, extra: str, expected: str) -> None:
+    spec = _deps_spec(tmp_path, agent, extra)
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[0].startswith(f"{spec}:{expected}"), proc.stderr
+
+
+def test_a_dependency_an_environment_disables_may_be_reached_through_its_host(tmp_path: Path) -> None:
+    spec = _deps_spec(tmp_path, "    env: {A: '${deps.ext.host}'}\n",
+                      "environments:\n  prod:\n    dependencies:\n      ext: {enabled: false}\n")
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr

@@ -167,27 +167,35 @@ the pod template as block YAML.
                   resource: {{ quote $e.resource }}
               {{- end }}
             {{- end }}
-            {{- /* talksTo: a name, or {agent, port, scheme, path, env: NAME | false} */}}
+            {{- /* talksTo: an agent's or a dependency's name, or {agent, port, scheme, path, env: NAME | false} */}}
             {{- range $item := $a.talksTo }}
             {{- $call := $item }}
             {{- if kindIs "string" $item }}{{ $call = dict "agent" $item }}{{ end }}
-            {{- with index $g.agentsByName $call.agent }}
-            {{- $target := . }}
-            {{- $var := .urlVariable }}
+            {{- $target := index $g.agentsByName $call.agent }}
+            {{- $dep := index $g.dependencies $call.agent }}
+            {{- $var := printf "%s_URL" ($call.agent | upper | replace "-" "_") }}
             {{- if hasKey $call "env" }}{{ $var = $call.env }}{{ end }}
-            {{- if .port }}{{ if and $var (not (hasKey $env (toString $var))) }}
-            {{- $url := .url }}
+            {{- $url := "" }}
+            {{- if $target }}{{ if $target.port }}
+            {{- $url = $target.url }}
             {{- if ne (len $call) 1 }}
-            {{- $port := .port }}
+            {{- $port := $target.port }}
             {{- with $call.port }}
             {{- if not (hasKey $target.values.ports .) }}{{ fail (printf "agents.%s.talksTo: agent %q has no port named %q" $name $call.agent .) }}{{ end }}
             {{- $port = (index $target.values.ports .).port }}
             {{- end }}
-            {{- $url = printf "%s://%s:%v%s" ($call.scheme | default "http") .fullname $port ($call.path | default "") }}
+            {{- $url = printf "%s://%s:%v%s" ($call.scheme | default "http") $target.fullname $port ($call.path | default "") }}
             {{- end }}
+            {{- end }}{{ else if $dep }}
+            {{- $url = $dep.url }}
+            {{- if ne (len $call) 1 }}
+            {{- $port := "" }}{{ if $dep.port }}{{ $port = printf ":%v" $dep.port }}{{ end }}
+            {{- $url = printf "%s://%s%s%s" ($call.scheme | default "http") $dep.host $port ($call.path | default "") }}
+            {{- end }}
+            {{- end }}
+            {{- if and $url $var (not (hasKey $env (toString $var))) }}
             - name: {{ quote $var }}
               value: {{ quote $url }}
-            {{- end }}{{ end }}
             {{- end }}
             {{- end }}
           {{- end }}

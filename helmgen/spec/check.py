@@ -462,7 +462,9 @@ class _AgentChecker:
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
             target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
-            if target == self.name:
+            if target in self.spec.get("_dependencies", {}) and target not in self.spec["agents"]:
+                pass  # a dependency (spec/dependencies.py): its Service is the subchart's
+            elif target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
             elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
                 pass  # an agent with problems of its own, reported there

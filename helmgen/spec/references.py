@@ -152,9 +152,12 @@ class _Checker:
         return True
 
     def dep(self, ref: str, rest: str, field: str) -> None:
-        deps = self.spec.get("dependencies") or {}
+        # this view's dependencies (spec/dependencies.py: name -> Dependency, enabled per environment)
+        deps = self.spec.get("_dependencies") or {}
         name, _, attr = rest.partition(".")
         if name not in deps:
+            if name in (self.spec.get("dependencies") or {}):
+                return  # a dependency with problems of its own, reported there
             close = difflib.get_close_matches(name, list(deps), n=1)
             self.err(field, f"{ref}: no dependency named {name!r}",
                      f'did you mean "{close[0]}"?' if close else
@@ -162,6 +165,11 @@ class _Checker:
         elif attr not in DEP_ATTRS:
             self.err(field, f"{ref}: unknown attribute {attr!r}" if attr else f"{ref} has no attribute",
                      "attributes: " + ", ".join(DEP_ATTRS))
+        elif attr == "port" and deps[name].port is None:
+            self.err(field, f"{ref}: dependency {name!r} has no port", f"set dependencies.{name}.port")
+        elif not deps[name].enabled and not deps[name].host:
+            self.err(field, f"{ref}: dependency {name!r} is disabled{self.env_where}",
+                     f"enable it, or set dependencies.{name}.host to a service outside the chart")
 
     def secret(self, ref: str, rest: str, field: str, in_env: bool) -> None:
         if not in_env:
@@ -250,6 +258,9 @@ def talks_to(chk: Any, a: dict[str, Any]) -> list[Any]:
             continue
         name = t if isinstance(t, str) else t.get("agent")
         target = chk.spec["agents"].get(name) if isinstance(name, str) else None
+        if isinstance(t, dict) and "port" in t and name in (chk.spec.get("_dependencies") or {}):
+            chk.err(f"talksTo[{i}].port", f"dependency {name!r} has one port, so talksTo names none",
+                    f"set dependencies.{name}.port")
         if isinstance(t, dict) and target is not None and "port" in t:
             bad = set(target.get("_bad", ()))
             ports = target.get("ports") or {}
