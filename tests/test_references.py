@@ -383,3 +383,13 @@ def test_a_dependency_an_environment_disables_may_be_reached_through_its_host(tm
                       "environments:\n  prod:\n    dependencies:\n      ext: {enabled: false}\n")
     proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_readme_topology_shows_reference_edges_once(tmp_path: Path) -> None:
+    spec = tmp_path / "t.yaml"
+    spec.write_text(HEAD + "agents:\n  a: {image: x:1, port: 80, talksTo: [b, {agent: b, env: B2}]}\n"
+                    "  b: {image: x:1, port: 80}\n"
+                    "  c: {image: x:1, port: 80, env: {X: '${agents.a.url} ${agents.b.host} ${self.url}'}}\n")
+    readme = (generate(spec, tmp_path / "out") / "README.md").read_text()
+    edges = [line.strip() for line in readme.splitlines() if " --> " in line and line.startswith("  ")]
+    assert sorted(edges) == ["a_a --> a_b", "a_c --> a_a", "a_c --> a_b"]

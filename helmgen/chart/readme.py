@@ -74,7 +74,8 @@ def topology(spec: Spec) -> str:
             lines.append(f"  ingress((outside)) --> {_node_id(a.name)}")
     for a in spec.agents.values():
         if a.enabled:
-            for t in (t if isinstance(t, str) else t["agent"] for t in a.talksTo):
+            # talksTo items and ${agents.…} references, each target once
+            for t in dict.fromkeys([*(t if isinstance(t, str) else t["agent"] for t in a.talksTo), *a.calls]):
                 if t in spec.agents and spec.agents[t].enabled:
                     lines.append(f"  {_node_id(a.name)} --> {_node_id(t)}")
     lines.append("```")
