@@ -138,3 +138,13 @@ def test_a_renamed_variable_allows_a_target_that_starts_with_a_digit(tmp_path: P
                     "  c2:\n    image: x:1\n    talksTo: [{agent: 9lives, env: LIVES}]\n")
     proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_helm_test_checks_each_called_port_once(chart: Path, helm: Path) -> None:
+    objs = template(helm, chart)
+    job = [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("app.kubernetes.io/component") == "caller"
+           and "helm.sh/hook" in o["metadata"].get("annotations", {})][0]
+    text = yaml.safe_dump(job["spec"]["template"]["spec"]["containers"])
+    checks = [line.strip().strip("-").strip().strip("'\"") for line in text.splitlines() if "tcp rel-" in line]
+    # its own port; api (primary port, twice in talksTo), nats client and monitor, db (env: false still calls it)
+    assert sorted(checks) == ["tcp rel-api 8080", "tcp rel-caller 9000", "tcp rel-db 5432", "tcp rel-nats 4222", "tcp rel-nats 8222"]
