@@ -393,3 +393,14 @@ def test_the_readme_topology_shows_reference_edges_once(tmp_path: Path) -> None:
     readme = (generate(spec, tmp_path / "out") / "README.md").read_text()
     edges = [line.strip() for line in readme.splitlines() if " --> " in line and line.startswith("  ")]
     assert sorted(edges) == ["a_a --> a_b", "a_c --> a_a", "a_c --> a_b"]
+
+
+def test_a_reference_an_environment_adds_resolves_and_admits(tmp_path: Path, helm: Path) -> None:
+    spec = tmp_path / "e.yaml"
+    spec.write_text(HEAD + "agents:\n  a: {image: x:1, port: 80}\n  b: {image: x:1, port: 81}\n"
+                    "environments:\n  prod:\n    agents:\n      b: {env: {A: '${agents.a.fqdn}:${agents.a.port}'}}\n")
+    chart = generate(spec, tmp_path / "out")
+    assert _callers(template(helm, chart), "a") == []
+    objs = template(helm, chart, "-f", str(chart / "values-prod.yaml"), "--namespace", "prod", release="r")
+    assert _env(_container(objs, "b")) == {"A": "r-a.prod.svc:80"}
+    assert _callers(objs, "a") == ["b"]
