@@ -100,6 +100,13 @@ def test_values_schema_rejects_a_misspelt_talks_to_key(chart: Path, helm: Path, 
     assert "prot" in proc.stderr
 
 
+def test_values_schema_takes_env_false_but_not_true(chart: Path, helm: Path, tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text(yaml.safe_dump({"agents": {"caller": {"talksTo": [{"agent": "api", "env": True}]}}}))
+    proc = run_helm(helm, "template", "rel", str(chart), *secret_sets(chart), "-f", str(values), check=False)
+    assert proc.returncode != 0 and "talksTo" in proc.stderr
+
+
 def test_a_values_file_port_the_target_lacks_fails_the_render(chart: Path, helm: Path, tmp_path: Path) -> None:
     values = tmp_path / "v.yaml"
     values.write_text(yaml.safe_dump({"agents": {"caller": {"talksTo": [{"agent": "api", "port": "grpc"}]}}}))

@@ -114,7 +114,7 @@ def agent_schema() -> dict[str, Any]:
         "state": _obj({"size": QUANTITY, "mountPath": STR, "storageClass": STR, "accessModes": STRS, "retain": BOOL},
                       required=("size",), nullable=True),
         "talksTo": {"type": "array", "items": {"anyOf": [STR, _obj({
-            "agent": STR, "port": STR, "scheme": STR, "path": STR, "env": {"type": ["string", "boolean"]}},
+            "agent": STR, "port": STR, "scheme": STR, "path": STR, "env": {"anyOf": [STR, {"const": False}]}},
             required=("agent",))]}},
         "expose": _obj({
             "host": STR, "path": STR, "pathType": {"enum": ["Prefix", "Exact", "ImplementationSpecific"]},
