@@ -404,3 +404,45 @@ def test_a_reference_an_environment_adds_resolves_and_admits(tmp_path: Path, hel
     objs = template(helm, chart, "-f", str(chart / "values-prod.yaml"), "--namespace", "prod", release="r")
     assert _env(_container(objs, "b")) == {"A": "r-a.prod.svc:80"}
     assert _callers(objs, "a") == ["b"]
+
+
+def test_the_chart_and_the_checker_read_the_same_grammar(tmp_path: Path, helm: Path) -> None:
+    """Strings built at random from the grammar's pieces: each one the checker accepts renders as the
+    checker's reading of it says (references resolved, `$${` unescaped, everything else verbatim)."""
+    import random
+
+    from helmgen.problems import SpecError
+    from helmgen.spec.check import load_spec
+    from helmgen.spec.references import TOKEN
+
+    pieces = ["$", "$$", "{", "}", "${", "$${", "release", "namespace", "HOME", ".", "x", " ", "\\", "{{", "}}",
+              "'", '"', "${release}", "${namespace}", "${agents.a.host}", "${self.port}", "${agents.a.ports.http}",
+              "${HOME}", "$${release}", "${x.y}", "$(VAR)", "\n"]
+    rng = random.Random(10)
+    values = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 9))) for _ in range(400)]
+    known = {"release": "rel", "namespace": "default", "agents.a.host": "rel-a", "self.port": "8080",
+             "agents.a.ports.http": "80"}
+
+    def reading(text: str) -> str:
+        return TOKEN.sub(lambda m: "${" if m.group(1) is None else known.get(m.group(1), m.group(0)), text)
+
+    accepted = []
+    for i, v in enumerate(values):
+        one = tmp_path / "one.yaml"
+        one.write_text(yaml.safe_dump({"apiVersion": "agentgen/v1", "name": "g", "version": "0.1.0", "agents": {
+            "a": {"image": "x:1", "port": 80}, "b": {"image": "x:1", "port": 8080, "env": {"V": v}}}}))
+        try:
+            load_spec(str(one))
+        except SpecError:
+            continue
+        accepted.append((f"V{i}", v))
+    assert len(accepted) > 150
+    for piece in ("$${", "${agents.a.host}", "${self.port}", "${release}", "${HOME}"):
+        assert any(piece in v for _, v in accepted), piece
+    assert any(reading(v) != v for _, v in accepted)
+    spec = tmp_path / "g.yaml"
+    spec.write_text(yaml.safe_dump({"apiVersion": "agentgen/v1", "name": "g", "version": "0.1.0", "agents": {
+        "a": {"image": "x:1", "port": 80}, "b": {"image": "x:1", "port": 8080, "env": dict(accepted)}}}))
+    env = _env(_container(template(helm, generate(spec, tmp_path / "out")), "b"))
+    for name, v in accepted:
+        assert env[name] == reading(v), (v, env[name])
