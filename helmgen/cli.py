@@ -156,6 +156,30 @@ def _template_args(model: Any, chart: Path, env: str | None, release: str, place
     return args
 
 
+def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
+    """Fetch the subcharts a chart's Chart.yaml names when charts/ lacks them (rendering and packaging
+    need them; generate never fetches), and say so on stderr."""
+    from helmgen.helm import build_dependencies, missing_dependencies
+
+    missing = missing_dependencies(str(chart))
+    if missing:
+        click.echo(f"helmgen: fetching the dependencies charts/ lacks: {', '.join(missing)}", err=True)
+        click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
+
+
+def _local_paths_resolved(model: Any) -> Any:
+    """The model with each relative file:// dependency made absolute, read from ./<name>/ (where
+    `helmgen generate SPEC` puts the chart), for a chart rendered in a temporary folder."""
+    import dataclasses
+    import os
+
+    deps = {k: dataclasses.replace(d, repository="file://" + os.path.abspath(os.path.join(
+        model.name, d.repository[len("file://"):])))
+            if d.repository.startswith("file://") and not d.repository.startswith("file:///") else d
+            for k, d in model.dependencies.items()}
+    return dataclasses.replace(model, dependencies=deps) if deps != model.dependencies else model
+
+
 def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...], release: str,
                  placeholder_secrets: bool = False) -> list[str]:
     """Generate once into a temporary folder and `helm template` it for each environment (at once)."""
@@ -170,9 +194,11 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
         _check_env(model, env)
     with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
         chart = Path(tmp) / model.name
-        write_chart(render_chart(model), chart)
+        write_chart(render_chart(_local_paths_resolved(model)), chart)
         commands = [[*_template_args(model, chart, env, release, placeholder_secrets), *helm_args] for env in envs]
         try:
+            if model.dependencies:
+                _fetch_dependencies(chart, "--plain-http" in helm_args)
             if len(commands) == 1:
                 return [run(*commands[0])]
             with ThreadPoolExecutor(len(commands)) as pool:  # each Helm is its own process
@@ -294,12 +320,15 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
                     model = _spec_text_or_exit(bumped[0], source)
                 chart = work / "chart" / model.name
                 write_chart(render_chart(model), chart)
+                if model.dependencies:
+                    _fetch_dependencies(chart, plain_http)
                 tgz = pub.package(chart, work / "pkg", signing)
                 prov = tgz.with_name(tgz.name + ".prov")
             elif kind == "chart":
                 if not (src / "Chart.yaml").exists():
                     raise pub.BadInput(f"{source} is a folder without Chart.yaml")
                 pub.check_chart_links(src)
+                _fetch_dependencies(src, plain_http)
                 tgz = pub.package(src, work / "pkg", signing)
                 prov = tgz.with_name(tgz.name + ".prov")
             else:

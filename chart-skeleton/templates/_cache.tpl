@@ -17,8 +17,7 @@ securityDefaultsYaml (the same as YAML, not indented: the usual agent uses them 
 none); secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
 secretNames (secret reference -> Secret name); testName, testLabels and testPodLabels (the `helm
 test` pods' name label, their Jobs' labels, and their pod templates' stable labels, without the
-component); agentsByName (every agent) and agents (the enabled agents, in name order); dependencies (key -> {enabled, host, port, url}, from
-agentgen.dependency); emptyMap.
+component); agentsByName (every agent) and agents (the enabled agents, in name order); emptyMap.
 Each agent's entry: name; values (its values, completed by agentgen.completeAgent when added in a
 values file); fullname; longName (whether the fullname may pass 52 characters); workloadName;
 kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, port and portIsTCP
@@ -119,13 +118,12 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
-{{- /* how agents reach each dependency (talksTo, ${deps.NAME.…}): {enabled, host, port, url} by key */ -}}
-{{- $deps := dict -}}
-{{- range $key, $_ := .Values.dependencies }}{{ $_ := set $deps $key (include "agentgen.dependency" (dict "root" $ "name" $key) | fromYaml) }}{{ end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "release" .Release.Name "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
       "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
-      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "dependencies" $deps "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+{{- /* dependencies: key -> {enabled, host, port, url, urlVariable} (templates/_dependencies.tpl) */ -}}
+{{- $_ := set $g "dependencies" (include "agentgen.dependencies" . | fromYaml) -}}
 {{- end -}}

@@ -37,3 +37,17 @@ url is http://<host>:<port> (no port: http://<host>).
 {{- if $wiring.port }}{{ $url = printf "%s:%v" $url $wiring.port }}{{ end -}}
 {{- toYaml (dict "enabled" $enabled "host" $host "port" ($wiring.port | default nil) "url" $url) -}}
 {{- end -}}
+
+{{/*
+Every dependency, for the cache: key -> agentgen.dependency's {enabled, host, port, url} and
+urlVariable (<KEY>_URL). Takes the root context; returns YAML (read it with fromYaml).
+*/}}
+{{- define "agentgen.dependencies" -}}
+{{- $out := dict -}}
+{{- range $key, $_ := .Values.dependencies -}}
+{{- $d := include "agentgen.dependency" (dict "root" $ "name" $key) | fromYaml -}}
+{{- $_ := set $d "urlVariable" (printf "%s_URL" ($key | upper | replace "-" "_")) -}}
+{{- $_ := set $out $key $d -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec.dependencies import build_dependencies, environment_dependencies
+from helmgen.spec.dependencies import build_dependencies, environment_dependencies, talks_to_dependency
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
@@ -461,10 +461,10 @@ class _AgentChecker:
             target = target.get("agent") if isinstance(target, dict) else target
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
+            if talks_to_dependency(self, i, target):
+                continue
             target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
-            if target in self.spec.get("_dependencies", {}) and target not in self.spec["agents"]:
-                pass  # a dependency (spec/dependencies.py): its Service is the subchart's
-            elif target == self.name:
+            if target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
             elif target not in self.spec["agents"] and target in self.spec.get("_all_agents", ()):
                 pass  # an agent with problems of its own, reported there
@@ -671,7 +671,8 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     agents = _agents(merged, v, ctx)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
-    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx)
+    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx,
+                                                                         v.get("_all_agents", v["agents"]))
                                       for name, env in v.get("environments", {}).items()}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
