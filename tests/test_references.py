@@ -93,6 +93,8 @@ def _container(objs: list[dict[str, Any]], agent: str) -> dict[str, Any]:
 
 
 def _env(c: dict[str, Any]) -> dict[str, str]:
+    names = [e["name"] for e in c.get("env", [])]
+    assert len(names) == len(set(names)), names  # no variable twice
     return {e["name"]: e.get("value") for e in c.get("env", [])}
 
 

@@ -35,7 +35,9 @@ LONG = "a-release-name-that-is-long-enough-to-shorten-names-x"
 def _env(objs: list[dict[str, Any]], agent: str) -> dict[str, str]:
     dep = [o for o in objs if o["kind"] == "Deployment"
            and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent][0]
-    return {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    env = dep["spec"]["template"]["spec"]["containers"][0].get("env", [])
+    assert len(env) == len({e["name"] for e in env}), env  # no variable twice
+    return {e["name"]: e["value"] for e in env}
 
 
 def _service(objs: list[dict[str, Any]], agent: str) -> str:
