@@ -169,6 +169,13 @@ the pod template as block YAML.
             {{- end }}
             {{- /* talksTo: an agent's or a dependency's name, or {agent, port, scheme, path, env: NAME | false} */}}
             {{- range $item := $a.talksTo }}
+            {{- /* the usual item, an agent's name: the variable and URL the cache holds */}}
+            {{- $fast := false }}
+            {{- if kindIs "string" $item }}{{ with index $g.agentsByName $item }}{{ $fast = true }}{{ if .port }}{{ if not (hasKey $env .urlVariable) }}
+            - name: {{ .urlVariable }}
+              value: {{ quote .url }}
+            {{- end }}{{ end }}{{ end }}{{ end }}
+            {{- if not $fast }}
             {{- $call := $item }}
             {{- if kindIs "string" $item }}{{ $call = dict "agent" $item }}{{ end }}
             {{- $target := index $g.agentsByName $call.agent }}
@@ -196,6 +203,7 @@ the pod template as block YAML.
             {{- if and $url $var (not (hasKey $env (toString $var))) }}
             - name: {{ quote $var }}
               value: {{ quote $url }}
+            {{- end }}
             {{- end }}
             {{- end }}
           {{- end }}
