@@ -36,7 +36,8 @@ def spec_text(n: int) -> str:
         targets = sorted({f"agent-{(i + 1) % n:03d}", f"agent-{(i + 7) % n:03d}"} - {name})
         lines += [f"  {name}:", f"    description: Agent number {i}", f"    image: ghcr.io/acme/agent-{i % 10}:1.{i}",
                   "    port: 8080", "    health: /healthz", f"    talksTo: [{', '.join(targets)}]",
-                  "    env:", "      OPENAI_API_KEY: {secret: keys, key: openai}", f"      INDEX: {i}"]
+                  "    env:", "      OPENAI_API_KEY: {secret: keys, key: openai}", f"      INDEX: {i}",
+                  f"      PEER: nats://${{agents.{targets[0]}.host}}:${{agents.{targets[0]}.port}}"]  # a reference
         if i % 3 == 0:
             lines += ["    scaling: {minReplicas: 2, maxReplicas: 6, cpu: 70}"]
         if i % 5 == 0:

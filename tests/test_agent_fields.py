@@ -30,10 +30,10 @@ SPEC_KEYS = {k for k, f in AGENT_FIELDS.items() if f.type is not None}
 VALUES_KEYS = {k for k, f in AGENT_FIELDS.items() if f.values}
 # Agent (helmgen/spec/model.py) holds the values keys except: POD_FIELDS, kept together in Agent.pod;
 # primaryPort, which is Agent.primary_port (the first of ports). It adds `name` (the key in agents), `pod`
-# and `tracks` (the rollout's canary or blue-green versions, derived from rollout; the templates derive
-# them again from values).
+# `tracks` (the rollout's canary or blue-green versions, derived from rollout; the templates derive
+# them again from values) and `calls` (the agents its ${agents.…} references name: the README diagram).
 MODEL_KEYS = VALUES_KEYS - set(POD_FIELDS) - {"primaryPort"}
-MODEL_ONLY = {"name", "pod", "tracks"}
+MODEL_ONLY = {"name", "pod", "tracks", "calls"}
 
 
 def _spec_agent() -> Agent:

@@ -151,7 +151,8 @@ def test_ordinary_values_do_not_warn(tmp_path: Path) -> None:
     spec.write_text(HEAD + "agents:\n  a:\n    image: nginx\n    port: 80\n    env:\n" + env + "\n"
                     "    rbac: {rules: [{apiGroups: [''], resources: [configmaps], verbs: [get, list]}]}\n"
                     "    securityContext: {privileged: false}\n"
-                    "    volumes: [{name: cache, emptyDir: {}}]\n")
+                    "    volumes: [{name: cache, emptyDir: {}}]\n"
+                    "  planner: {image: nginx:1.27, port: 8080}\n")  # the agent a ${agents.planner.url} names
     proc = helmgen_cli("validate", str(spec))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 

@@ -11,7 +11,7 @@ template computes it and the others reuse it; were that to change, each template
 its own copy (same output, only slower). Every template starts with
 {{- include "agentgen.init" $ }}, which computes it unless another template has.
 Fields (data, not text: the templates format them): labels (the common labels); namespace (the
-release namespace); prefix (of every object name); imagePullSecrets (their names);
+release namespace); release (the release name); prefix (of every object name); imagePullSecrets (their names);
 securityDefaults (.Values.securityDefaults) and
 securityDefaultsYaml (the same as YAML, not indented: the usual agent uses them as they are); appVersionTag (the image tag used when an agent gives
 none); secretObjects (declared secret -> the name of the chart's own Secret or ExternalSecret);
@@ -124,7 +124,7 @@ previewTrack and canary (its workloads: agentgen.tracks). Takes the root context
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
-      "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
+      "namespace" .Release.Namespace "release" .Release.Name "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
       "appVersionTag" $appTag
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl

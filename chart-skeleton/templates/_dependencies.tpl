@@ -51,25 +51,3 @@ urlVariable (<KEY>_URL). Takes the root context; returns YAML (read it with from
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
-
-{{/*
-The <KEY>_URL variables of an agent's talksTo items that name a dependency (agents' own are
-rendered by agentgen.pod). A variable the agent sets itself in env wins; an object item may
-rename it (env: NAME) or turn it off (env: false). Takes list cache talksTo env; returns env
-items as block YAML, or nothing.
-*/}}
-{{- define "agentgen.dependencyEnv" -}}
-{{- $deps := (index . 0).dependencies -}}
-{{- $env := index . 2 -}}
-{{- $items := list -}}
-{{- range $t := index . 1 -}}
-{{- $key := $t -}}
-{{- $var := "" -}}
-{{- if kindIs "map" $t }}{{ $key = $t.agent }}{{ if kindIs "string" $t.env }}{{ $var = $t.env }}{{ else if eq (toString $t.env) "false" }}{{ $key = "" }}{{ end }}{{ end -}}
-{{- with index $deps (toString $key) -}}
-{{- if not $var }}{{ $var = .urlVariable }}{{ end -}}
-{{- if not (hasKey $env $var) }}{{ $items = append $items (dict "name" $var "value" .url) }}{{ end -}}
-{{- end -}}
-{{- end -}}
-{{- with $items }}{{ toYaml . }}{{ end -}}
-{{- end -}}

@@ -31,7 +31,12 @@ the pod template as block YAML.
       {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
       {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
       {{- if $restart }}
-      {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
+      {{- $files := $a.config.files }}
+      {{- if contains "${" (toJson $files) }}
+      {{- $r := dict "v" $files "self" $d "cache" $g "where" (printf "agents.%s.config.files" $name) }}
+      {{- $_ := include "agentgen.resolveAll" $r }}{{ $files = $r.v }}
+      {{- end }}
+      {{- $_ := set $ann "checksum/config" (toYaml $files | sha256sum) }}
       {{- end }}
       {{- if $scrape }}
       {{- $mport := $a.monitoring.port }}
@@ -102,13 +107,17 @@ the pod template as block YAML.
           {{- if $img.digest }}{{ $ref = print $ref "@" $img.digest }}{{ end }}
           image: {{ quote $ref }}
           imagePullPolicy: {{ $img.pullPolicy | default "IfNotPresent" }}
-          {{- with $a.command }}
-          command:
-            {{- toYaml . | nindent 12 }}
+          {{- range $field := list "command" "args" }}
+          {{- with index $a $field }}
+          {{- /* only strings holding ${ go through the resolver (references, see _references.tpl) */}}
+          {{- $strings := . }}
+          {{- if contains "${" (toJson .) }}
+          {{- $r := dict "v" . "self" $d "cache" $g "where" (printf "agents.%s.%s" $name $field) }}
+          {{- $_ := include "agentgen.resolveAll" $r }}{{ $strings = $r.v }}
           {{- end }}
-          {{- with $a.args }}
-          args:
-            {{- toYaml . | nindent 12 }}
+          {{ $field }}:
+            {{- toYaml $strings | nindent 12 }}
+          {{- end }}
           {{- end }}
           {{- with $a.ports }}
           ports:
@@ -125,7 +134,11 @@ the pod template as block YAML.
             {{- range $var, $e := $env }}
             - name: {{ quote $var }}
               {{- if hasKey $e "value" }}
+              {{- if and (kindIs "string" $e.value) (contains "${" $e.value) }}
+              value: {{ include "agentgen.resolve" (dict "s" $e.value "self" $d "cache" $g "where" (printf "agents.%s.env.%s" $name $var)) | quote }}
+              {{- else }}
               value: {{ quote $e.value }}
+              {{- end }}
               {{- else if $e.secret }}
               {{- $sn := index $g.secretNames $e.secret | default $e.secret }}
               valueFrom:
@@ -154,16 +167,45 @@ the pod template as block YAML.
                   resource: {{ quote $e.resource }}
               {{- end }}
             {{- end }}
-            {{- range $target := $a.talksTo }}
-            {{- with index $g.agentsByName $target }}
-            {{- if .port }}{{ if hasKey $env .urlVariable }}{{ else }}
+            {{- /* talksTo: an agent's or a dependency's name, or {agent, port, scheme, path, env: NAME | false} */}}
+            {{- range $item := $a.talksTo }}
+            {{- /* the usual item, an agent's name: the variable and URL the cache holds */}}
+            {{- $fast := false }}
+            {{- if kindIs "string" $item }}{{ with index $g.agentsByName $item }}{{ $fast = true }}{{ if .port }}{{ if not (hasKey $env .urlVariable) }}
             - name: {{ .urlVariable }}
               value: {{ quote .url }}
-            {{- end }}{{ end }}
+            {{- end }}{{ end }}{{ end }}{{ end }}
+            {{- if not $fast }}
+            {{- $call := $item }}
+            {{- if kindIs "string" $item }}{{ $call = dict "agent" $item }}{{ end }}
+            {{- $target := index $g.agentsByName $call.agent }}
+            {{- $dep := index $g.dependencies $call.agent }}
+            {{- $var := printf "%s_URL" ($call.agent | upper | replace "-" "_") }}
+            {{- if hasKey $call "env" }}{{ $var = $call.env }}{{ end }}
+            {{- $url := "" }}
+            {{- if $target }}{{ if $target.port }}
+            {{- $url = $target.url }}
+            {{- if ne (len $call) 1 }}
+            {{- $port := $target.port }}
+            {{- with $call.port }}
+            {{- if not (hasKey $target.values.ports .) }}{{ fail (printf "agents.%s.talksTo: agent %q has no port named %q" $name $call.agent .) }}{{ end }}
+            {{- $port = (index $target.values.ports .).port }}
+            {{- end }}
+            {{- $url = printf "%s://%s:%v%s" ($call.scheme | default "http") $target.fullname $port ($call.path | default "") }}
+            {{- end }}
+            {{- end }}{{ else if $dep }}
+            {{- $url = $dep.url }}
+            {{- if ne (len $call) 1 }}
+            {{- $port := "" }}{{ if $dep.port }}{{ $port = printf ":%v" $dep.port }}{{ end }}
+            {{- $url = printf "%s://%s%s%s" ($call.scheme | default "http") $dep.host $port ($call.path | default "") }}
             {{- end }}
             {{- end }}
-            {{- /* talksTo items that name a dependency: its <KEY>_URL (templates/_dependencies.tpl) */}}
-            {{- with $g.dependencies }}{{ with include "agentgen.dependencyEnv" (list $g $a.talksTo $env) }}{{ . | nindent 12 }}{{ end }}{{ end }}
+            {{- if and $url $var (not (hasKey $env (toString $var))) }}
+            - name: {{ quote $var }}
+              value: {{ quote $url }}
+            {{- end }}
+            {{- end }}
+            {{- end }}
           {{- end }}
           {{- with $a.envFrom }}
           envFrom:

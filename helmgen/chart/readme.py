@@ -74,7 +74,8 @@ def topology(spec: Spec) -> str:
             lines.append(f"  ingress((outside)) --> {_node_id(a.name)}")
     for a in spec.agents.values():
         if a.enabled:
-            for t in a.talksTo:
+            # talksTo items and ${agents.…} references, each target once
+            for t in dict.fromkeys([*(t if isinstance(t, str) else t["agent"] for t in a.talksTo), *a.calls]):
                 if t in spec.agents and spec.agents[t].enabled:
                     lines.append(f"  {_node_id(a.name)} --> {_node_id(t)}")
     lines.append("```")
@@ -106,7 +107,7 @@ def render_readme(spec: Spec) -> str:
             "@" + a.image["digest"][:19] + "…" if a.image["digest"] else "")
         ports = ", ".join(f"{n}={p['port']}" for n, p in a.ports.items())
         out.append(f"| {a.name}{'' if a.enabled else ' (disabled)'} | {a.kind} | {_code(img)} | {ports} | "
-                   f"{', '.join(a.talksTo)} | {_cell(a.description)} |")
+                   f"{', '.join(t if isinstance(t, str) else t['agent'] for t in a.talksTo)} | {_cell(a.description)} |")
     out += ["", "## Values", "",
             "Every setting is in `values.yaml`, with a comment. `values.schema.json` rejects a misspelt key "
             "in any values file, except inside Kubernetes fields passed through as they are (`securityContext`, "

@@ -125,7 +125,9 @@ def agent_schema() -> dict[str, Any]:
                        required=("files",), nullable=True),
         "state": _obj({"size": QUANTITY, "mountPath": STR, "storageClass": STR, "accessModes": STRS, "retain": BOOL},
                       required=("size",), nullable=True),
-        "talksTo": STRS,
+        "talksTo": {"type": "array", "items": {"anyOf": [STR, _obj({
+            "agent": STR, "port": STR, "scheme": STR, "path": STR, "env": {"anyOf": [STR, {"const": False}]}},
+            required=("agent",))]}},
         "expose": _obj({
             "host": STR, "path": STR, "pathType": {"enum": ["Prefix", "Exact", "ImplementationSpecific"]},
             "port": INT_OR_STR, "className": STR, "tls": _obj({"secretName": STR}, nullable=True),

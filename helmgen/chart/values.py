@@ -43,7 +43,7 @@ DOCS_BEFORE_AGENTS: dict[str, str] = {
     "nameOverride": "Replaces the chart name in the app.kubernetes.io/name label.",
     "fullnameOverride": "Replaces the release name as the prefix of every object name (<prefix>-<agent>).",
     "imagePullSecrets": "Names of existing Secrets used to pull every agent's image.",
-    "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo\n"
+    "networkPolicy": "true: each agent accepts traffic only from the agents that list it in talksTo or reference it\n"
                      "(and from anywhere on an exposed or dedicated metrics port; see monitoring.allowFrom).",
     "tests": "The `helm test` pods: one per agent with ports.",
     "tests.enabled": "false: render no test pods.",

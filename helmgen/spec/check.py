@@ -31,6 +31,7 @@ from helmgen.spec.dependencies import build_dependencies, environment_dependenci
 from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import Agent, Secret, Spec
+from helmgen.spec import references
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
@@ -282,6 +283,8 @@ class _AgentChecker:
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
+        calls = references.agent_references(self, a)
+        talks_to_ = references.talks_to(self, a)
         if len(self.ctx.problems) > n0:
             return None
         return Agent(
@@ -289,7 +292,7 @@ class _AgentChecker:
             image=image_, command=list(a.get("command", [])), args=list(a.get("args", [])), ports=ports,
             service=service, replicas=replicas, resources=resources_, health=health,
             scaling=scaling, disruption=disruption, env=env_, envFrom=list(a.get("envFrom", [])), config=config,
-            state=state, talksTo=talks_to_, expose=expose_, serviceAccount=sa, rbac=rbac,
+            state=state, talksTo=talks_to_, calls=calls, expose=expose_, serviceAccount=sa, rbac=rbac,
             protocol=protocol, rollout=rollout_, tracks=tracks, monitoring=monitoring_, schedule=schedule, job=job_,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod_,
         )
@@ -384,6 +387,7 @@ def _check(v: dict[str, Any], ctx: Ctx, book: SpecContext) -> tuple[dict[str, Ag
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
     check_rollout_names(agents, ctx, environments)
+    references.manifest_references(ctx, v, merged, environments, book)
     for i, m in enumerate(v.get("extraManifests", [])):
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"

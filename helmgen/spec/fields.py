@@ -641,6 +641,16 @@ class AgentField(NamedTuple):
     values: bool = True  # False: a spec shorthand, with no key of its own in values.yaml
 
 
+# a talksTo item: a target's name, or where and how to call it (the variable renamed, or none: env false)
+TALKS_TO = Union(AGENT_NAME, Obj({
+    "agent": AGENT_NAME, "port": Str(PORT_NAME, "a port name"),
+    "scheme": Str(r"[a-z][a-z0-9+.-]*", "a URL scheme", hint="for example http, https, nats or grpc"),
+    "path": Str(r"/\S*", "a path starting with '/'", hint="for example /v1 or /sse"),
+    "env": Union(Const(False), Str(ENV_NAME, "a valid environment variable name"),
+                 what="a variable name or false"),
+}, required=("agent",), what="{agent, port, scheme, path, env}"), what="an agent name or {agent, port, scheme, path, env}")
+
+
 # The agent's fields, once. The spec type, the published schema's descriptions and docs/spec.md's field table
 # come from here; values.yaml's comments and the chart README's values table too (chart/values.py DOCS). The
 # model (spec/model.py Agent), the values tree (chart/values.py agent_values) and values.schema.json
@@ -669,14 +679,16 @@ AGENT_FIELDS: dict[str, AgentField] = {
                                    "engine: keda.", "null: fixed replicas."),
     "disruption": AgentField(DISRUPTION, "PodDisruptionBudget (minAvailable or maxUnavailable).", "null: none."),
     "env": AgentField(ENV, "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or "
-                           "{resource}."),
+                           "{resource}; a value may hold ${agents.NAME.host|fqdn|port|url|ports.P}, ${self.…}, "
+                           "${deps.NAME.…}, ${secrets.S.K}, ${release}, ${namespace}."),
     "envFrom": AgentField(ENV_FROM, "Whole Secrets or ConfigMaps as environment variables."),
     "config": AgentField(CONFIG, "Files mounted as a directory from a ConfigMap.",
                          "reload: restart rolls the pods when\nthey change; live leaves the pods running and the "
                          "agent re-reads the files."),
     "state": AgentField(STATE, "Persistent storage: a PersistentVolumeClaim per replica (StatefulSet)."),
-    "talksTo": AgentField(List(AGENT_NAME, unique=True), "Agents this agent calls: each adds <TARGET>_URL and "
-                                                         "opens the target's NetworkPolicy."),
+    "talksTo": AgentField(List(TALKS_TO, unique=True), "Agents (or dependencies) this agent calls: a name, or "
+                                                       "{agent, port, scheme, path, env: NAME or false}; each adds "
+                                                       "<TARGET>_URL (or env) and opens the target's NetworkPolicy."),
     "expose": AgentField(EXPOSE, "Outside access: an Ingress, or with gateway a Gateway API HTTPRoute.",
                          "null: none."),
     "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "

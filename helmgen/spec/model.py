@@ -43,7 +43,7 @@ class Agent:
     envFrom: list[dict[str, Any]]
     config: dict[str, Any] | None
     state: dict[str, Any] | None
-    talksTo: list[str]
+    talksTo: list[Any]  # a target's name, or {agent, port, scheme, path, env} as written
     expose: dict[str, Any] | None
     serviceAccount: dict[str, Any]
     rbac: dict[str, Any] | None
@@ -58,6 +58,7 @@ class Agent:
     # the versions besides the stable one: {"canary": …} while a canary runs, {"blue": …, "green": …} for
     # blue-green; each {image (complete), env and config (merged over the agent's)}
     tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)  # agents named in its ${agents.…} references (not itself)
 
     @property
     def primary_port(self) -> str:

@@ -10,15 +10,18 @@ from helmgen.spec.dependencies import talks_to_dependency
 _TRAFFIC = {"port", "ports", "kind", "schedule", "state"}  # what decides whether an agent serves traffic
 
 
-def check_talks_to(chk: Checker, a: dict[str, Any]) -> list[str]:
-    talks_to: list[str] = list(a.get("talksTo", []))
-    for i, target in enumerate(talks_to):
+def check_talks_to(chk: Checker, a: dict[str, Any]) -> list[Any]:
+    """Each item names an agent or a dependency (a name, or {agent, port, scheme, path, env})."""
+    talks_to: list[Any] = list(a.get("talksTo", []))
+    for i, item in enumerate(talks_to):
+        renamed = isinstance(item, dict) and "env" in item  # no <TARGET>_URL: the digit rule is moot
+        target = item.get("agent") if isinstance(item, dict) else item
         if isinstance(target, str) and not talks_to_dependency(chk, i, target):  # else a problem of its own
-            _target(chk, f"talksTo[{i}]", target)
+            _target(chk, f"talksTo[{i}]", target, renamed)
     return talks_to
 
 
-def _target(chk: Checker, field: str, target: str) -> None:
+def _target(chk: Checker, field: str, target: str, renamed: bool = False) -> None:
     agents = chk.spec["agents"]
     all_agents = chk.book.all_agents
     if target == chk.name:
@@ -34,7 +37,7 @@ def _target(chk: Checker, field: str, target: str) -> None:
                 f'did you mean "{close[0]}"?' if close else "agents: " + ", ".join(names))
     elif chk.book.bad_fields(target) & _TRAFFIC:
         pass  # whether it serves traffic depends on a field with a problem, reported there
-    elif target[0].isdigit():
+    elif target[0].isdigit() and not renamed:
         chk.err(field, f"agent {target!r} starts with a digit, so its variable "
                        f"{target.upper().replace('-', '_')}_URL would be an invalid name",
                 "give the agent a name that starts with a letter")
