@@ -122,7 +122,13 @@ the pod template as block YAML.
           {{- if not $env }}{{ $env = $g.emptyMap }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
-            {{- range $var, $e := $env }}
+            {{- /* in envOrder's order (as the spec wrote them, each after the variables it uses through $(VAR)); then any a values file added */}}
+            {{- $names := list }}
+            {{- $placed := dict }}
+            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ $_ := set $placed . true }}{{ end }}{{ end }}
+            {{- if ne (len $names) (len $env) }}{{ $names = concat $names (include "agentgen.envExtras" (list $env $placed) | fromYamlArray) }}{{ end }}
+            {{- range $var := $names }}
+            {{- $e := index $env $var }}
             - name: {{ quote $var }}
               {{- if hasKey $e "value" }}
               value: {{ quote $e.value }}
@@ -224,6 +230,35 @@ the pod template as block YAML.
         {{- with $a.volumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+{{- end -}}
+
+{{/*
+The variables of env that envOrder does not list (added in a values file): in name order, each held back
+until the variables it uses through $(VAR) are placed ($$ is Kubernetes' escape; a cycle keeps name order). Takes list
+env placed (a dict of the names already placed; changed); returns a YAML list of names.
+*/}}
+{{- define "agentgen.envExtras" -}}
+{{- $env := index . 0 -}}
+{{- $placed := index . 1 -}}
+{{- $rest := list -}}
+{{- range $var, $_ := $env }}{{ if not (hasKey $placed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
+{{- $out := list -}}
+{{- range until (len $rest) -}}
+{{- range $var := $rest -}}
+{{- if not (hasKey $placed $var) -}}
+{{- $ready := true -}}
+{{- $e := index $env $var -}}
+{{- if and (kindIs "map" $e) (hasKey $e "value") -}}
+{{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) (not (hasKey $placed $used)) }}{{ $ready = false }}{{ end }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $rest }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/*

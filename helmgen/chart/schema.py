@@ -107,6 +107,7 @@ def agent_schema() -> dict[str, Any]:
         "env": {"type": "object", "additionalProperties": _obj({
             "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
             "field": STR, "resource": STR, "optional": BOOL})},
+        "envOrder": STRS,
         "envFrom": {"type": "array", "items": _obj({"secret": STR, "configMap": STR, "prefix": STR, "optional": BOOL})},
         "config": _obj({"mountPath": STR, "files": STR_MAP, "reload": {"enum": ["restart", "live"]}},
                        required=("files",), nullable=True),

@@ -155,6 +155,9 @@ DOCS: dict[str, str] = {
     "agents.*.job.startingDeadlineSeconds": "CronJob: seconds a missed run may start late.",
     "agents.*.job.suspend": "CronJob: true pauses the schedule.",
     "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.",
+    "agents.*.envOrder": "The order of env's variables in the container (generated: as written, each after the\n"
+                         "variables it uses through $(VAR)). A variable not listed (added in a values file) comes after\n"
+                         "them, in name order, each held back until the variables it uses are placed.",
     "agents.*.envFrom": "Whole Secrets or ConfigMaps as environment variables.",
     "agents.*.config": "Files mounted as a directory from a ConfigMap. reload: restart rolls the pods when\n"
                        "they change; live leaves the pods running and the agent re-reads the files.",
@@ -253,6 +256,7 @@ def agent_values(a: Agent) -> dict[str, Any]:
         "scaling": a.scaling,
         "disruption": a.disruption,
         "env": a.env,
+        "envOrder": a.envOrder,
         "envFrom": a.envFrom,
         "config": a.config,
         "state": a.state,

@@ -14,6 +14,7 @@ from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec import runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
 
@@ -453,6 +454,7 @@ class _AgentChecker:
                 if e["key"] not in keys:
                     self.err(f"env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
                              "declared keys: " + ", ".join(keys))
+        env, env_order = runtime.env_order(self, a)
 
         for i, target in enumerate(a.get("talksTo", [])):
             if not isinstance(target, str):
@@ -570,6 +572,7 @@ class _AgentChecker:
             state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
             protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
+            envOrder=env_order,
         )
 
 

@@ -53,6 +53,7 @@ class Agent:
     securityContext: dict[str, Any]  # the spec's own settings, merged over values.yaml's securityDefaults by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
+    envOrder: list[str] = field(default_factory=list)  # env's names in the order the container gets them
 
     @property
     def primary_port(self) -> str:

@@ -1,0 +1,101 @@
+"""Runtime wiring of an agent's container: env order and `$(VAR)` use, secrets at runtime,
+hook Jobs, its own NetworkPolicy peers and cluster-scoped RBAC.
+
+Plain functions called from the agent checker (`chk`: err, warn, name, spec, ctx) with the merged
+agent; each returns the normalised piece the model holds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+# Kubernetes' own expansion in env values: `$$` is an escaped `$`, `$(NAME)` a use of NAME
+_EXPANSION = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
+# `${secrets.S.K}` in an env literal; `$${` is the escape of a literal `${`
+_SECRET_REF = re.compile(r"\$\$\{|\$\{secrets\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([-._a-zA-Z0-9]+)\}")
+
+HOOK_EVENTS = ("pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback")
+DEFAULT_AGENT_CARD = "/.well-known/agent-card.json"
+
+
+class Checker(Protocol):
+    name: str
+    spec: dict[str, Any]
+
+    def err(self, field: str, message: str, hint: str = "") -> None: ...
+
+
+def secret_variable(secret: str, key: str) -> str:
+    """The variable the chart adds for `${secrets.SECRET.KEY}`: upper-cased, every other character '_'."""
+    return "AGENTGEN_SECRET_" + re.sub(r"[^A-Z0-9_]", "_", f"{secret}_{key}".upper())
+
+
+def uses(value: str) -> list[str]:
+    """The variables a value uses through `$(NAME)`, in order (`$$(NAME)` is no use)."""
+    return [m.group(1) for m in _EXPANSION.finditer(value) if m.group(1)]
+
+
+def _with_secret_refs(env: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`${secrets.S.K}` in literals → `$(AGENTGEN_SECRET_S_K)`, the variable added in front of the first user."""
+    out: dict[str, dict[str, Any]] = {}
+    added: dict[str, dict[str, Any]] = {}
+    for var, e in env.items():
+        if "value" in e and isinstance(e["value"], str) and "${secrets." in e["value"]:
+            refs: list[tuple[str, str, str]] = []
+
+            def swap(m: re.Match[str]) -> str:
+                if m.group(0) == "$${":
+                    return m.group(0)
+                name = secret_variable(m.group(1), m.group(3))
+                refs.append((name, m.group(1), m.group(3)))
+                return f"$({name})"
+
+            e = {**e, "value": _SECRET_REF.sub(swap, e["value"])}
+            for name, secret, key in refs:
+                if name not in env and name not in added:
+                    added[name] = {"secret": secret, "key": key}
+                    out[name] = added[name]
+        out[var] = e
+    return out
+
+
+def env_order(chk: Checker, a: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The agent's env (with the variables `${secrets…}` needs) and the order the container gets it in:
+    as written (defaults' first), each variable after those it uses through `$(VAR)`. A `$(VAR)` naming
+    no variable of the container (when no envFrom may bring it) and a cycle are errors."""
+    env = _with_secret_refs(a.get("env", {}))
+    envfrom = bool(a.get("envFrom"))
+    deps: dict[str, list[str]] = {}
+    for var, e in env.items():
+        value = e.get("value")
+        found = uses(value) if isinstance(value, str) else []
+        deps[var] = [d for d in dict.fromkeys(found) if d in env]
+        missing = [d for d in dict.fromkeys(found) if d not in env]
+        if missing and not envfrom:
+            chk.err(f"env.{var}", f"uses $({missing[0]}), which is no variable of the container",
+                    "define it in env (or bring it with envFrom), or write $$(" + missing[0] + ") for a literal $("
+                    + missing[0] + ")")
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1: being placed, 2: placed
+    reported: set[str] = set()
+
+    def place(var: str, path: list[str]) -> None:
+        if state.get(var) == 2:
+            return
+        if state.get(var) == 1:
+            cycle = path[path.index(var):] + [var]
+            if not reported & set(cycle):
+                chk.err(f"env.{cycle[0]}", "uses itself through $(VAR): " + " → ".join(cycle),
+                        "Kubernetes expands $(VAR) only with variables defined before; break the cycle")
+                reported.update(cycle)
+            return
+        state[var] = 1
+        for d in deps[var]:
+            place(d, path + [var])
+        state[var] = 2
+        order.append(var)
+
+    for var in env:
+        place(var, [])
+    return env, order
