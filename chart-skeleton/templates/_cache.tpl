@@ -106,6 +106,19 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $zero = eq (int $a.replicas) 0 }}{{ end }}{{ end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
+{{- /* a Job run as a Helm hook: its events, its weight, and whether one runs before the release's objects exist */ -}}
+{{- $hook := "" -}}
+{{- $preHook := false -}}
+{{- $hookWeight := 0 -}}
+{{- if eq $kind "Job" }}{{ with $a.job }}{{ with .hook -}}
+{{- $hook = join "," . -}}
+{{- range . }}{{ if hasPrefix "pre-" . }}{{ $preHook = true }}{{ end }}{{ end -}}
+{{- end }}{{ $hookWeight = int (.hookWeight | default 0) }}{{ end }}{{ end -}}
+{{- /* the declared secrets its pods read (env, envFrom, secretMounts) */ -}}
+{{- $uses := dict -}}
+{{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ if hasKey $.Values.secrets . }}{{ $_ := set $uses . true }}{{ end }}{{ end }}{{ end }}{{ end -}}
+{{- range $a.envFrom }}{{ with .secret }}{{ if hasKey $.Values.secrets . }}{{ $_ := set $uses . true }}{{ end }}{{ end }}{{ end -}}
+{{- range $sname, $_ := $a.secretMounts }}{{ if hasKey $.Values.secrets $sname }}{{ $_ := set $uses $sname true }}{{ end }}{{ end -}}
 {{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
 {{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
@@ -114,14 +127,33 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
       "labels" $labels "selectorLabels" $selector
       "podLabels" (ternary $selector $labels (eq $kind "Job"))
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
-      "configName" $cfg "mayRunNoPod" $zero -}}
+      "configName" $cfg "mayRunNoPod" $zero
+      "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
+{{- /* the declared secrets an enabled agent reads (a created one nobody reads is neither rendered nor demanded),
+       and the hook copies of created Secrets a pre-* hook Job reads: it runs before the release's own objects exist */ -}}
+{{- $used := dict -}}
+{{- $hookSecrets := dict -}}
+{{- range $d := $agents }}{{ range $sname, $_ := $d.usesSecrets }}{{ $_ := set $used $sname true }}{{ end }}{{ end -}}
+{{- range $d := $agents }}{{ if $d.preHook -}}
+{{- $names := dict -}}
+{{- range $sname, $_ := $d.usesSecrets }}{{ $s := index $.Values.secrets $sname }}{{ if not $s.existingSecret -}}
+{{- $h := index $hookSecrets $sname | default (dict "name" (include "agentgen.objname" (list $prefix $sname "hook")) "events" list "weight" $d.hookWeight) -}}
+{{- $_ := set $h "events" (concat $h.events (splitList "," $d.hook) | uniq) -}}
+{{- if lt (int $d.hookWeight) (int $h.weight) }}{{ $_ := set $h "weight" $d.hookWeight }}{{ end -}}
+{{- $_ := set $hookSecrets $sname $h -}}
+{{- $_ := set $names $sname $h.name -}}
+{{- end }}{{ end -}}
+{{- if $names }}{{ $_ := set $d "secretNames" (merge $names $secretNames) }}{{ end -}}
+{{- end }}{{ end -}}
+{{- range $h := $hookSecrets }}{{ $_ := set $h "events" (join "," $h.events) }}{{ $_ := set $h "weight" (sub (int $h.weight) 1) }}{{ end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
       "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
-      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict
+      "usedSecrets" $used "hookSecrets" $hookSecrets }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}

@@ -133,7 +133,7 @@ the pod template as block YAML.
               {{- if hasKey $e "value" }}
               value: {{ quote $e.value }}
               {{- else if $e.secret }}
-              {{- $sn := index $g.secretNames $e.secret | default $e.secret }}
+              {{- $sn := index $d.secretNames $e.secret | default $e.secret }}
               valueFrom:
                 secretKeyRef:
                   name: {{ quote $sn }}
@@ -173,7 +173,7 @@ the pod template as block YAML.
           envFrom:
             {{- range . }}
             {{- if .secret }}
-            {{- $sn := index $g.secretNames .secret | default .secret }}
+            {{- $sn := index $d.secretNames .secret | default .secret }}
             - secretRef:
                 name: {{ quote $sn }}
             {{- else }}

@@ -134,7 +134,10 @@ def agent_schema() -> dict[str, Any]:
         "job": _obj({k: NN_INT for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
                                          "parallelism", "completions", "successfulJobsHistoryLimit",
                                          "failedJobsHistoryLimit", "startingDeadlineSeconds")}
-                    | {"concurrencyPolicy": {"enum": ["Allow", "Forbid", "Replace"]}, "timeZone": STR, "suspend": BOOL}),
+                    | {"concurrencyPolicy": {"enum": ["Allow", "Forbid", "Replace"]}, "timeZone": STR, "suspend": BOOL}
+                    | {"hook": {"type": "array", "items": {"enum": ["pre-install", "post-install", "pre-upgrade",
+                                                                    "post-upgrade", "pre-rollback", "post-rollback"]}},
+                       "hookWeight": {"type": "integer", "minimum": -10000, "maximum": 10000}}),
         "terminationGracePeriodSeconds": _nullable(NN_INT),
         "priorityClassName": STR,
         "nodeSelector": STR_MAP,

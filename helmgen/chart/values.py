@@ -154,6 +154,8 @@ DOCS: dict[str, str] = {
     "agents.*.job.failedJobsHistoryLimit": "CronJob: failed Jobs kept.",
     "agents.*.job.startingDeadlineSeconds": "CronJob: seconds a missed run may start late.",
     "agents.*.job.suspend": "CronJob: true pauses the schedule.",
+    "agents.*.job.hook": "Job: Helm hook events it runs at (pre-install, post-upgrade, ...); replaced each release.",
+    "agents.*.job.hookWeight": "Job: order among the hooks of one event (lower first).",
     "agents.*.env": "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or {resource}.",
     "agents.*.envOrder": "The order of env's variables in the container (generated: as written, each after the\n"
                          "variables it uses through $(VAR)). A variable not listed (added in a values file) comes after\n"

@@ -538,6 +538,7 @@ class _AgentChecker:
         config = a.get("config")
         if config:
             config = {"mountPath": f"/etc/{self.name}", "reload": "restart", **config}
+        runtime.hook_job(self, a, kind)
         job: dict[str, Any] = {}
         cron_only = [k for k in a.get("job", {}) if k in CRON_ONLY]
         if kind == "Job" and cron_only:

@@ -13,6 +13,7 @@ from typing import Any
 
 from helmgen import SPEC_API_VERSIONS
 from helmgen.spec.load import Mapping, Node
+from helmgen.spec.runtime import HOOK_EVENTS
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -464,6 +465,8 @@ JOB = Obj({
     "concurrencyPolicy": Str(enum=("Allow", "Forbid", "Replace")), "timeZone": Str(r"[A-Za-z_+\-/0-9]+", "a time zone"),
     "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0, bits=64),
     "suspend": Bool(),
+    # a Job run as a Helm hook (spec/runtime.py checks it is a Job)
+    "hook": List(Str(enum=HOOK_EVENTS), min_items=1, unique=True), "hookWeight": Int(-10000, 10000),
 })
 def _cidr_problem(text: str) -> str | None:
     import ipaddress

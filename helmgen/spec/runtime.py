@@ -99,3 +99,12 @@ def env_order(chk: Checker, a: dict[str, Any]) -> tuple[dict[str, dict[str, Any]
     for var in env:
         place(var, [])
     return env, order
+
+
+def hook_job(chk: Checker, a: dict[str, Any], kind: str) -> None:
+    """`job.hook` and `hookWeight` run a Job as a Helm hook: a Job only, and a weight needs the hook."""
+    job = a.get("job") or {}
+    if "hook" in job and kind != "Job":
+        chk.err("job.hook", f"applies to a Job, not to a {kind}", "set kind: Job, or drop hook")
+    elif "hookWeight" in job and "hook" not in job:
+        chk.err("job.hookWeight", "orders hooks, and this Job is not one", "give job.hook, for example [pre-install]")
