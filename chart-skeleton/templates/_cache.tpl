@@ -25,8 +25,13 @@ kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, po
 urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (its object labels,
 with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
-configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); cache (the cache itself, for
-agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
+configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); hook, hookWeight and preHook (a hook
+Job's events, comma-separated, its weight, and whether one is pre-*); usesSecrets (the declared secrets it
+reads); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
+checksumSecrets (the created Secrets whose change rolls its pods); reloaderSecrets (the existing or
+external Secret names stakater Reloader watches for it, comma-separated); cache (the cache itself, for
+agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent reads), hookSecrets
+(secret -> {name, events, weight} of its hook copy) and secretChecksums (secret -> hash of its data). Takes the root context; sets .agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -114,11 +119,27 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- $hook = join "," . -}}
 {{- range . }}{{ if hasPrefix "pre-" . }}{{ $preHook = true }}{{ end }}{{ end -}}
 {{- end }}{{ $hookWeight = int (.hookWeight | default 0) }}{{ end }}{{ end -}}
-{{- /* the declared secrets its pods read (env, envFrom, secretMounts) */ -}}
+{{- /* the declared secrets its pods read (env, envFrom, secretMounts), and the secrets whose change rolls
+       them (read through env, or mounted with reload: restart): a created one through a checksum on the pod
+       template, an existing or external one through stakater Reloader's annotation */ -}}
 {{- $uses := dict -}}
-{{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ if hasKey $.Values.secrets . }}{{ $_ := set $uses . true }}{{ end }}{{ end }}{{ end }}{{ end -}}
-{{- range $a.envFrom }}{{ with .secret }}{{ if hasKey $.Values.secrets . }}{{ $_ := set $uses . true }}{{ end }}{{ end }}{{ end -}}
-{{- range $sname, $_ := $a.secretMounts }}{{ if hasKey $.Values.secrets $sname }}{{ $_ := set $uses $sname true }}{{ end }}{{ end -}}
+{{- $roll := dict -}}
+{{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end -}}
+{{- range $a.envFrom }}{{ with .secret }}{{ $_ := set $roll . true }}{{ end }}{{ end -}}
+{{- range $sname, $_ := $roll }}{{ $_ := set $uses $sname true }}{{ end -}}
+{{- $mountRestart := dict -}}
+{{- range $sname, $m := $a.secretMounts }}{{ $_ := set $uses $sname true }}{{ if eq ($m.reload | default "live") "restart" }}{{ $_ := set $roll $sname true }}{{ $_ := set $mountRestart $sname true }}{{ end }}{{ end -}}
+{{- $checksums := list -}}
+{{- $reload := list -}}
+{{- range $sname, $_ := $uses -}}
+{{- $s := index $.Values.secrets $sname -}}
+{{- if not $s -}}
+{{- if hasKey $mountRestart $sname }}{{ $reload = append $reload $sname }}{{ end -}}
+{{- else if or $s.existingSecret $s.external -}}
+{{- if or (hasKey $mountRestart $sname) (eq ($s.reload | default "live") "restart") }}{{ $reload = append $reload (index $secretNames $sname) }}{{ end -}}
+{{- else if hasKey $roll $sname }}{{ $checksums = append $checksums $sname }}{{ end -}}
+{{- if not $s }}{{ $_ := unset $uses $sname }}{{ end -}}
+{{- end -}}
 {{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
 {{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
@@ -128,7 +149,8 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
       "podLabels" (ternary $selector $labels (eq $kind "Job"))
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
       "configName" $cfg "mayRunNoPod" $zero
-      "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames -}}
+      "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
+      "checksumSecrets" $checksums "reloaderSecrets" (join "," ($reload | uniq | sortAlpha)) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
@@ -148,6 +170,16 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
 {{- end }}{{ end -}}
 {{- if $names }}{{ $_ := set $d "secretNames" (merge $names $secretNames) }}{{ end -}}
 {{- end }}{{ end -}}
+{{- /* a checksum of each created Secret's data (given at install, or kept from the cluster), as secrets.yaml writes it */ -}}
+{{- $sums := dict -}}
+{{- range $d := $agents }}{{ range $d.checksumSecrets }}{{ if not (hasKey $sums .) -}}
+{{- $s := index $.Values.secrets . -}}
+{{- $given := $s.values | default dict -}}
+{{- $live := (lookup "v1" "Secret" $.Release.Namespace (index $secretObjects .)).data | default dict -}}
+{{- $data := dict -}}
+{{- range $key := $s.keys }}{{ if hasKey $given $key }}{{ $_ := set $data $key (index $given $key | toString | b64enc) }}{{ else if hasKey $live $key }}{{ $_ := set $data $key (index $live $key) }}{{ end }}{{ end -}}
+{{- $_ := set $sums . (toYaml $data | sha256sum) -}}
+{{- end }}{{ end }}{{ end -}}
 {{- range $h := $hookSecrets }}{{ $_ := set $h "events" (join "," $h.events) }}{{ $_ := set $h "weight" (sub (int $h.weight) 1) }}{{ end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
@@ -155,5 +187,5 @@ agentgen.pod). Takes the root context; sets .agentgenCache, returns nothing.
       "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
       "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict
-      "usedSecrets" $used "hookSecrets" $hookSecrets }}{{ $_ := set $g $k $v }}{{ end -}}
+      "usedSecrets" $used "hookSecrets" $hookSecrets "secretChecksums" $sums }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- end -}}

@@ -25,11 +25,15 @@ the pod template as block YAML.
         {{- with $a.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- if or $a.podAnnotations $a.config $a.monitoring }}
+      {{- if or $a.podAnnotations $a.config $a.monitoring $d.checksumSecrets }}
       {{- $ann := $a.podAnnotations | default dict }}
       {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
       {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
-      {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- if or $restart $scrape $d.checksumSecrets }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- /* roll when a created Secret it reads through env (or mounts with reload: restart) changes; only that one */}}
+      {{- range $d.checksumSecrets }}
+      {{- $_ := set $ann (printf "checksum/secret-%s" .) (index $g.secretChecksums .) }}
+      {{- end }}
       {{- if $restart }}
       {{- $_ := set $ann "checksum/config" (toYaml $a.config.files | sha256sum) }}
       {{- end }}
@@ -213,6 +217,11 @@ the pod template as block YAML.
             - name: data
               mountPath: {{ $a.state.mountPath | default "/data" | quote }}
             {{- end }}
+            {{- range $sname, $m := $a.secretMounts }}
+            - name: {{ include "agentgen.secretVolume" $sname }}
+              mountPath: {{ $m.mountPath | quote }}
+              readOnly: true
+            {{- end }}
             {{- with $a.volumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -227,9 +236,20 @@ the pod template as block YAML.
           configMap:
             name: {{ $d.configName }}
         {{- end }}
+        {{- /* secretMounts: the whole Secret as a directory (never subPath, so a rotated value reaches the pod) */}}
+        {{- range $sname, $m := $a.secretMounts }}
+        - name: {{ include "agentgen.secretVolume" $sname }}
+          secret:
+            secretName: {{ index $d.secretNames $sname | default $sname | quote }}
+        {{- end }}
         {{- with $a.volumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+{{- end -}}
+
+{{/* The pod volume of a secretMount: a DNS label. Takes the secret name; returns the volume name. */}}
+{{- define "agentgen.secretVolume" -}}
+{{- include "agentgen.shorten" (list 63 (printf "secret-%s" (replace "." "-" .))) -}}
 {{- end -}}
 
 {{/*

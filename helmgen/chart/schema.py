@@ -108,6 +108,8 @@ def agent_schema() -> dict[str, Any]:
             "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
             "field": STR, "resource": STR, "optional": BOOL})},
         "envOrder": STRS,
+        "secretMounts": {"type": "object", "additionalProperties": _obj(
+            {"mountPath": STR, "reload": {"enum": ["live", "restart"]}}, required=("mountPath",))},
         "envFrom": {"type": "array", "items": _obj({"secret": STR, "configMap": STR, "prefix": STR, "optional": BOOL})},
         "config": _obj({"mountPath": STR, "files": STR_MAP, "reload": {"enum": ["restart", "live"]}},
                        required=("files",), nullable=True),
@@ -186,6 +188,7 @@ def values_schema() -> dict[str, Any]:
                 "external": _obj({"store": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
                                   "remoteKey": STR, "refreshInterval": STR}, required=("store", "remoteKey"),
                                  nullable=True),
+                "reload": {"enum": ["live", "restart"]},
                 "values": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
             }, required=("keys",))},
             "agents": _keyed(AGENT_NAME, {"$ref": "#/definitions/agent"}),

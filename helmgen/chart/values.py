@@ -76,6 +76,8 @@ DOCS: dict[str, str] = {
     "secrets.*.external.kind": "SecretStore or ClusterSecretStore.",
     "secrets.*.external.remoteKey": "Key in the external store; each secret key is a property of it.",
     "secrets.*.external.refreshInterval": "How often the ExternalSecret refreshes.",
+    "secrets.*.reload": "existingSecret or external: restart adds stakater Reloader's annotation to the workloads that\n"
+                        "read it, so they roll when it changes (a created Secret rolls them through a checksum).",
     "secrets.*.values": "Install-time values by key. Leave empty here; pass them with --set or -f from a safe place.",
     "agents": "The agents, by name. Every agent is rendered by the same generic templates;\n"
               "a values file may override any field or add an agent.",
@@ -160,6 +162,11 @@ DOCS: dict[str, str] = {
     "agents.*.envOrder": "The order of env's variables in the container (generated: as written, each after the\n"
                          "variables it uses through $(VAR)). A variable not listed (added in a values file) comes after\n"
                          "them, in name order, each held back until the variables it uses are placed.",
+    "agents.*.secretMounts": "Secrets whose keys appear as files: secret name -> {mountPath, reload}. No subPath,\n"
+                             "so a rotated value reaches the running pod; reload: restart rolls the pods instead.",
+    "agents.*.secretMounts.*": "",
+    "agents.*.secretMounts.*.mountPath": "Folder the secret's keys appear in, one file each.",
+    "agents.*.secretMounts.*.reload": "live (the agent re-reads the files) or restart (roll the pods when it changes).",
     "agents.*.envFrom": "Whole Secrets or ConfigMaps as environment variables.",
     "agents.*.config": "Files mounted as a directory from a ConfigMap. reload: restart rolls the pods when\n"
                        "they change; live leaves the pods running and the agent re-reads the files.",
@@ -204,7 +211,7 @@ def comment_for(path: tuple[str, ...]) -> str:
         p = ["agents", "*", *p[1:]]
     if len(p) >= 2 and p[0] in ("agents", "secrets"):
         p[1] = "*"
-    if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
+    if len(p) >= 4 and p[0] == "agents" and p[2] in ("ports", "secretMounts"):
         p[3] = "*"
     return DOCS.get(".".join(p), "")
 
@@ -259,6 +266,7 @@ def agent_values(a: Agent) -> dict[str, Any]:
         "disruption": a.disruption,
         "env": a.env,
         "envOrder": a.envOrder,
+        "secretMounts": a.secretMounts,
         "envFrom": a.envFrom,
         "config": a.config,
         "state": a.state,
@@ -298,7 +306,8 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
         "securityDefaults": {"pod": POD_SECURITY, "container": CONTAINER_SECURITY},
         "agentDefaults": AGENT_DEFAULTS,
         "secrets": {
-            name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
+            name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "reload": s.reload,
+                   "values": {}}
             for name, s in spec.secrets.items()
         },
         "agents": {name: agent_values(a) for name, a in (spec.agents if agents is None else agents).items()},

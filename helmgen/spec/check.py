@@ -455,6 +455,7 @@ class _AgentChecker:
                     self.err(f"env.{var}.key", f"secret {e['secret']!r} has no key {e['key']!r}",
                              "declared keys: " + ", ".join(keys))
         env, env_order = runtime.env_order(self, a)
+        secret_mounts = runtime.secret_mounts(self, a)
 
         for i, target in enumerate(a.get("talksTo", [])):
             if not isinstance(target, str):
@@ -574,6 +575,7 @@ class _AgentChecker:
             protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
             envOrder=env_order,
+            secretMounts=secret_mounts,
         )
 
 
@@ -675,7 +677,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     secrets = {
         name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
                      external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
-                               if "external" in s else None))
+                               if "external" in s else None), reload=s.get("reload", "live"))
         for name, s in v["secrets"].items()
     }
     return Spec(

@@ -506,6 +506,9 @@ SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAc
 LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_KEY, "a valid label key", max_len=316))
 
 
+# secret name -> where its keys appear as files (a declared secret, or an existing Secret's name)
+SECRET_MOUNTS = Map(Obj({"mountPath": Str(r"/.*", "an absolute path"), "reload": Str(enum=("live", "restart"))},
+                        required=("mountPath",)), key=Str(DNS_SUBDOMAIN, "a Secret name", max_len=253))
 OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
 
 
@@ -559,12 +562,17 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "topologySpreadConstraints": Raw("array"), "podAnnotations": STR_MAP, "podLabels": LABELS,
         "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": OBJECTS,
         "sidecars": OBJECTS, "volumes": OBJECTS, "volumeMounts": OBJECTS,
+        "secretMounts": SECRET_MOUNTS,
     }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
 
 
 def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "existingSecret" in v and "external" in v:
         ctx.err(node, path, "gives both existingSecret and external", "a secret comes from one place")
+        return INVALID
+    if v.get("reload") == "restart" and "existingSecret" not in v and "external" not in v:
+        ctx.err(ctx.at(f"{path}.reload"), f"{path}.reload", "applies to an existingSecret or external secret",
+                "pods that read a chart-managed Secret roll when its values change already")
         return INVALID
     return v
 
@@ -576,6 +584,7 @@ SECRET = Obj({
     "external": Obj({"store": Str(min_len=1), "kind": Str(enum=("SecretStore", "ClusterSecretStore")),
                      "remoteKey": Str(min_len=1), "refreshInterval": Str(r"\d+(s|m|h)", "a duration")},
                     required=("store", "remoteKey")),
+    "reload": Str(enum=("live", "restart")),  # existing or external only: Reloader rolls the pods that read it
 }, required=("keys",), xkeys=True, post=_secret_post)
 
 CHART_META = Obj({

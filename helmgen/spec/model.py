@@ -54,6 +54,7 @@ class Agent:
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
     envOrder: list[str] = field(default_factory=list)  # env's names in the order the container gets them
+    secretMounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret name -> {mountPath, reload}
 
     @property
     def primary_port(self) -> str:
@@ -70,6 +71,7 @@ class Secret:
     keys: list[str]
     existingSecret: str
     external: dict[str, Any] | None
+    reload: str = "live"  # restart: Reloader rolls the pods that read an existing or external Secret
 
 
 @dataclass

@@ -108,3 +108,45 @@ def hook_job(chk: Checker, a: dict[str, Any], kind: str) -> None:
         chk.err("job.hook", f"applies to a Job, not to a {kind}", "set kind: Job, or drop hook")
     elif "hookWeight" in job and "hook" not in job:
         chk.err("job.hookWeight", "orders hooks, and this Job is not one", "give job.hook, for example [pre-install]")
+
+
+def secret_volume(secret: str) -> str:
+    """The pod volume of a secretMount (as the chart's agentgen.secretVolume names it): a DNS label."""
+    import hashlib
+
+    name = "secret-" + secret.replace(".", "-")
+    if len(name) > 63:
+        name = name[:54].removesuffix("-") + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
+
+
+def secret_mounts(chk: Checker, a: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """secretMounts with their defaults (reload: live); a volume name or mount path that collides with
+    the chart's, the agent's own volumes and mounts, or another secretMount is an error."""
+    mounts = {name: {"reload": "live", **m} for name, m in (a.get("secretMounts") or {}).items()}
+    if not mounts:
+        return {}
+    norm = {"/tmp": "the writable /tmp"}
+    if a.get("config"):
+        norm[(a["config"].get("mountPath") or f"/etc/{chk.name}").rstrip("/") or "/"] = "the config files"
+    if a.get("state"):
+        norm[(a["state"].get("mountPath") or "/data").rstrip("/") or "/"] = "the state volume"
+    for i, m in enumerate(a.get("volumeMounts") or []):
+        if isinstance(m, dict) and isinstance(m.get("mountPath"), str):
+            norm.setdefault(m["mountPath"].rstrip("/") or "/", f"volumeMounts[{i}]")
+    volumes = {"tmp": "the writable /tmp", "config": "config.files", "data": "state"}
+    for i, v in enumerate(a.get("volumes") or []):
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            volumes.setdefault(v["name"], f"volumes[{i}]")
+    for name, m in mounts.items():
+        path = m["mountPath"].rstrip("/") or "/"
+        if path in norm:
+            chk.err(f"secretMounts.{name}.mountPath", f"{m['mountPath']!r} is already the mount path of {norm[path]}",
+                    "mount the secret at another path")
+        norm.setdefault(path, f"secretMounts.{name}")
+        vol = secret_volume(name)
+        if vol in volumes:
+            chk.err(f"secretMounts.{name}", f"its volume {vol!r} is already the name of {volumes[vol]}",
+                    "rename that volume")
+        volumes.setdefault(vol, f"secretMounts.{name}")
+    return mounts
