@@ -28,7 +28,9 @@ SPEC = HEAD + textwrap.dedent("""
           TOKEN: {secret: vault, key: token}
           K: {secret: prod, key: k}
         config: {files: {schema.sql: "select 1"}}
-        rbac: {rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}
+        rbac:
+          rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+          clusterRules: [{apiGroups: [""], resources: [namespaces], verbs: [get]}]
       notify:
         kind: Job
         image: ghcr.io/acme/notify:1.0
@@ -83,6 +85,7 @@ def test_everything_a_pre_hook_job_reads_is_a_hook_with_a_lower_weight(chart: Pa
     needed = [("ServiceAccount", pod["serviceAccountName"])]
     needed += [("ConfigMap", v["configMap"]["name"]) for v in pod["volumes"] if "configMap" in v]
     needed += [("Role", "rel-migrate"), ("RoleBinding", "rel-migrate")]
+    needed += [("ClusterRole", "default-rel-migrate"), ("ClusterRoleBinding", "default-rel-migrate")]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in pod["containers"][0]["env"]}
     assert secret_refs == {"DB_PASSWORD": "rel-db-hook", "TOKEN": "rel-vault-hook", "K": "prod-keys"}
     needed += [("Secret", "rel-db-hook"), ("ExternalSecret", "rel-vault-hook")]

@@ -108,6 +108,11 @@ def agent_schema() -> dict[str, Any]:
             "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
             "field": STR, "resource": STR, "optional": BOOL})},
         "envOrder": STRS,
+        "allowFrom": {"type": "array", "items": {**_obj({
+            "podSelector": OBJ, "namespaceSelector": OBJ,
+            "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}}, required=("cidr",))}),
+            "minProperties": 1}},
+        "agentCard": {"type": "string", "pattern": "^/"},
         "secretMounts": {"type": "object", "additionalProperties": _obj(
             {"mountPath": STR, "reload": {"enum": ["live", "restart"]}}, required=("mountPath",))},
         "envFrom": {"type": "array", "items": _obj({"secret": STR, "configMap": STR, "prefix": STR, "optional": BOOL})},
@@ -123,7 +128,7 @@ def agent_schema() -> dict[str, Any]:
             "gateway": _obj({"name": STR, "namespace": STR, "sectionName": STR}, required=("name",), nullable=True),
         }, nullable=True),
         "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
-        "rbac": _obj({"rules": ARR}, required=("rules",), nullable=True),
+        "rbac": _obj({"rules": ARR, "clusterRules": ARR}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling"]}, "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR}),
         "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,

@@ -442,7 +442,7 @@ class _AgentChecker:
             if not ports:
                 self.err("protocol", "a2a needs a port to serve its agent card")
             else:
-                health["readiness"] = {"httpGet": {"path": A2A_CARD, "port": next(iter(ports))}}
+                health["readiness"] = {"httpGet": {"path": a.get("agentCard", A2A_CARD), "port": next(iter(ports))}}
         if protocol != "http" and not ports and not (protocol == "a2a" and health_in is not False):
             self.err("protocol", f"{protocol} needs a port", "add port or ports")
 
@@ -518,7 +518,7 @@ class _AgentChecker:
                 self.err("monitoring.serviceMonitor", "needs a Service; a Job or CronJob has none")
 
         sa = {"create": True, "name": "", "annotations": {}, **a.get("serviceAccount", {})}
-        rbac = a.get("rbac")
+        rbac = runtime.rbac(self, a)
         if rbac and not sa["create"] and not sa["name"]:
             self.err("rbac", "needs a ServiceAccount to bind to", "leave serviceAccount.create true or give a name")
 
@@ -576,6 +576,7 @@ class _AgentChecker:
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
             envOrder=env_order,
             secretMounts=secret_mounts,
+            allowFrom=runtime.allow_from(self, a), agentCard=a.get("agentCard", A2A_CARD),
         )
 
 

@@ -555,7 +555,7 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "service": SERVICE, "replicas": Int(0), "resources": RESOURCES, "health": HEALTH, "scaling": SCALING,
         "disruption": DISRUPTION, "env": ENV, "envFrom": ENV_FROM, "config": CONFIG, "state": STATE,
         "talksTo": List(AGENT_NAME, unique=True), "expose": EXPOSE, "serviceAccount": SERVICE_ACCOUNT,
-        "rbac": Obj({"rules": List(PolicyRule())}, required=("rules",)), "protocol": Str(enum=("http", "a2a", "mcp")),
+        "rbac": Obj({"rules": List(PolicyRule()), "clusterRules": List(PolicyRule())}), "protocol": Str(enum=("http", "a2a", "mcp")),
         "rollout": ROLLOUT, "monitoring": MONITORING, "schedule": SCHEDULE, "job": JOB,
         "terminationGracePeriodSeconds": Int(0, bits=64), "priorityClassName": Str(DNS_SUBDOMAIN, "a PriorityClass name"),
         "nodeSelector": STR_MAP, "tolerations": Raw("array"), "affinity": Raw(),
@@ -563,6 +563,7 @@ def agent_type(required: tuple[str, ...]) -> Obj:
         "securityContext": Raw(), "podSecurityContext": Raw(), "initContainers": OBJECTS,
         "sidecars": OBJECTS, "volumes": OBJECTS, "volumeMounts": OBJECTS,
         "secretMounts": SECRET_MOUNTS,
+        "allowFrom": List(NETWORK_PEER), "agentCard": Str(r"/.*", "a path starting with '/'"),
     }, required=required, xkeys=True, post=_agent_post, what="an agent (a mapping with at least image)")
 
 

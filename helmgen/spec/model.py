@@ -55,6 +55,8 @@ class Agent:
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
     envOrder: list[str] = field(default_factory=list)  # env's names in the order the container gets them
     secretMounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret name -> {mountPath, reload}
+    allowFrom: list[dict[str, Any]] = field(default_factory=list)  # NetworkPolicy peers admitted to its ports
+    agentCard: str = "/.well-known/agent-card.json"  # where an a2a agent serves its card
 
     @property
     def primary_port(self) -> str:

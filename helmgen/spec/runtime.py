@@ -150,3 +150,23 @@ def secret_mounts(chk: Checker, a: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "rename that volume")
         volumes.setdefault(vol, f"secretMounts.{name}")
     return mounts
+
+
+def rbac(chk: Checker, a: dict[str, Any]) -> dict[str, Any] | None:
+    """rbac with both lists: a Role for `rules`, a ClusterRole for `clusterRules`; one that grants nothing is an error."""
+    given = a.get("rbac")
+    if not given:
+        return None
+    out = {"rules": list(given.get("rules") or []), "clusterRules": list(given.get("clusterRules") or [])}
+    if not out["rules"] and not out["clusterRules"]:
+        chk.err("rbac", "grants nothing: rules and clusterRules are both empty",
+                "give rules (a Role) or clusterRules (a ClusterRole), or drop rbac")
+    return out
+
+
+def allow_from(chk: Checker, a: dict[str, Any]) -> list[dict[str, Any]]:
+    """NetworkPolicy peers admitted to the agent's ports, besides its callers."""
+    peers = list(a.get("allowFrom") or [])
+    if peers and not a.get("ports"):
+        chk.err("allowFrom", "the agent has no ports to admit anyone to", "add port or ports, or drop allowFrom")
+    return peers
