@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Secret, Spec
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -303,6 +303,11 @@ def agent_values(a: Agent) -> dict[str, Any]:
     }
 
 
+def secrets_values(secrets: dict[str, Secret]) -> dict[str, Any]:
+    return {name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "reload": s.reload,
+                   "values": {}} for name, s in secrets.items()}
+
+
 def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
     return {
         "nameOverride": "",
@@ -312,11 +317,7 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
         "tests": {"enabled": True, "image": dict(TEST_IMAGE)},
         "securityDefaults": {"pod": POD_SECURITY, "container": CONTAINER_SECURITY},
         "agentDefaults": AGENT_DEFAULTS,
-        "secrets": {
-            name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "reload": s.reload,
-                   "values": {}}
-            for name, s in spec.secrets.items()
-        },
+        "secrets": secrets_values(spec.secrets),
         "agents": {name: agent_values(a) for name, a in (spec.agents if agents is None else agents).items()},
         "extraManifests": spec.extraManifests,
         "global": {},
@@ -350,7 +351,10 @@ def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -
     """values-<env>.yaml: what turns `base` (the tree of values.yaml) into the environment's values."""
     from helmgen.chart.emit import dump
 
-    diff = overrides(base, values_tree(spec, spec.environments[env]))
+    tree = values_tree(spec, spec.environments[env])
+    if env in spec.environmentSecrets:  # the environment's view of the secrets (existingSecret, external, ...)
+        tree["secrets"] = secrets_values(spec.environmentSecrets[env])
+    diff = overrides(base, tree)
 
     def comment(path: tuple[str, ...]) -> str:
         if path == ("agents",):

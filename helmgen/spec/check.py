@@ -13,7 +13,7 @@ from typing import Any
 from helmgen.problems import SpecError
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
-from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Secret, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Spec
 from helmgen.spec import runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.types import INVALID, Ctx
@@ -629,6 +629,7 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
 def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) -> dict[str, Agent]:
     """The agents as environment `name` sees them: its defaults reach every agent that does not set
     the field itself, its agent overrides win, `null` removes a setting, new agents join."""
+    v = {**v, "secrets": runtime.environment_secrets(v, env)}  # its view of the secrets (keys checked against it)
     base_defaults, base_bad, base_partial = _meta(v.get("defaults", {}))
     env_defaults = env.get("defaults", {"set": {}, "unset": []})
     env_set, env_bad, env_partial = _meta(env_defaults["set"])
@@ -675,16 +676,16 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         for field, message, hint in manifest_warnings(m) if isinstance(m, dict) else ():
             path = f"extraManifests[{i}].{field}"
             ctx.warn(ctx.at(path), path, message, hint)
-    secrets = {
-        name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
-                     external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
-                               if "external" in s else None), reload=s.get("reload", "live"))
-        for name, s in v["secrets"].items()
-    }
+    secrets = runtime.secrets_model(v["secrets"])
+    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, env))
+                           for name, env in v.get("environments", {}).items() if env.get("secrets")}
+    for name, env in v.get("environments", {}).items():
+        runtime.environment_secret_problems(ctx, name, env, v)
     return Spec(
         name=v["name"], version=v["version"], appVersion=v["_appVersion"], description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
         extraManifests=v.get("extraManifests", []), environments=environments,
+        environmentSecrets=environment_secrets,
     )
 

@@ -694,7 +694,18 @@ class Overrides(T):
         return s
 
 
-ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME)}, xkeys=True,
+# an environment's view of a secret: what it changes (a new secret needs its keys, checked in spec/runtime.py)
+def _secret_override_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "existingSecret" in v and "external" in v:
+        ctx.err(node, path, "gives both existingSecret and external", "a secret comes from one place")
+        return INVALID
+    return v
+
+
+SECRET_OVERRIDE = Obj(dict(SECRET.fields), xkeys=True, post=_secret_override_post,
+                      what="a secret's settings in this environment (keys, existingSecret, external, reload)")
+ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME),
+                   "secrets": Map(SECRET_OVERRIDE, key=dns_name(40, "secret name"))}, xkeys=True,
                   what="an environment ({defaults, agents})")
 
 

@@ -91,3 +91,4 @@ class Spec:
     extraManifests: list[dict[str, Any]]
     environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
     warnings: list[Any] = field(default_factory=list)  # Problems that do not stop generation (spec.risks)
+    environmentSecrets: dict[str, dict[str, Secret]] = field(default_factory=dict)  # env -> its secrets, if it changes them

@@ -170,3 +170,41 @@ def allow_from(chk: Checker, a: dict[str, Any]) -> list[dict[str, Any]]:
     if peers and not a.get("ports"):
         chk.err("allowFrom", "the agent has no ports to admit anyone to", "add port or ports, or drop allowFrom")
     return peers
+
+
+def environment_secrets(v: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    """The spec's secrets as an environment sees them: its settings over the spec's, where an
+    existingSecret or external given here replaces the source the spec gave."""
+    out = dict(v.get("secrets", {}))
+    for name, over in (env.get("secrets") or {}).items():
+        base = dict(out.get(name, {}))
+        if "existingSecret" in over or "external" in over:
+            base.pop("existingSecret", None)
+            base.pop("external", None)
+        out[name] = {**base, **over}
+    return out
+
+
+def environment_secret_problems(ctx: Any, name: str, env: dict[str, Any], v: dict[str, Any]) -> None:
+    """A secret an environment adds needs its keys; reload: restart needs an existing or external source."""
+    merged = environment_secrets(v, env)
+    for sname in env.get("secrets") or {}:
+        path = f"environments.{name}.secrets.{sname}"
+        s = merged[sname]
+        if "keys" not in s:
+            ctx.err(ctx.at(path), f"{path}.keys", "is required", "a secret only this environment declares lists its keys")
+        if s.get("reload") == "restart" and not (s.get("existingSecret") or s.get("external")):
+            ctx.err(ctx.at(f"{path}.reload", path), f"{path}.reload", "applies to an existingSecret or external secret",
+                    "pods that read a chart-managed Secret roll when its values change already")
+
+
+def secrets_model(secrets: dict[str, Any]) -> dict[str, Any]:
+    """Declared secrets → model Secrets (defaults applied)."""
+    from helmgen.spec.model import Secret
+
+    return {
+        name: Secret(name=name, keys=list(s.get("keys", [])), existingSecret=s.get("existingSecret", ""),
+                     external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
+                               if s.get("external") else None), reload=s.get("reload", "live"))
+        for name, s in secrets.items()
+    }
