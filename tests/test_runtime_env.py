@@ -116,6 +116,19 @@ def test_unknown_variable_is_a_positioned_error(tmp_path: Path) -> None:
                  "(define it in env (or bring it with envFrom), or write $$(HOSTNAME_X) for a literal $(HOSTNAME_X))"]
 
 
+def test_talks_to_variable_is_not_usable_through_expansion(tmp_path: Path) -> None:
+    assert _errors(tmp_path, """
+        agents:
+          a:
+            image: nginx
+            talksTo: [b]
+            env:
+              B_API: "$(B_URL)/v1"
+          b: {image: nginx, port: 80}
+        """) == ["spec.yaml:9:7: agents.a.env.B_API: uses $(B_URL), which is no variable of the container "
+                 "(the talksTo variables come after env: write ${agents.b.url} instead)"]
+
+
 def test_unknown_variable_is_allowed_with_env_from(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(HEAD + textwrap.dedent("""

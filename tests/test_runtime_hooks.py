@@ -106,6 +106,21 @@ def test_everything_a_pre_hook_job_reads_is_a_hook_with_a_lower_weight(chart: Pa
     assert notify["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "rel-db"
 
 
+def test_every_rendered_object_is_valid(chart: Path, helm: Path) -> None:
+    import json
+
+    import jsonschema
+    import kubernetes_validate
+
+    schema = json.loads((Path(__file__).parent / "crd-schemas" / "external-secrets.io" / "externalsecret_v1.json")
+                        .read_text())
+    for o in template(helm, chart):
+        if o["kind"] == "ExternalSecret":
+            jsonschema.validate(o, schema)
+        else:
+            kubernetes_validate.validate(o, "1.30.0", strict=True)
+
+
 def test_hook_secret_copy_is_not_demanded_twice(chart: Path, helm: Path) -> None:
     proc = run_helm(helm, "template", "rel", str(chart), check=False)
     assert proc.returncode != 0

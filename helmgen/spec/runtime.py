@@ -66,6 +66,11 @@ def env_order(chk: Checker, a: dict[str, Any]) -> tuple[dict[str, dict[str, Any]
     no variable of the container (when no envFrom may bring it) and a cycle are errors."""
     env = _with_secret_refs(a.get("env", {}))
     envfrom = bool(a.get("envFrom"))
+    talks: dict[str, str] = {}  # <TARGET>_URL -> target, for the hint
+    for t in a.get("talksTo") or []:
+        name = t if isinstance(t, str) else t.get("agent") if isinstance(t, dict) else None
+        if isinstance(name, str):
+            talks[name.upper().replace("-", "_") + "_URL"] = name
     deps: dict[str, list[str]] = {}
     for var, e in env.items():
         value = e.get("value")
@@ -73,7 +78,9 @@ def env_order(chk: Checker, a: dict[str, Any]) -> tuple[dict[str, dict[str, Any]
         deps[var] = [d for d in dict.fromkeys(found) if d in env]
         missing = [d for d in dict.fromkeys(found) if d not in env]
         if missing and not envfrom:
+            target = talks.get(missing[0])
             chk.err(f"env.{var}", f"uses $({missing[0]}), which is no variable of the container",
+                    f"the talksTo variables come after env: write ${{agents.{target}.url}} instead" if target else
                     "define it in env (or bring it with envFrom), or write $$(" + missing[0] + ") for a literal $("
                     + missing[0] + ")")
     order: list[str] = []
