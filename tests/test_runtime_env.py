@@ -163,3 +163,15 @@ def test_env_cycle_is_an_error(tmp_path: Path) -> None:
 
 def test_env_order_lint(chart: Path, helm: Path) -> None:
     run_helm(helm, "lint", "--strict", str(chart), "--set", "secrets.db.values.root-password=x")
+
+
+def test_a_variable_with_a_problem_causes_no_follow_on_error(tmp_path: Path) -> None:
+    lines = _errors(tmp_path, """
+        agents:
+          a:
+            image: nginx
+            env:
+              HOST: {secret: x}
+              URL: "http://$(HOST):80"
+        """)
+    assert len(lines) == 1 and "agents.a.env.HOST.key: is required with secret" in lines[0]

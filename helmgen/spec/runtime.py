@@ -65,7 +65,9 @@ def env_order(chk: Checker, a: dict[str, Any]) -> tuple[dict[str, dict[str, Any]
     as written (defaults' first), each variable after those it uses through `$(VAR)`. A `$(VAR)` naming
     no variable of the container (when no envFrom may bring it) and a cycle are errors."""
     env = _with_secret_refs(a.get("env", {}))
-    envfrom = bool(a.get("envFrom"))
+    # a variable with a problem of its own (left out here), or envFrom with one, may be what a $(VAR) names
+    unsure = "env" in getattr(chk, "partial", set()) or "envFrom" in getattr(chk, "bad", set())
+    envfrom = bool(a.get("envFrom")) or unsure
     talks: dict[str, str] = {}  # <TARGET>_URL -> target, for the hint
     for t in a.get("talksTo") or []:
         name = t if isinstance(t, str) else t.get("agent") if isinstance(t, dict) else None
