@@ -172,3 +172,19 @@ def test_hook_weight_without_hook_and_unknown_event(tmp_path: Path) -> None:
 
 def test_hook_chart_lints(chart: Path, helm: Path) -> None:
     run_helm(helm, "lint", "--strict", str(chart), "--set", "secrets.db.values.password=x")
+
+
+def test_a_secret_named_like_a_hook_copy_is_an_error(tmp_path: Path) -> None:
+    lines = _errors(tmp_path, """
+        secrets:
+          db: {keys: [a]}
+          db-hook: {keys: [b]}
+        agents:
+          m:
+            image: nginx
+            kind: Job
+            job: {hook: [pre-install]}
+            env: {A: {secret: db, key: a}}
+        """)
+    assert lines == ["spec.yaml:6:3: secrets.db-hook: its Secret <release>-db-hook is also the hook copy of secret "
+                     "'db', which the pre-* hook Job 'm' reads (give this secret another name)"]

@@ -217,3 +217,18 @@ def secrets_model(secrets: dict[str, Any]) -> dict[str, Any]:
                                if s.get("external") else None), reload=s.get("reload", "live"))
         for name, s in secrets.items()
     }
+
+
+def hook_copy_collisions(ctx: Any, secrets: dict[str, Any], agents: dict[str, Any]) -> None:
+    """A declared secret named <s>-hook would share its Secret's name with the hook copy of <s> that a
+    pre-* hook Job reads (<release>-<s>-hook)."""
+    for agent in agents.values():
+        if agent.kind != "Job" or not any(e.startswith("pre-") for e in agent.job.get("hook") or []):
+            continue
+        read = {e["secret"] for e in agent.env.values() if e.get("secret")}
+        read |= {e["secret"] for e in agent.envFrom if e.get("secret")} | set(agent.secretMounts)
+        for s in sorted(read):
+            if s in secrets and not secrets[s].get("existingSecret") and f"{s}-hook" in secrets:
+                path = f"secrets.{s}-hook"
+                ctx.err(ctx.at(path), path, f"its Secret <release>-{s}-hook is also the hook copy of secret {s!r}, "
+                        f"which the pre-* hook Job {agent.name!r} reads", "give this secret another name")
