@@ -304,8 +304,10 @@ def agent_values(a: Agent) -> dict[str, Any]:
 
 
 def secrets_values(secrets: dict[str, Secret]) -> dict[str, Any]:
-    return {name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "reload": s.reload,
-                   "values": {}} for name, s in secrets.items()}
+    # reload appears only where it is restart (live is the default, and a created Secret has no other)
+    return {name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external,
+                   **({"reload": s.reload} if s.reload == "restart" else {}), "values": {}}
+            for name, s in secrets.items()}
 
 
 def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
