@@ -175,3 +175,43 @@ def test_a_variable_with_a_problem_causes_no_follow_on_error(tmp_path: Path) -> 
               URL: "http://$(HOST):80"
         """)
     assert len(lines) == 1 and "agents.a.env.HOST.key: is required with secret" in lines[0]
+
+
+def test_environment_keeps_the_order(tmp_path: Path, helm: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC + textwrap.dedent("""
+        environments:
+          dev:
+            defaults:
+              env: {AAA_FIRST: "$(ZED)!"}
+            agents:
+              api:
+                env: {A_NEW: "$(BETA)/new", LIT: null}
+        """))
+    chart = generate(spec, tmp_path / "out")
+    objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"))
+    assert [e["name"] for e in _env(objs, "rel-api")] == [
+        "ZED", "HOST", "AAA_FIRST", "AGENTGEN_SECRET_DB_ROOT_PASSWORD", "DSN", "ALPHA", "BETA", "A_NEW"]
+
+
+def test_secret_references_that_upper_case_alike_stay_apart(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + textwrap.dedent("""
+        secrets:
+          a-b: {keys: [c]}
+          a: {keys: [b-c]}
+        agents:
+          x:
+            image: nginx
+            env:
+              ONE: "${secrets.a-b.c}"
+              TWO: "${secrets.a.b-c}"
+              AGAIN: "${secrets.a-b.c}"
+        """))
+    agent = load_spec(str(spec)).agents["x"]
+    refs = {name: (e["secret"], e["key"]) for name, e in agent.env.items() if "secret" in e}
+    assert sorted(refs.values()) == [("a", "b-c"), ("a-b", "c")] and len(refs) == 2
+    by_ref = {v: k for k, v in refs.items()}
+    assert agent.env["ONE"]["value"] == agent.env["AGAIN"]["value"] == f"$({by_ref[('a-b', 'c')]})"
+    assert agent.env["TWO"]["value"] == f"$({by_ref[('a', 'b-c')]})"
+    assert agent.envOrder.index(by_ref[("a", "b-c")]) < agent.envOrder.index("TWO")

@@ -47,13 +47,19 @@ def _with_secret_refs(env: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
             def swap(m: re.Match[str]) -> str:
                 if m.group(0) == "$${":
                     return m.group(0)
+                ref = {"secret": m.group(1), "key": m.group(3)}
                 name = secret_variable(m.group(1), m.group(3))
+                if (name in env or name in added) and added.get(name) != ref:
+                    # another secret and key that upper-case the same (a-b.c, a.b-c), or a variable of env
+                    import hashlib
+
+                    name += "_" + hashlib.sha256(f"{ref['secret']}/{ref['key']}".encode()).hexdigest()[:8].upper()
                 refs.append((name, m.group(1), m.group(3)))
                 return f"$({name})"
 
             e = {**e, "value": _SECRET_REF.sub(swap, e["value"])}
             for name, secret, key in refs:
-                if name not in env and name not in added:
+                if name not in added:
                     added[name] = {"secret": secret, "key": key}
                     out[name] = added[name]
         out[var] = e
