@@ -154,3 +154,14 @@ def test_empty_rbac_and_portless_allow_from_are_errors(tmp_path: Path) -> None:
     ]
     assert any("agents.d.allowFrom[0]: names no peer" in line for line in lines)
     assert any("agents.d.allowFrom[1].ipBlock.cidr" in line for line in lines)
+
+
+def test_allow_from_causes_no_follow_on_error_of_a_bad_port(tmp_path: Path) -> None:
+    lines = _errors(tmp_path, """
+        agents:
+          a:
+            image: nginx
+            port: http
+            allowFrom: [{podSelector: {}}]
+        """)
+    assert len(lines) == 1 and "agents.a.port:" in lines[0]

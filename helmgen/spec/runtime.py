@@ -182,7 +182,8 @@ def rbac(chk: Checker, a: dict[str, Any]) -> dict[str, Any] | None:
 def allow_from(chk: Checker, a: dict[str, Any]) -> list[dict[str, Any]]:
     """NetworkPolicy peers admitted to the agent's ports, besides its callers."""
     peers = list(a.get("allowFrom") or [])
-    if peers and not a.get("ports"):
+    ports_in_question = bool({"port", "ports"} & getattr(chk, "bad", set()))  # reported where written
+    if peers and not a.get("ports") and not ports_in_question:
         chk.err("allowFrom", "the agent has no ports to admit anyone to", "add port or ports, or drop allowFrom")
     return peers
 
