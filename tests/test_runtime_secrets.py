@@ -154,3 +154,39 @@ def test_reload_restart_on_a_created_secret_is_an_error(tmp_path: Path) -> None:
         """)
     assert len(lines) == 1 and lines[0].startswith("spec.yaml:5:") and "secrets.db.reload: applies to an " \
         "existingSecret or external secret" in lines[0]
+
+
+def test_plain_job_pod_template_does_not_change_with_the_secret(tmp_path: Path, helm: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + textwrap.dedent("""
+        secrets:
+          db: {keys: [password]}
+        agents:
+          once:
+            kind: Job
+            image: nginx
+            env: {P: {secret: db, key: password}}
+          hooked:
+            kind: Job
+            image: nginx
+            job: {hook: [post-upgrade]}
+            env: {P: {secret: db, key: password}}
+          nightly:
+            image: nginx
+            schedule: "0 3 * * *"
+            env: {P: {secret: db, key: password}}
+        """))
+    chart = generate(spec, tmp_path / "out")
+    one = template(helm, chart, "--set", "secrets.db.values.password=one", with_secrets=False)
+    two = template(helm, chart, "--set", "secrets.db.values.password=two", with_secrets=False)
+    # a Job's pod template is immutable: a checksum there would fail the upgrade
+    assert by_kind(one, "Job")["rel-once"] == by_kind(two, "Job")["rel-once"]
+
+    def checksum(objs: list[dict[str, Any]], kind: str, name: str) -> str:
+        o = by_kind(objs, kind)[name]["spec"]
+        pod = o["jobTemplate"]["spec"]["template"] if kind == "CronJob" else o["template"]
+        value: str = pod["metadata"]["annotations"]["checksum/secret-db"]
+        return value
+
+    assert checksum(one, "Job", "rel-hooked") != checksum(two, "Job", "rel-hooked")  # replaced each release
+    assert checksum(one, "CronJob", "rel-nightly") != checksum(two, "CronJob", "rel-nightly")

@@ -129,6 +129,7 @@ agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent
 {{- range $sname, $_ := $roll }}{{ $_ := set $uses $sname true }}{{ end -}}
 {{- $mountRestart := dict -}}
 {{- range $sname, $m := $a.secretMounts }}{{ $_ := set $uses $sname true }}{{ if eq ($m.reload | default "live") "restart" }}{{ $_ := set $roll $sname true }}{{ $_ := set $mountRestart $sname true }}{{ end }}{{ end -}}
+{{- /* not on a Job that is no hook: its pod template is immutable, so a checksum would fail the upgrade */ -}}
 {{- $checksums := list -}}
 {{- $reload := list -}}
 {{- range $sname, $_ := $uses -}}
@@ -137,7 +138,7 @@ agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent
 {{- if hasKey $mountRestart $sname }}{{ $reload = append $reload $sname }}{{ end -}}
 {{- else if or $s.existingSecret $s.external -}}
 {{- if or (hasKey $mountRestart $sname) (eq ($s.reload | default "live") "restart") }}{{ $reload = append $reload (index $secretNames $sname) }}{{ end -}}
-{{- else if hasKey $roll $sname }}{{ $checksums = append $checksums $sname }}{{ end -}}
+{{- else if hasKey $roll $sname }}{{ if or (ne $kind "Job") $hook }}{{ $checksums = append $checksums $sname }}{{ end }}{{ end -}}
 {{- if not $s }}{{ $_ := unset $uses $sname }}{{ end -}}
 {{- end -}}
 {{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
