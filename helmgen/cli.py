@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -77,6 +77,11 @@ def cli() -> None:
     helmgen diff SPEC ENV_A ENV_B what differs between two environments
     helmgen images SPEC [--env ENV]  every image a release pulls
     helmgen publish SOURCE --to oci://HOST/PATH | FOLDER  [--sign ...] [--bump patch]
+    helmgen promote SPEC AGENT    canary -> the agent's version, or switch blue/green (edits SPEC)
+    helmgen abort SPEC AGENT      drop a canary (edits SPEC)
+    helmgen deploy SPEC [--env ENV] [--release NAME] [--dry-run] [helm options]
+    helmgen rollback RELEASE [REVISION | --to-version CHART_VERSION]
+    helmgen history RELEASE       revisions with chart version, environment, deployment id
     helmgen schema                print the spec's JSON Schema
     helmgen init [NAME]           write a commented starter spec
     """
@@ -156,6 +161,30 @@ def _template_args(model: Any, chart: Path, env: str | None, release: str, place
     return args
 
 
+def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
+    """Fetch the subcharts a chart's Chart.yaml names when charts/ lacks them (rendering and packaging
+    need them; generate never fetches), and say so on stderr."""
+    from helmgen.helm import build_dependencies, missing_dependencies
+
+    missing = missing_dependencies(str(chart))
+    if missing:
+        click.echo(f"helmgen: fetching the dependencies charts/ lacks: {', '.join(missing)}", err=True)
+        click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
+
+
+def _local_paths_resolved(model: Any) -> Any:
+    """The model with each relative file:// dependency made absolute, read from ./<name>/ (where
+    `helmgen generate SPEC` puts the chart), for a chart rendered in a temporary folder."""
+    import dataclasses
+    import os
+
+    deps = {k: dataclasses.replace(d, repository="file://" + os.path.abspath(os.path.join(
+        model.name, d.repository[len("file://"):])))
+            if d.repository.startswith("file://") and not d.repository.startswith("file:///") else d
+            for k, d in model.dependencies.items()}
+    return dataclasses.replace(model, dependencies=deps) if deps != model.dependencies else model
+
+
 def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...], release: str,
                  placeholder_secrets: bool = False) -> list[str]:
     """Generate once into a temporary folder and `helm template` it for each environment (at once)."""
@@ -170,9 +199,11 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
         _check_env(model, env)
     with tempfile.TemporaryDirectory(prefix="helmgen-") as tmp:
         chart = Path(tmp) / model.name
-        write_chart(render_chart(model), chart)
+        write_chart(render_chart(_local_paths_resolved(model)), chart)
         commands = [[*_template_args(model, chart, env, release, placeholder_secrets), *helm_args] for env in envs]
         try:
+            if model.dependencies:
+                _fetch_dependencies(chart, "--plain-http" in helm_args)
             if len(commands) == 1:
                 return [run(*commands[0])]
             with ThreadPoolExecutor(len(commands)) as pool:  # each Helm is its own process
@@ -294,12 +325,15 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
                     model = _spec_text_or_exit(bumped[0], source)
                 chart = work / "chart" / model.name
                 write_chart(render_chart(model), chart)
+                if model.dependencies:
+                    _fetch_dependencies(chart, plain_http)
                 tgz = pub.package(chart, work / "pkg", signing)
                 prov = tgz.with_name(tgz.name + ".prov")
             elif kind == "chart":
                 if not (src / "Chart.yaml").exists():
                     raise pub.BadInput(f"{source} is a folder without Chart.yaml")
                 pub.check_chart_links(src)
+                _fetch_dependencies(src, plain_http)
                 tgz = pub.package(src, work / "pkg", signing)
                 prov = tgz.with_name(tgz.name + ".prov")
             else:
@@ -333,14 +367,14 @@ def _gzip(path: Path) -> bool:
         return False
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     """Every line of the message under helmgen's prefix, then exit."""
     for line in message.splitlines() or [""]:
         click.echo(f"helmgen: {line}", err=True)
     sys.exit(code)
 
 
-def _spec_text_or_exit(text: str, name: str) -> Any:
+def _spec_text_or_exit(text: str, name: str, when: str = "after raising the version") -> Any:
     from helmgen.problems import SpecError
     from helmgen.spec.check import check_tree
     from helmgen.spec.load import parse_text
@@ -350,7 +384,7 @@ def _spec_text_or_exit(text: str, name: str) -> Any:
     except SpecError as exc:
         for line in exc.lines():
             click.echo(line, err=True)
-        click.echo(f"{len(exc.problems)} problem(s) found after raising the version; nothing written.", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found {when}; nothing written.", err=True)
         sys.exit(2)
 
 
@@ -370,6 +404,177 @@ def _replace_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _edit_rollout(spec: str, agent: str, action: str) -> None:
+    """promote / abort: edit the spec's text in place, check the result, write it atomically."""
+    import shlex
+
+    from helmgen import promote as edits
+    from helmgen.problems import SpecError
+
+    model = _spec_or_exit(spec)
+    path = Path(spec)
+    data = path.read_bytes()
+    bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
+    text = data.decode("utf-8")[len(bom):]
+    try:
+        edit = (edits.promote if action == "promote" else edits.abort)(text, spec, agent)
+    except SpecError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        click.echo("nothing written.", err=True)
+        sys.exit(2)
+    _spec_text_or_exit(edit.text, spec, "after the change (places as in the changed spec)")  # must stay valid
+    try:
+        _replace_text(path, bom + edit.text)
+    except OSError as exc:
+        _fail(f"{spec}: cannot rewrite it ({exc.strerror or exc}); nothing written", 1)
+    detail = f" ({'; '.join(edit.changes)})" if edit.changes else ""
+    click.echo(f"{spec}: {edit.summary}{detail}")
+    chart = f"./{model.name}"
+    click.echo("apply it: " + shlex.join(["helmgen", "generate", spec, "-o", "."]) + " && " +
+               shlex.join(["helm", "upgrade", model.name, chart, "--wait"]))
+    click.echo("      or: " + shlex.join(["helmgen", "deploy", spec]) + "   (add --env ENV for an environment)")
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@click.argument("agent")
+def promote(spec: str, agent: str) -> None:
+    """Make AGENT's canary its version (image or tag, env, config) or switch its blue-green slot.
+    Edits SPEC in place: only the changed lines differ."""
+    _edit_rollout(spec, agent, "promote")
+
+
+@cli.command()
+@click.argument("spec", type=click.Path())
+@click.argument("agent")
+def abort(spec: str, agent: str) -> None:
+    """Drop AGENT's canary (its image, tag, env and config; its settings stay). Edits SPEC in place."""
+    _edit_rollout(spec, agent, "abort")
+
+
+def _deploy_dir(release: str) -> Path:
+    """Where deploy writes the chart without -o: a cache folder per release, reused by the next deploy."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "helmgen" / "deploy" / release
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("spec", type=click.Path())
+@click.option("--env", "env", default=None, help="Deploy with values-<ENV>.yaml.")
+@click.option("--release", default=None, help="Release name (default: the chart name).")
+@click.option("-o", "--output", "output", default=None, type=click.Path(file_okay=False),
+              help="Write the chart to DIR/<name>/ (default: $XDG_CACHE_HOME/helmgen/deploy/<release>/).")
+@click.option("--dry-run", is_flag=True, help="No cluster call: print the helm command and render the "
+                                              "manifests with helm template under the same values and flags.")
+@click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
+def deploy(spec: str, env: str | None, release: str | None, output: str | None, dry_run: bool,
+           helm_args: tuple[str, ...]) -> None:
+    """Generate the chart and run helm upgrade --install RELEASE CHART [-f values-ENV.yaml] --wait,
+    rolled back on failure; extra options (--namespace, --set, --timeout, ...) go to Helm."""
+    import shlex
+
+    from helmgen import deploy as dep
+    from helmgen.chart.render import render_chart
+    from helmgen.helm import HelmError, major_version, run, run_live
+    from helmgen.write import WriteError, write_chart
+
+    model = _spec_or_exit(spec)
+    _check_env(model, env)
+    name = release or model.name
+    _check_release(name)
+    chart = (Path(output) if output is not None else _deploy_dir(name)) / model.name
+    try:
+        write_chart(render_chart(model), chart)
+        major = major_version()
+    except WriteError as exc:
+        _fail(f"{exc}\nnothing deployed.", 2)
+    except HelmError as exc:
+        _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"{exc.filename or chart}: {exc.strerror or exc}; nothing deployed", 2)
+    import os
+
+    namespace = os.environ.get("HELM_NAMESPACE")  # `helm agentgen -n NS deploy`: Helm takes -n and sets this
+    if namespace and not any(
+            a == "--namespace" or a.startswith(("--namespace=", "-n")) for a in helm_args):
+        helm_args = ("--namespace", namespace, *helm_args)  # said in the command, so that it is the exact one
+    args = dep.release_args(name, chart, env, model.digest, major, helm_args)
+    command = shlex.join(["helm", *dep.upgrade_command(args)])
+    said = f"deployment {dep.deployment_id(model.digest, env)} (env {env or 'values.yaml only'}, spec {model.digest})"
+    if dry_run:
+        click.echo(f"{said}\nwould run: {command}", err=True)
+        try:
+            click.echo(run(*dep.template_command(args)), nl=False)
+        except HelmError as exc:
+            _fail(str(exc), 1)
+        return
+    click.echo(f"{said}\nrunning: {command}")
+    try:
+        code = run_live(*dep.upgrade_command(args))
+    except OSError as exc:
+        _fail(f"cannot run helm: {exc.strerror or exc}", 1)
+    if code != 0:
+        _fail(f"helm upgrade failed (exit code {code}); Helm rolled the release back to its previous state", code)
+
+
+def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:
+    from helmgen import deploy as dep
+    from helmgen.helm import HelmError, run
+
+    try:
+        return dep.parse_history(run("history", release, "-o", "json", *helm_args))
+    except (HelmError, dep.HistoryError) as exc:
+        _fail(str(exc), 1)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("release")
+@click.option("--to-version", "to_version", default=None,
+              help="Roll back to the newest successful revision that ran this chart version.")
+@click.argument("helm_args", nargs=-1, type=click.UNPROCESSED, metavar="[REVISION] [HELM_OPTIONS]...")
+def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -> None:
+    """helm rollback RELEASE REVISION --wait, or to a chart version found in helm history."""
+    import shlex
+
+    from helmgen import deploy as dep
+    from helmgen.helm import run_live
+
+    revision = None
+    if helm_args and not helm_args[0].startswith("-"):  # an optional argument before options click cannot tell apart
+        if not helm_args[0].isdigit() or int(helm_args[0]) < 1:
+            raise click.BadParameter(f"{helm_args[0]!r} is not a revision number", param_hint="REVISION")
+        revision, helm_args = int(helm_args[0]), helm_args[1:]
+    if (revision is None) == (to_version is None):
+        raise click.UsageError("give a REVISION or --to-version CHART_VERSION (one of them)")
+    if to_version is not None:
+        try:
+            found = dep.revision_of_version(_history_or_exit(release, dep.cluster_options(helm_args)), to_version)
+        except dep.HistoryError as exc:
+            _fail(f"{release}: {exc}", 2)
+        revision = found.revision
+        click.echo(f"{release}: chart version {to_version} is revision {revision}"
+                   + (f" (deployment {found.deployment}, env {found.env})" if found.deployment else ""))
+    assert revision is not None
+    command = dep.rollback_command(release, revision, helm_args)
+    click.echo("running: " + shlex.join(["helm", *command]))
+    code = run_live(*command)
+    if code != 0:
+        _fail(f"helm rollback failed (exit code {code})", code)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("release")
+@click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
+def history(release: str, helm_args: tuple[str, ...]) -> None:
+    """The release's revisions: chart and app version, status, environment and deployment id."""
+    from helmgen import deploy as dep
+
+    click.echo(dep.history_table(_history_or_exit(release, helm_args)), nl=False)
 
 
 @cli.command()

@@ -32,3 +32,39 @@ def run(*args: str) -> str:
     if proc.returncode != 0:
         raise HelmError(proc.stderr.strip() or f"helm {args[0]} failed with exit code {proc.returncode}")
     return proc.stdout
+
+
+def major_version() -> int:
+    """Helm's major version (`helm version --template '{{.Version}}'` prints v4.3.1); flags differ by it."""
+    import re
+
+    out = run("version", "--template", "{{.Version}}").strip()
+    found = re.match(r"v?(\d+)\.", out)
+    if not found:
+        raise HelmError(f"cannot tell Helm's version from `helm version`: {out!r}")
+    return int(found.group(1))
+
+
+def run_live(*args: str) -> int:
+    """Run helm with its output on the terminal (a deploy shows its progress); its exit code."""
+    return subprocess.run([helm_binary(), *args]).returncode
+
+
+def missing_dependencies(chart: str) -> list[str]:
+    """The subcharts Chart.yaml names that charts/ lacks (or holds at a version that does not match),
+    as `helm dependency list` sees them (no network)."""
+    missing: list[str] = []
+    for line in run("dependency", "list", chart).splitlines()[1:]:
+        cells = [c.strip() for c in line.split("\t")]
+        if len(cells) >= 4 and cells[-1] not in ("ok", "unpacked"):
+            missing.append(f"{cells[0]} ({cells[-1]})")
+    return missing
+
+
+def build_dependencies(chart: str, plain_http: bool = False) -> str:
+    """Fetch the subcharts into charts/: `helm dependency build` from Chart.lock when there is one, else
+    `helm dependency update` (which, unlike build, needs no `helm repo add` for an https repository and
+    writes Chart.lock). Returns the command run, for the caller to report."""
+    verb = "build" if os.path.exists(os.path.join(chart, "Chart.lock")) else "update"
+    run("dependency", verb, chart, *(["--plain-http"] if plain_http else []))
+    return f"helm dependency {verb}"

@@ -27,7 +27,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, cast
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
@@ -200,7 +200,7 @@ class _Capped:
 
     def read(self, size: int = -1) -> bytes:
         want = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
-        data = self.raw.read(want)
+        data: bytes = self.raw.read(want)
         self.left -= len(data)
         if self.left < 0:
             raise BadInput(self.message)
@@ -238,68 +238,92 @@ def _open_regular(path: Path, what: str) -> Any:
     return os.fdopen(fd, "rb")
 
 
-def read_package(tgz: Path, what: str) -> Package:
-    """Name, version and file digests of a chart package, refusing anything Helm should never load."""
-    digests: dict[str, str] = {}
-    chart_yaml: bytes | None = None
-    total = members = 0
-    tops: set[str] = set()
+class _Members:
+    """The running totals of one package's members, and each member's checks."""
+
+    def __init__(self, tgz: Path, what: str) -> None:
+        self.where = f"{what} {tgz}"
+        self.digests: dict[str, str] = {}
+        self.chart_yaml: bytes | None = None
+        self.total = self.count = 0
+        self.tops: set[str] = set()
+
+    def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        parts = self._place(member)
+        if member.isdir():
+            return
+        name = member.name
+        if not member.isfile():
+            raise BadInput(f"{self.where}: the member {name!r} is not a plain file")
+        if len(parts) < 2:
+            raise BadInput(f"{self.where}: the member {name!r} is not in the chart's top folder")
+        is_chart_yaml = len(parts) == 2 and parts[1] == "Chart.yaml"
+        self._size(member, is_chart_yaml)
+        f = tar.extractfile(member)
+        data = f.read(MAX_FILE_BYTES + 1) if f else b""
+        if len(data) != member.size:
+            raise BadInput(f"{self.where}: the member {name!r} is truncated")
+        self.digests["/".join(parts[1:])] = hashlib.sha256(data).hexdigest()
+        if is_chart_yaml:
+            self.chart_yaml = data
+
+    def _place(self, member: tarfile.TarInfo) -> list[str]:
+        """The member's path parts, once it is known to stay inside the package's one top folder."""
+        self.count += 1
+        if self.count > MAX_MEMBERS:
+            raise BadInput(f"{self.where}: more than {MAX_MEMBERS} files")
+        name = member.name
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if name.startswith("/") or ".." in parts or "\\" in name or not parts:
+            raise BadInput(f"{self.where}: the member {name!r} points outside the chart")
+        if member.issym() or member.islnk():
+            raise BadInput(f"{self.where}: the member {name!r} is a link (to {member.linkname!r}); "
+                           "a chart package holds plain files only")
+        self.tops.add(parts[0])
+        if len(self.tops) > 1:
+            raise BadInput(f"{self.where}: more than one top folder ({', '.join(sorted(self.tops))}); "
+                           "a chart package holds one chart")
+        return parts
+
+    def _size(self, member: tarfile.TarInfo, is_chart_yaml: bool) -> None:
+        if member.size > MAX_FILE_BYTES:
+            raise BadInput(f"{self.where}: the member {member.name!r} is {member.size} bytes; "
+                           f"the limit is {MAX_FILE_BYTES} a file (Helm 4's own)")
+        if is_chart_yaml and member.size > MAX_CHART_YAML_BYTES:
+            raise BadInput(f"{self.where}: Chart.yaml is {member.size} bytes; the limit is {MAX_CHART_YAML_BYTES}")
+        self.total += member.size
+        if self.total > MAX_CHART_BYTES:
+            raise BadInput(f"{self.where}: more than {MAX_CHART_BYTES} bytes unpacked (Helm 4's own limit)")
+
+
+def _read_members(tgz: Path, what: str) -> _Members:
+    members = _Members(tgz, what)
     try:
         with _open_regular(tgz, what) as raw:
             if raw.read(2) != b"\x1f\x8b":
                 raise BadInput(f"{what} {tgz}: not a chart package (not gzip-compressed)")
             raw.seek(0)
             # gzip, not tarfile's own "r|gz": Helm writes an extra header field that tarfile's stream misreads
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped, tarfile.open(
-                    fileobj=_Capped(unzipped, MAX_STREAM_BYTES, f"{what} {tgz}: more than {MAX_STREAM_BYTES} "
-                                    f"bytes once decompressed; the limit is {MAX_CHART_BYTES} of files"),
-                    mode="r|", tarinfo=_GuardedTarInfo) as tar:
-                for member in tar:
-                    members += 1
-                    if members > MAX_MEMBERS:
-                        raise BadInput(f"{what} {tgz}: more than {MAX_MEMBERS} files")
-                    name = member.name
-                    parts = [p for p in name.split("/") if p not in ("", ".")]
-                    if name.startswith("/") or ".." in parts or "\\" in name or not parts:
-                        raise BadInput(f"{what} {tgz}: the member {name!r} points outside the chart")
-                    if member.issym() or member.islnk():
-                        raise BadInput(f"{what} {tgz}: the member {name!r} is a link (to {member.linkname!r}); "
-                                       "a chart package holds plain files only")
-                    tops.add(parts[0])
-                    if len(tops) > 1:
-                        raise BadInput(f"{what} {tgz}: more than one top folder ({', '.join(sorted(tops))}); "
-                                       "a chart package holds one chart")
-                    if member.isdir():
-                        continue
-                    if not member.isfile():
-                        raise BadInput(f"{what} {tgz}: the member {name!r} is not a plain file")
-                    if len(parts) < 2:
-                        raise BadInput(f"{what} {tgz}: the member {name!r} is not in the chart's top folder")
-                    if member.size > MAX_FILE_BYTES:
-                        raise BadInput(f"{what} {tgz}: the member {name!r} is {member.size} bytes; "
-                                       f"the limit is {MAX_FILE_BYTES} a file (Helm 4's own)")
-                    is_chart_yaml = len(parts) == 2 and parts[1] == "Chart.yaml"
-                    if is_chart_yaml and member.size > MAX_CHART_YAML_BYTES:
-                        raise BadInput(f"{what} {tgz}: Chart.yaml is {member.size} bytes; "
-                                       f"the limit is {MAX_CHART_YAML_BYTES}")
-                    total += member.size
-                    if total > MAX_CHART_BYTES:
-                        raise BadInput(f"{what} {tgz}: more than {MAX_CHART_BYTES} bytes unpacked (Helm 4's own limit)")
-                    f = tar.extractfile(member)
-                    data = f.read(MAX_FILE_BYTES + 1) if f else b""
-                    if len(data) != member.size:
-                        raise BadInput(f"{what} {tgz}: the member {name!r} is truncated")
-                    digests["/".join(parts[1:])] = hashlib.sha256(data).hexdigest()
-                    if is_chart_yaml:
-                        chart_yaml = data
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                capped = _Capped(unzipped, MAX_STREAM_BYTES, f"{what} {tgz}: more than {MAX_STREAM_BYTES} bytes "
+                                                             f"once decompressed; the limit is {MAX_CHART_BYTES} of files")
+                with tarfile.open(fileobj=cast(IO[bytes], capped), mode="r|", tarinfo=_GuardedTarInfo) as tar:
+                    for member in tar:
+                        members.add(tar, member)
     except BadInput as exc:
         text = str(exc)
         raise BadInput(text if text.startswith(what) else f"{what} {tgz}: {text}") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         raise BadInput(f"{what} {tgz}: a truncated or corrupt package ({exc})") from None
-    if chart_yaml is None:
+    return members
+
+
+def read_package(tgz: Path, what: str) -> Package:
+    """Name, version and file digests of a chart package, refusing anything Helm should never load."""
+    members = _read_members(tgz, what)
+    if members.chart_yaml is None:
         raise BadInput(f"{what} {tgz}: not a Helm chart package (no Chart.yaml in its top folder)")
-    meta = load_yaml(chart_yaml, f"{what} {tgz}: Chart.yaml")
+    meta = load_yaml(members.chart_yaml, f"{what} {tgz}: Chart.yaml")
     if not isinstance(meta, dict):
         raise BadInput(f"{what} {tgz}: Chart.yaml is not a mapping")
     name, version = meta.get("name"), meta.get("version")
@@ -309,7 +333,7 @@ def read_package(tgz: Path, what: str) -> Package:
         version = str(version)
     if not isinstance(version, str) or not _SEMVER.fullmatch(version):
         raise BadInput(f"{what} {tgz}: Chart.yaml: version {str(version)[:80]!r} is not a SemVer version")
-    return Package(tgz, name, version, digests)
+    return Package(tgz, name, version, members.digests)
 
 
 def check_chart_links(chart: Path) -> None:
@@ -612,91 +636,130 @@ def read_index(index: Path, text: str | None = None) -> Index:
         raise BadInput(f"{index}: invalid YAML ({' '.join(str(exc).split())})") from None
 
 
-def _scan_index(index: Path, text: str) -> Index:
-    import yaml
+def _offset(mark: Any) -> int:
+    """A parser event's text offset (PyYAML's marks are typed optional; the events it yields have them)."""
+    return int(mark.index)
 
-    out = Index(index, text)
-    problems: list[str] = []
-    not_index = BadInput(f"{index}: not a Helm repository index (no entries mapping)")
-    item: dict[str, Any] | None = None
-    bad_keys: set[Any] = set()
-    for n, (event, path, is_key) in enumerate(_events(text, str(index), MAX_INDEX_VALUES)):
-        out.signatures.append(_signature(event))
+
+class _IndexScanner:
+    """One pass over index.yaml's parser events, by depth: the root, `entries`, a chart's list, an
+    entry, an entry's fields. Problems with entries are collected; a file that is no index is refused."""
+
+    def __init__(self, index: Path, text: str) -> None:
+        self.index = index
+        self.out = Index(index, text)
+        self.problems: list[str] = []
+        self.not_index = BadInput(f"{index}: not a Helm repository index (no entries mapping)")
+        self.item: dict[str, Any] | None = None
+        self.bad_keys: set[Any] = set()
+
+    def feed(self, n: int, event: Any, path: tuple[Any, ...] | None, is_key: bool) -> None:
+        self.out.signatures.append(_signature(event))
         if path is None:
-            continue
-        depth = len(path)
-        if depth == 0:
-            if isinstance(event, yaml.MappingStartEvent):
-                out.root_block = not event.flow_style
-            elif isinstance(event, yaml.MappingEndEvent):
-                out.root_end = n
-            elif not (isinstance(event, yaml.ScalarEvent) and (is_key or _is_null(event))):
-                raise not_index
-            continue
-        if path[0] != "entries":
-            continue
-        if depth == 1:
-            if is_key:
-                if not isinstance(event, yaml.ScalarEvent):
-                    raise not_index
-                out.keys[event.value] = {"key": event.start_mark, "key_event": n}
-            elif isinstance(event, yaml.MappingStartEvent):
-                out.entries_kind, out.entries_event, out.entries_flow = "map", n, bool(event.flow_style)
-                out.entries_span = (event.start_mark.index, -1)
-            elif isinstance(event, yaml.MappingEndEvent):
-                out.entries_end_event, out.entries_end_mark = n, event.start_mark
-                out.entries_span = (out.entries_span[0], event.end_mark.index)
-            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
-                out.entries_kind, out.entries_event = "null", n
-                out.entries_span = (event.start_mark.index, event.end_mark.index)
-            else:
-                raise not_index
-            continue
-        key = path[1]
-        if key in bad_keys or is_key and depth < 4:
-            continue
-        if depth == 2:
-            if isinstance(event, yaml.SequenceStartEvent):
-                out.keys[key].update(seq=event.start_mark, seq_event=n, seq_flow=bool(event.flow_style))
-            elif not isinstance(event, yaml.SequenceEndEvent):
-                problems.append(f"{index}: entries.{key} is not a list")
-                bad_keys.add(key)
-            continue
-        where = f"{index}: entries.{key}[{path[2]}]"
-        if depth == 3:
-            if isinstance(event, yaml.MappingStartEvent):
-                item = {"name": None, "version": None, "urls": []}
-            elif isinstance(event, yaml.MappingEndEvent) and item is not None:
-                name, version = item["name"], item["version"]
-                if not isinstance(name, str) or not name:
-                    problems.append(f"{where} has no name; Helm drops it: fill it in or remove it")
-                elif not isinstance(version, str):
-                    problems.append(f"{where} ({name}) has no version, or one that is not a string; Helm drops "
-                                    "or chokes on it: fill it in or remove it")
-                elif not _SEMVER.fullmatch(version):
-                    problems.append(f"{where} ({name}): version {version[:80]!r} is not SemVer; Helm drops it: "
-                                    "correct it or remove it")
-                else:
-                    out.entries.append(Entry(str(key), path[2], name, version, item["urls"]))
-                item = None
-            elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
-                problems.append(f"{where} is empty (null); Helm drops or chokes on it: remove it or fill it in")
-            elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                problems.append(f"{where} is not a mapping; Helm drops or chokes on it: remove it")
-            continue
-        if item is None or is_key or depth < 4:
-            continue
+            return
+        if not path:
+            self._root(n, event, is_key)
+        elif path[0] != "entries":
+            return
+        elif len(path) == 1:
+            self._entries(n, event, is_key)
+        elif path[1] in self.bad_keys or (is_key and len(path) < 4):
+            return
+        elif len(path) == 2:
+            self._chart_list(n, event, path[1])
+        elif len(path) == 3:
+            self._entry(event, path)
+        elif self.item is not None and not is_key:
+            self._field(event, path)
+
+    def _root(self, n: int, event: Any, is_key: bool) -> None:
+        import yaml
+
+        if isinstance(event, yaml.MappingStartEvent):
+            self.out.root_block = not event.flow_style
+        elif isinstance(event, yaml.MappingEndEvent):
+            self.out.root_end = n
+        elif not (isinstance(event, yaml.ScalarEvent) and (is_key or _is_null(event))):
+            raise self.not_index
+
+    def _entries(self, n: int, event: Any, is_key: bool) -> None:
+        import yaml
+
+        out = self.out
+        if is_key:
+            if not isinstance(event, yaml.ScalarEvent):
+                raise self.not_index
+            out.keys[event.value] = {"key": event.start_mark, "key_event": n}
+        elif isinstance(event, yaml.MappingStartEvent):
+            out.entries_kind, out.entries_event, out.entries_flow = "map", n, bool(event.flow_style)
+            out.entries_span = (_offset(event.start_mark), -1)
+        elif isinstance(event, yaml.MappingEndEvent):
+            out.entries_end_event, out.entries_end_mark = n, event.start_mark
+            out.entries_span = (out.entries_span[0], _offset(event.end_mark))
+        elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+            out.entries_kind, out.entries_event = "null", n
+            out.entries_span = (_offset(event.start_mark), _offset(event.end_mark))
+        else:
+            raise self.not_index
+
+    def _chart_list(self, n: int, event: Any, key: Any) -> None:
+        import yaml
+
+        if isinstance(event, yaml.SequenceStartEvent):
+            self.out.keys[key].update(seq=event.start_mark, seq_event=n, seq_flow=bool(event.flow_style))
+        elif not isinstance(event, yaml.SequenceEndEvent):
+            self.problems.append(f"{self.index}: entries.{key} is not a list")
+            self.bad_keys.add(key)
+
+    def _entry(self, event: Any, path: tuple[Any, ...]) -> None:
+        import yaml
+
+        where = f"{self.index}: entries.{path[1]}[{path[2]}]"
+        if isinstance(event, yaml.MappingStartEvent):
+            self.item = {"name": None, "version": None, "urls": []}
+        elif isinstance(event, yaml.MappingEndEvent) and self.item is not None:
+            self._close_entry(where, path)
+        elif isinstance(event, yaml.ScalarEvent) and _is_null(event):
+            self.problems.append(f"{where} is empty (null); Helm drops or chokes on it: remove it or fill it in")
+        elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.problems.append(f"{where} is not a mapping; Helm drops or chokes on it: remove it")
+
+    def _close_entry(self, where: str, path: tuple[Any, ...]) -> None:
+        assert self.item is not None
+        name, version = self.item["name"], self.item["version"]
+        if not isinstance(name, str) or not name:
+            self.problems.append(f"{where} has no name; Helm drops it: fill it in or remove it")
+        elif not isinstance(version, str):
+            self.problems.append(f"{where} ({name}) has no version, or one that is not a string; Helm drops "
+                                 "or chokes on it: fill it in or remove it")
+        elif not _SEMVER.fullmatch(version):
+            self.problems.append(f"{where} ({name}): version {version[:80]!r} is not SemVer; Helm drops it: "
+                                 "correct it or remove it")
+        else:
+            self.out.entries.append(Entry(str(path[1]), path[2], name, version, self.item["urls"]))
+        self.item = None
+
+    def _field(self, event: Any, path: tuple[Any, ...]) -> None:
+        import yaml
+
+        assert self.item is not None
         field_name = path[3]
-        if depth == 4 and field_name in ("name", "version"):
+        if len(path) == 4 and field_name in ("name", "version"):
             if isinstance(event, yaml.ScalarEvent) and not _is_null(event):
-                item[field_name] = event.value
+                self.item[field_name] = event.value
             elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                item[field_name] = False  # null, a list, a mapping, an alias: not a string
-        elif depth == 5 and field_name == "urls" and isinstance(event, yaml.ScalarEvent):
-            item["urls"].append(event.value)
-    if problems:
-        raise BadInput("\n".join(problems))
-    return out
+                self.item[field_name] = False  # null, a list, a mapping, an alias: not a string
+        elif len(path) == 5 and field_name == "urls" and isinstance(event, yaml.ScalarEvent):
+            self.item["urls"].append(event.value)
+
+
+def _scan_index(index: Path, text: str) -> Index:
+    scanner = _IndexScanner(index, text)
+    for n, (event, path, is_key) in enumerate(_events(text, str(index), MAX_INDEX_VALUES)):
+        scanner.feed(n, event, path, is_key)
+    if scanner.problems:
+        raise BadInput("\n".join(scanner.problems))
+    return scanner.out
 
 
 def _listed(index: Index, name: str, version: str) -> list[Entry]:

@@ -2,7 +2,8 @@
 # Install everything the tests need and run the whole test suite. Extra arguments go to pytest.
 #   - Debian packages: docker-registry (the OCI registry the publish tests start on 127.0.0.1), gnupg,
 #     busybox (runs the `helm test` script)
-#   - a virtualenv (.venv) with helmgen and the test tools (pytest, hypothesis, kubernetes-validate, checkov)
+#   - a virtualenv (.venv) with helmgen and the test tools (pytest, hypothesis, kubernetes-validate, checkov,
+#     ruff and mypy, which run first with the settings in pyproject.toml)
 #   - the real Helm 4.3.1 and 3.17.3 binaries in .cache/helm/ (scripts/fetch_helm.py)
 #   - Node packages pinned by tests/node/package-lock.json (Mermaid's own parser, for the chart README's
 #     diagram) in .cache/node/, with npm from the npm registry; Debian's nodejs and npm when node is missing
@@ -33,4 +34,7 @@ if ! cmp -s tests/node/package-lock.json .cache/node/.installed-lock.json; then
   (cd .cache/node && npm ci --no-audit --no-fund --loglevel=error)
   cp tests/node/package-lock.json .cache/node/.installed-lock.json
 fi
+echo "ruff and mypy (settings in pyproject.toml)"
+.venv/bin/ruff check --quiet .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

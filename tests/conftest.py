@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +105,115 @@ def chdir(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         os.chdir(old)
+
+
+# --- the `helm` marker: `pytest -m "not helm"` is the fast loop (no Helm, no subprocess) ----------------
+# A test is marked when it, a fixture it uses, or a function of its module it calls (transitively)
+# runs a program: Helm, the helmgen CLI, checkov, node. The guard below makes a miss fail loudly.
+_RUNS_A_PROGRAM = re.compile(r"\b(helm|helm_path|run_helm|template|helmgen_cli|subprocess|HELM_VERSIONS|"
+                             r"render_envs|render_all|checkov|node)\b")
+_module_spawners: dict[str, set[str]] = {}
+
+
+def _body(func: Any) -> str:
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):  # made at run time (exec, a factory): judged by the tests that call it
+        return ""
+    return source.split("\n", 1)[-1]  # without the `def` line: a test named test_helm_… is not a call
+
+
+def _spawners(module: Any) -> set[str]:
+    """Names (in the module) of functions that run a program, directly or through another test
+    module's function or one of their own."""
+    if module.__name__ not in _module_spawners:
+        _module_spawners[module.__name__] = set()  # a cycle of imports between test modules ends here
+        funcs = {name: f for name, f in vars(module).items() if inspect.isfunction(f)}
+        own = {name: _body(f) for name, f in funcs.items() if f.__module__ == module.__name__}
+        found = {name for name, src in own.items() if _RUNS_A_PROGRAM.search(src)}
+        for name, f in funcs.items():  # helpers imported from other test modules
+            other = sys.modules.get(f.__module__)
+            if f.__module__ != module.__name__ and other is not None and _is_test_module(other):
+                if f.__name__ in _spawners(other):
+                    found.add(name)
+        while True:
+            more = {name for name, src in own.items() if name not in found and _calls(src, found)}
+            if not more:
+                break
+            found |= more
+        _module_spawners[module.__name__] = found
+    return _module_spawners[module.__name__]
+
+
+def _is_test_module(module: Any) -> bool:
+    return Path(getattr(module, "__file__", None) or "/").resolve().parent == ROOT / "tests"
+
+
+def _calls(source: str, names: set[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(n)}\b", source) for n in names)
+
+
+def _runs_a_program(item: pytest.Item) -> bool:
+    if not isinstance(item, pytest.Function):
+        return False
+    if item.originalname in _spawners(item.module):
+        return True
+    defs = item._fixtureinfo.name2fixturedefs  # noqa: SLF001 - the fixtures this test uses
+    for name in item.fixturenames:
+        if name == "helm":
+            return True
+        for fixturedef in defs.get(name, ()):
+            func = getattr(fixturedef, "func", None)
+            mod = sys.modules.get(getattr(func, "__module__", ""), None)
+            if func is None or mod is None or func.__name__ == "_no_program_unless_marked" or not _is_test_module(mod):
+                continue
+            src = _body(func)
+            if _RUNS_A_PROGRAM.search(src) or _calls(src, _spawners(mod)):
+                return True
+    return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "helm: runs a program (Helm, the helmgen CLI, checkov, node); "
+                                       "`pytest -m 'not helm'` is the fast loop")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _runs_a_program(item):
+            item.add_marker(pytest.mark.helm)
+
+
+@pytest.fixture(autouse=True)
+def _no_program_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test without the marker that starts a program fails: the fast loop must stay fast and complete."""
+    if request.node.get_closest_marker("helm") is None:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("this test runs a program but has no `helm` marker: conftest's detection "
+                                 "missed it; mark it with @pytest.mark.helm")
+        monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Short ids for huge parametrized inputs (a 100,000-line spec must not become a test's name)."""
+    if isinstance(val, (str, bytes)) and len(val) > 40:
+        head = val[:24] if isinstance(val, str) else val[:24].decode("latin-1")
+        head = re.sub(r"[^\w.-]+", "_", head).strip("_")
+        return f"{argname}-{head}-{len(val)}chars"
+    return None
+
+
+@pytest.fixture(scope="session")
+def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The examples and tests/specs, generated once for the whole run."""
+    from tests.rendered import generate_all
+
+    return generate_all(tmp_path_factory.mktemp("charts"))
+
+
+@pytest.fixture(scope="session")
+def rendered(charts: dict[str, Path]) -> Any:
+    """Every chart of `charts` rendered by both Helm versions under several release names."""
+    from tests.rendered import render_all
+
+    return render_all(charts)

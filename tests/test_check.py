@@ -315,7 +315,7 @@ def test_one_bad_field_causes_no_follow_on_problems(tmp_path: Path) -> None:
           a:
             image: nginx
             port: 80
-            rollout: {strategy: canary}
+            rollout: {strategy: sideways}
           b:
             image: nginx
             port: 80
@@ -330,8 +330,7 @@ def test_one_bad_field_causes_no_follow_on_problems(tmp_path: Path) -> None:
               b: {replicas: 2}
         """)
     assert lines == [
-        "spec.yaml:10:15: agents.a.rollout.strategy: 'canary' is not supported by this helmgen yet (use rolling; "
-        "canary and blueGreen arrive in a later release)",
+        "spec.yaml:10:25: agents.a.rollout.strategy: 'sideways' is not allowed (one of rolling, canary, blueGreen)",
         "spec.yaml:14:18: agents.b.talksTo[1]: no agent named 'nope' (agents: a, b, c)",
         "spec.yaml:17:26: agents.c.env.K.key: secret 's' has no key 'other' (declared keys: k)",
     ]

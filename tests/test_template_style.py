@@ -52,7 +52,7 @@ SKELETON = Path(__file__).resolve().parent.parent / "chart-skeleton" / "template
 def test_helpers_split_and_documented() -> None:
     """Helpers split by concern; each define has a comment right above it saying what it takes."""
     helpers = sorted(p.name for p in SKELETON.glob("_*.tpl"))
-    assert helpers == ["_cache.tpl", "_defaults.tpl", "_helpers.tpl", "_pod.tpl"]
+    assert helpers == ["_cache.tpl", "_defaults.tpl", "_dependencies.tpl", "_helpers.tpl", "_pod.tpl", "_tracks.tpl"]
     for name in helpers:
         text = (SKELETON / name).read_text()
         for m in re.finditer(r'\{\{- define "([^"]+)" -\}\}', text):

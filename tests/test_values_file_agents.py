@@ -65,7 +65,8 @@ def test_set_agent_gets_probes_and_budget(tmp_path: Path, helm: Path) -> None:
     assert by_kind(objs, "PodDisruptionBudget")["rel-new"]["spec"] == {
         "maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "demo",
                                                           "app.kubernetes.io/instance": "rel",
-                                                          "app.kubernetes.io/component": "new"}}}
+                                                          "app.kubernetes.io/component": "new",
+                                                          "agentgen.io/track": "stable"}}}  # never a canary's pods
     one = template(helm, chart, "--set", "agents.new.image.repository=x", "--set", "agents.new.ports.http.port=80")
     assert "rel-new" not in by_kind(one, "PodDisruptionBudget")
     # a value a default would otherwise fill is kept, even false or 0

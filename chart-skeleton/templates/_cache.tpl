@@ -30,8 +30,10 @@ Job's events, comma-separated, its weight, and whether one is pre-*); usesSecret
 reads); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
 checksumSecrets (the created Secrets whose change rolls its pods); reloaderSecrets (the existing or
 external Secret names stakater Reloader watches for it, comma-separated); cache (the cache itself, for
-agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent reads), hookSecrets
-(secret -> {name, events, weight} of its hook copy) and secretChecksums (secret -> hash of its data). Takes the root context; sets .agentgenCache, returns nothing.
+agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentgen.tracks). Release-wide
+also: usedSecrets (declared secrets an enabled agent reads), hookSecrets (secret -> {name, events, weight}
+of its hook copy) and secretChecksums (secret -> hash of its data). Takes the root context; sets
+.agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -66,6 +68,7 @@ agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent
 {{- $mayBeLong := gt (len $prefix) 11 -}}
 {{- $dir := dict -}}
 {{- $agents := list -}}
+{{- $appTag := .Chart.AppVersion | toString | replace "+" "_" -}}
 {{- range $name, $a := .Values.agents -}}
 {{- $n := printf "%s-%s" $prefix $name -}}
 {{- $long := false -}}
@@ -152,6 +155,7 @@ agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent
       "configName" $cfg "mayRunNoPod" $zero
       "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
       "checksumSecrets" $checksums "reloaderSecrets" (join "," ($reload | uniq | sortAlpha)) -}}
+{{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
@@ -185,8 +189,10 @@ agentgen.pod). Release-wide also: usedSecrets (declared secrets an enabled agent
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
-      "appVersionTag" (.Chart.AppVersion | toString | replace "+" "_")
+      "appVersionTag" $appTag
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
       "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict
       "usedSecrets" $used "hookSecrets" $hookSecrets "secretChecksums" $sums }}{{ $_ := set $g $k $v }}{{ end -}}
+{{- /* dependencies: key -> {enabled, host, port, url, urlVariable} (templates/_dependencies.tpl) */ -}}
+{{- $_ := set $g "dependencies" (include "agentgen.dependencies" . | fromYaml) -}}
 {{- end -}}

@@ -172,6 +172,8 @@ the pod template as block YAML.
             {{- end }}{{ end }}
             {{- end }}
             {{- end }}
+            {{- /* talksTo items that name a dependency: its <KEY>_URL (templates/_dependencies.tpl) */}}
+            {{- with $g.dependencies }}{{ with include "agentgen.dependencyEnv" (list $g $a.talksTo $env) }}{{ . | nindent 12 }}{{ end }}{{ end }}
           {{- end }}
           {{- with $a.envFrom }}
           envFrom:

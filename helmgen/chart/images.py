@@ -1,4 +1,4 @@
-"""Every image a release pulls (pure): agents, their init containers and sidecars, and the
+"""Every image a release pulls (pure): agents (every rollout track), their init containers and sidecars, and the
 `helm test` image. For `helmgen images` (mirroring) and Chart.yaml's artifacthub.io/images."""
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ def images(agents: dict[str, Agent]) -> list[str]:
     for a in agents.values():
         if not a.enabled:
             continue
-        found.add(image_ref(a.image))
+        # blue-green runs only its slots' images; a canary runs its own beside the agent's
+        versions = [t for name, t in a.tracks.items() if name in ("blue", "green")] or [{"image": a.image},
+                                                                                         *a.tracks.values()]
+        found.update(image_ref(t["image"]) for t in versions)
         for c in [*a.pod.get("initContainers", []), *a.pod.get("sidecars", [])]:
             if isinstance(c, dict) and isinstance(c.get("image"), str):
                 found.add(c["image"])

@@ -89,6 +89,8 @@ def render_readme(spec: Spec) -> str:
         f"Chart version `{spec.version}`, app version `{spec.appVersion}`.", "",
         "## Install", "",
         "```sh",
+        *([f"helm dependency build ./{spec.name}   # fetch the subcharts: "
+           + ", ".join(f"{d.chart} {d.version}" for d in spec.dependencies.values())] if spec.dependencies else []),
         f"helm install my-{spec.name} ./{spec.name}" + "".join(
             " \\\n  " + set_hint("secrets", s.name, "values", k) for s in spec.secrets.values()
             if not s.existingSecret and not s.external for k in s.keys),

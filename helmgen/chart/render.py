@@ -49,8 +49,13 @@ def chart_yaml(spec: Spec) -> str:
 
         annotations["artifacthub.io/images"] = dump([
             {"name": ref.rsplit("/", 1)[-1].split("@")[0].split(":")[0], "image": ref} for ref in images(spec.agents)])
+    if spec.digest and "agentgen.io/spec-digest" not in annotations:  # traces a chart or release to its spec
+        annotations["agentgen.io/spec-digest"] = spec.digest
     if annotations:
         meta["annotations"] = dict(sorted(annotations.items()))
+    if spec.dependencies:  # fetched by `helm dependency build`, never by generate
+        meta["dependencies"] = [{"name": d.chart, "alias": d.name, "version": d.version, "repository": d.repository,
+                                 "condition": f"{d.name}.enabled"} for d in spec.dependencies.values()]
     return HEADER + dump(meta)
 
 
@@ -65,7 +70,7 @@ def render_chart(spec: Spec) -> dict[str, bytes]:
     base = values_tree(spec)  # values.yaml, and what every values-<env>.yaml differs from
     files["values.yaml"] = render_values(spec, HEADER + "#\n# Every setting is explicit. Override any of them with -f or --set;\n"
                                                "# values.schema.json rejects a misspelt key.\n\n", base).encode()
-    files["values.schema.json"] = render_schema().encode()
+    files["values.schema.json"] = render_schema(tuple(spec.dependencies)).encode()
     files["README.md"] = render_readme(spec).encode()
     for env in spec.environments:
         files[f"values-{env}.yaml"] = render_env_values(

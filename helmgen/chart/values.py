@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Secret, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, Agent, Dependency, Secret, Spec
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
 # Standard). They live here, not in the checker, so rendering does not import it.
@@ -31,7 +31,7 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "serviceAccount": {"create": True, "name": "", "annotations": {}},
     "protocol": "http",
     "agentCard": "/.well-known/agent-card.json",
-    "rollout": {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0},
+    "rollout": {"strategy": "rolling", "engine": "native", "maxSurge": "25%", "maxUnavailable": 0},
     "terminationGracePeriodSeconds": 30,
 }
 
@@ -185,9 +185,23 @@ DOCS: dict[str, str] = {
     "agents.*.rbac": "Role (rules) and ClusterRole (clusterRules) bound to the agent's ServiceAccount. null: none.",
     "agents.*.protocol": "http, a2a (readiness on the agent card, checked by helm test) or mcp.",
     "agents.*.rollout": "How a new version rolls out.",
-    "agents.*.rollout.strategy": "rolling.",
+    "agents.*.rollout.strategy": "rolling, canary or blueGreen.",
+    "agents.*.rollout.engine": "native (plain Deployments and Services) or argo (an Argo Rollouts Rollout).",
     "agents.*.rollout.maxSurge": "Extra pods allowed during a rollout.",
     "agents.*.rollout.maxUnavailable": "Pods that may be unavailable during a rollout.",
+    "agents.*.rollout.canary": "The canary: its image or tag, env and config files merged over the agent's;\n"
+                               "with none of them no canary runs (weight and steps stay as settings).",
+    "agents.*.rollout.canary.weight": "Percent of traffic for the canary (native engine), 0..100.",
+    "agents.*.rollout.canary.steps": "Argo Rollouts steps: setWeight or pause.",
+    "agents.*.rollout.canary.image": "The canary's image (repository, tag, digest), over the agent's.",
+    "agents.*.rollout.canary.tag": "The canary's image tag (the agent's repository).",
+    "agents.*.rollout.canary.env": "Environment variables merged over the agent's, for canary pods only.",
+    "agents.*.rollout.canary.config": "Config files merged over the agent's, for canary pods only.",
+    "agents.*.rollout.blueGreen": "Two slots, blue and green; the live Service selects the active one.",
+    "agents.*.rollout.blueGreen.active": "blue or green: the slot that serves live traffic (the other is the preview).",
+    "agents.*.rollout.blueGreen.blue": "The blue slot: image or tag, env and config merged over the agent's.",
+    "agents.*.rollout.blueGreen.green": "The green slot: image or tag, env and config merged over the agent's.",
+    "agents.*.rollout.analysis": "Argo engine: Prometheus checks that must hold before each promotion.",
     "agents.*.monitoring": "Prometheus scraping: pod annotations, or a ServiceMonitor. null: none.",
     "agents.*.schedule": "CronJob schedule (cron syntax).",
     "agents.*.job": "Job and CronJob settings.",
@@ -207,6 +221,11 @@ DOCS: dict[str, str] = {
     "agents.*.volumeMounts": "Extra volume mounts of the agent's container.",
     "extraManifests": "Raw Kubernetes objects rendered as they are.",
     "global": "Values shared with subcharts (set by an umbrella chart).",
+    "dependencies": "How agents reach each dependency (talksTo, ${deps.NAME...}); the subchart's own values are\n"
+                    "under its key below.",
+    "dependencies.*.host": "Its Service: ${release} and ${namespace} are resolved; empty: the subchart's fullname\n"
+                           "(<release>-<key>, or <release> when the release name contains the key).",
+    "dependencies.*.port": "The port agents call; null: none (the URL has no port).",
 }
 
 
@@ -214,7 +233,7 @@ def comment_for(path: tuple[str, ...]) -> str:
     p = list(path)
     if len(p) >= 2 and p[0] == "agentDefaults":  # described as the agents' own settings
         p = ["agents", "*", *p[1:]]
-    if len(p) >= 2 and p[0] in ("agents", "secrets"):
+    if len(p) >= 2 and p[0] in ("agents", "secrets", "dependencies"):
         p[1] = "*"
     if len(p) >= 4 and p[0] == "agents" and p[2] in ("ports", "secretMounts"):
         p[3] = "*"
@@ -234,6 +253,8 @@ def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
     first = next(iter(spec.agents), "")
 
     def comment(path: tuple[str, ...]) -> str:
+        if path[0] in spec.dependencies:
+            return dependency_comment(spec.dependencies[path[0]], path)
         text = comment_for(path)
         if text and len(path) > 2 and path[0] == "agents" and path[1] != first:
             return short(text)
@@ -244,6 +265,21 @@ def commenter(spec: Spec) -> Callable[[tuple[str, ...]], str]:
         return text
 
     return comment
+
+
+def dependency_comment(d: Dependency, path: tuple[str, ...]) -> str:
+    """Comments on a dependency's values block (the rest of it is the subchart's own values)."""
+    if len(path) == 1:
+        return (f"Dependency {d.name}: chart {d.chart} {d.version} from {d.repository}.\n"
+                "The subchart's own values; any of its keys may be set here.")
+    if path[1:] == ("enabled",):
+        return f"false: do not install it (Chart.yaml condition {d.name}.enabled)."
+    return ""
+
+
+def dependency_values(d: Dependency) -> dict[str, Any]:
+    """The <key>: block of a dependency: enabled (its Chart.yaml condition), then the spec's values."""
+    return {"enabled": d.enabled, **{k: v for k, v in d.values.items() if k != "enabled"}}
 
 
 def _removed_as_empty(context: dict[str, Any]) -> dict[str, Any]:
@@ -310,8 +346,10 @@ def secrets_values(secrets: dict[str, Secret]) -> dict[str, Any]:
             for name, s in secrets.items()}
 
 
-def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str, Any]:
-    return {
+def values_tree(spec: Spec, agents: dict[str, Agent] | None = None,
+                dependencies: dict[str, Dependency] | None = None) -> dict[str, Any]:
+    deps = spec.dependencies if dependencies is None else dependencies
+    tree: dict[str, Any] = {
         "nameOverride": "",
         "fullnameOverride": "",
         "imagePullSecrets": spec.imagePullSecrets,
@@ -324,6 +362,10 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None) -> dict[str,
         "extraManifests": spec.extraManifests,
         "global": {},
     }
+    if deps:
+        tree["dependencies"] = {k: {"host": d.host, "port": d.port} for k, d in deps.items()}
+        tree.update({k: dependency_values(d) for k, d in deps.items()})
+    return tree
 
 
 def render_values(spec: Spec, header: str, tree: dict[str, Any]) -> str:
@@ -353,7 +395,7 @@ def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -
     """values-<env>.yaml: what turns `base` (the tree of values.yaml) into the environment's values."""
     from helmgen.chart.emit import dump
 
-    tree = values_tree(spec, spec.environments[env])
+    tree = values_tree(spec, spec.environments[env], spec.environment_dependencies.get(env))
     if env in spec.environmentSecrets:  # the environment's view of the secrets (existingSecret, external, ...)
         tree["secrets"] = secrets_values(spec.environmentSecrets[env])
     diff = overrides(base, tree)
@@ -361,6 +403,8 @@ def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -
     def comment(path: tuple[str, ...]) -> str:
         if path == ("agents",):
             return f"Agents as they differ in {env}; null removes a setting."
+        if len(path) == 1 and path[0] in spec.dependencies:
+            return f"Dependency {path[0]} as it differs in {env}."
         if len(path) == 2 and path[0] == "agents":
             a = spec.environments[env][path[1]]
             if path[1] not in spec.agents:

@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from helmgen.problems import SpecError
+from helmgen.spec.dependencies import build_dependencies, environment_dependencies, talks_to_dependency
 from helmgen.spec.fields import IMAGE_TAG, quantity_value, spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Spec
 from helmgen.spec import runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
+from helmgen.spec.rollout import check_rollout
 from helmgen.spec.types import INVALID, Ctx
 
 A2A_CARD = "/.well-known/agent-card.json"
@@ -62,6 +64,7 @@ def check_tree(root: Node, filename: str) -> Spec:
     if ctx.problems:
         raise SpecError(filename, ctx.problems, ctx.warnings)
     spec.warnings = sorted(ctx.warnings)
+    spec.digest = getattr(root, "source_digest", "")
     return spec
 
 
@@ -72,7 +75,7 @@ _PORTS = {"port", "ports"}
 # what each field's cross-field checks read besides the field itself: a check is skipped when one
 # of these has a problem of its own (reported where it was written), so it causes no follow-on
 DEPENDS: dict[str, set[str]] = {
-    "state": _KIND, "schedule": _KIND, "job": _KIND, "scaling": _KIND, "replicas": _KIND, "rollout": _KIND,
+    "state": _KIND, "schedule": _KIND, "job": _KIND, "scaling": _KIND, "replicas": _KIND, "rollout": _KIND | {"image", "env", "config"},
     "disruption": _KIND | {"scaling", "replicas"}, "expose": _KIND | _PORTS, "service": _KIND | _PORTS,
     "health": _KIND | _PORTS, "protocol": _KIND | _PORTS | {"health"}, "monitoring": _KIND | _PORTS,
     "rbac": {"serviceAccount"}, "volumes": {"config", "state"}, "volumeMounts": {"config", "state", "volumes"},
@@ -460,6 +463,8 @@ class _AgentChecker:
         for i, target in enumerate(a.get("talksTo", [])):
             if not isinstance(target, str):
                 continue  # an item with a problem of its own
+            if talks_to_dependency(self, i, target):
+                continue
             target_bad = self.spec["agents"][target].get("_bad", set()) if target in self.spec["agents"] else set()
             if target == self.name:
                 self.err(f"talksTo[{i}]", "an agent cannot talk to itself")
@@ -528,11 +533,6 @@ class _AgentChecker:
             if key in SELECTOR_LABELS:
                 self.err(f"podLabels.{key}", "is set by the chart (a selector label)", "choose another label key")
 
-        rollout = {"strategy": "rolling", "maxSurge": "25%", "maxUnavailable": 0, **a.get("rollout", {})}
-        rollout = _int_or_percent(rollout)
-        if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
-            self.err("rollout", "maxSurge and maxUnavailable cannot both be 0")
-
         state = a.get("state")
         if state:
             state = {"mountPath": "/data", "accessModes": ["ReadWriteOnce"], "storageClass": "", "retain": True, **state}
@@ -561,6 +561,7 @@ class _AgentChecker:
                                   "image tag", "give the image a tag, or set appVersion to one")
         image.setdefault("tag", "")
         image.setdefault("pullPolicy", "IfNotPresent")
+        rollout, tracks = check_rollout(self, a, kind, image, env, config)
         for field, message, hint in agent_warnings(a):
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
@@ -572,7 +573,7 @@ class _AgentChecker:
             service=service, replicas=replicas, resources={"requests": requests, "limits": limits}, health=health,
             scaling=scaling, disruption=disruption, env=env, envFrom=list(a.get("envFrom", [])), config=config,
             state=state, talksTo=list(a.get("talksTo", [])), expose=expose, serviceAccount=sa, rbac=rbac,
-            protocol=protocol, rollout=rollout, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
+            protocol=protocol, rollout=rollout, tracks=tracks, monitoring=monitoring, schedule=a.get("schedule", ""), job=job,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod,
             envOrder=env_order,
             secretMounts=secret_mounts,
@@ -654,6 +655,7 @@ def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx) ->
         merged[agent_name] = a
     if broken:
         v = {**v, "_all_agents": [*v.get("_all_agents", v["agents"]), *sorted(broken)]}
+    v = {**v, "_dependencies": v["_environment_dependencies"][name]}  # this environment's view
     return _agents(merged, v, ctx, where=f"environments.{name}.")
 
 
@@ -662,6 +664,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     v["_appVersion"] = v.get("appVersion", v["version"])
     v.setdefault("secrets", {})
     v["_own_agents"] = v["agents"]
+    v["_dependencies"] = build_dependencies(v, ctx)  # dict[str, Dependency]: what agents' checks see
     merged = {}
     for name, a in v["agents"].items():
         own, bad, partial = _meta(a)
@@ -669,6 +672,9 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     agents = _agents(merged, v, ctx)
     before = len(ctx.problems)
     base_problems = {(p.line, p.column, p.message) for p in ctx.problems}
+    v["_environment_dependencies"] = {name: environment_dependencies(name, env, v["_dependencies"], ctx,
+                                                                         v.get("_all_agents", v["agents"]))
+                                      for name, env in v.get("environments", {}).items()}
     environments = {name: _environment(name, env, v, ctx) for name, env in v.get("environments", {}).items()}
     # a problem an environment merely inherits from the spec is reported once, for the spec
     ctx.problems[before:] = [p for p in ctx.problems[before:] if (p.line, p.column, p.message) not in base_problems]
@@ -687,6 +693,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
         extraManifests=v.get("extraManifests", []), environments=environments,
+        dependencies=v["_dependencies"], environment_dependencies=v["_environment_dependencies"],
         environmentSecrets=environment_secrets,
     )
 

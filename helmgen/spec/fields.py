@@ -444,21 +444,109 @@ EXPOSE = Obj({
 }, post=_expose_post)
 
 
-def _rollout_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-    strategy = v.setdefault("strategy", "rolling")
-    if strategy != "rolling":
-        ctx.err(ctx.at(f"{path}.strategy"), f"{path}.strategy", f"{strategy!r} is not supported by this helmgen yet",
-                "use rolling; canary and blueGreen arrive in a later release")
+class Number(T):
+    """A number (integer or decimal), for thresholds such as an error rate."""
+
+    def __init__(self, minimum: float | None = None) -> None:
+        self.minimum = minimum
+
+    def expects(self) -> str:
+        return "a number" if self.minimum is None else f"a number >= {self.minimum:g}"
+
+    def accepts(self, node: Node) -> bool:
+        from helmgen.spec.load import Scalar
+        return isinstance(node, Scalar) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+
+    def check(self, node: Node, path: str, ctx: Ctx) -> Any:
+        import math
+
+        from helmgen.spec.load import Scalar
+        if not self.accepts(node):
+            return self.wrong(node, path, ctx)
+        assert isinstance(node, Scalar)
+        v = node.value
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            return self.wrong(node, path, ctx)
+        if self.minimum is not None and v < self.minimum:
+            ctx.err(node, path, f"{v} is out of range (expected {self.expects()})")
+            return INVALID
+        return v
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "number"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        return self._described(s)
+
+
+DURATION = Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s, 5m or 1h")
+
+
+def _step_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    return v if _exactly_one(v, ("setWeight", "pause"), node, path, ctx, "a step is one of them") else INVALID
+
+
+# a canary track or a blue-green slot: what differs from the agent (image or tag, env, config files)
+TRACK_FIELDS: dict[str, T] = {
+    "image": IMAGE, "tag": Str(IMAGE_TAG.pattern, "a valid image tag", hint="for example 1.9.0"), "env": ENV,
+    "config": Obj({"files": CONFIG.fields["files"]}, required=("files",)),
+}
+VERSION_FIELDS = ("image", "tag", "env", "config")  # a canary with none of them is no canary in flight
+
+
+def _track_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "image" in v and "tag" in v:
+        ctx.err(node, path + ".tag", "gives tag together with image", "put the tag in image (repo:tag) or drop image")
         return INVALID
-    extra = [k for k in ("canary", "blueGreen", "engine", "analysis") if k in v]
-    for k in extra:
-        ctx.err(ctx.at(f"{path}.{k}"), f"{path}.{k}", "applies only to canary or blueGreen rollouts")
-    return INVALID if extra else v
+    return v
 
 
+CANARY = Obj({**TRACK_FIELDS, "weight": Int(0, 100),
+              "steps": List(Obj({"setWeight": Int(0, 100),
+                                 "pause": Obj({"duration": DURATION})}, post=_step_post), min_items=1)},
+             post=_track_post)
+SLOT = Obj(TRACK_FIELDS, post=_track_post)
+BLUE_GREEN = Obj({"active": Str(enum=("blue", "green")), "blue": SLOT, "green": SLOT})
+
+
+def _bound_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "max" in v and "min" in v:
+        ctx.err(node, path, "gives min and max together", "a check has one condition; use two metrics")
+        return INVALID
+    if "max" not in v and "min" not in v:
+        ctx.err(node, path, "needs max or min", "the threshold the query must stay under (max) or over (min)")
+        return INVALID
+    return v
+
+
+METRIC = Obj({"name": Str(DNS_LABEL, "a metric name (lowercase letters, digits and '-')", max_len=63),
+              "query": Str(min_len=1), "max": Number(), "min": Number(), "interval": DURATION,
+              "count": Int(1), "failureLimit": Int(0)}, required=("name", "query"), post=_bound_post)
+
+
+def _analysis_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "metrics" in v:
+        both = [k for k in ("query", "maxErrorRate") if k in v]
+        if both:
+            ctx.err(node, f"{path}.{both[0]}", "goes with the one-check form, not with metrics",
+                    "move it into a metrics item")
+            return INVALID
+        return v
+    missing = [k for k in ("query", "maxErrorRate") if k not in v]
+    if missing:
+        ctx.err(node, f"{path}.{missing[0]}", "is required (or give metrics)",
+                "query: the error rate as a PromQL expression; maxErrorRate: its highest accepted value")
+        return INVALID
+    return v
+
+
+ANALYSIS = Obj({"prometheus": URL, "query": Str(min_len=1), "maxErrorRate": Number(0),
+                "metrics": List(METRIC, min_items=1)}, required=("prometheus",), post=_analysis_post)
+
+# what each strategy and engine takes (the refusal of the others' fields is in spec/rollout.py)
 ROLLOUT = Obj({"strategy": Str(enum=("rolling", "canary", "blueGreen")), "maxSurge": INT_OR_PERCENT,
-               "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": Raw(),
-               "blueGreen": Raw(), "analysis": Raw()}, post=_rollout_post)
+               "maxUnavailable": INT_OR_PERCENT, "engine": Str(enum=("native", "argo")), "canary": CANARY,
+               "blueGreen": BLUE_GREEN, "analysis": ANALYSIS})
 JOB = Obj({
     "backoffLimit": Int(0), "activeDeadlineSeconds": Int(1, bits=64), "ttlSecondsAfterFinished": Int(0),
     "parallelism": Int(0), "completions": Int(0),
@@ -588,6 +676,42 @@ SECRET = Obj({
     "reload": Str(enum=("live", "restart")),  # existing or external only: Reloader rolls the pods that read it
 }, required=("keys",), xkeys=True, post=_secret_post)
 
+def _repository_check(text: str) -> str | None:
+    """A chart repository Helm can fetch from: https://, oci://, file:// (http:// is a warning, in dependencies.py)."""
+    m = re.fullmatch(r"(https?|oci|file)://(\S+)", text)
+    if not m:
+        return "is not a chart repository URL"
+    if m.group(1) != "file" and not re.match(r"[^/?#\s]+", m.group(2)):
+        return "has no host"
+    return None
+
+
+def _host_check(text: str) -> str | None:
+    """A Service host name, where ${release} and ${namespace} stand for the release's."""
+    rest = re.sub(r"\$\{(release|namespace)\}", "x", text)
+    if "${" in rest:
+        return "may hold only ${release} and ${namespace}"
+    if not re.fullmatch(DNS_SUBDOMAIN, rest) or len(rest) > 253:
+        return "is not a valid host name"
+    return None
+
+
+# A dependency: an existing chart installed as a subchart (docs/spec.md "Dependencies")
+DEPENDENCY = Obj({
+    "repository": Str(what="a chart repository URL", check_fn=_repository_check,
+                      hint="https://…, oci://… or file://…, for example oci://registry-1.docker.io/bitnamicharts"),
+    "chart": Str(r"[A-Za-z0-9][-A-Za-z0-9_.]*", "a chart name", max_len=250),
+    "version": Str(min_len=1, what="a version range", check_fn=constraint_problem,
+                   hint="a SemVer range as Helm takes it, for example 16.4.x or ^1.2.0"),
+    "values": Raw(),
+    "host": Str(what="a host name", check_fn=_host_check, hint="for example ${release}-postgresql"),
+    "port": PORT_NUMBER,
+}, required=("repository", "version"), xkeys=True, what="a dependency ({repository, version, …})")
+# what an environment may change of a dependency
+DEPENDENCY_OVERRIDE = Obj({"enabled": Bool(), "values": Raw()}, xkeys=True,
+                          what="a dependency override ({enabled, values})")
+DEPENDENCY_NAME = dns_name(40, "dependency name")
+
 CHART_META = Obj({
     "home": URL, "icon": URL, "sources": List(URL), "keywords": STRINGS,
     "maintainers": List(Obj({"name": Str(min_len=1), "email": Str(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
@@ -705,8 +829,9 @@ def _secret_override_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) ->
 SECRET_OVERRIDE = Obj(dict(SECRET.fields), xkeys=True, post=_secret_override_post,
                       what="a secret's settings in this environment (keys, existingSecret, external, reload)")
 ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME),
+                   "dependencies": Map(DEPENDENCY_OVERRIDE, key=DEPENDENCY_NAME),
                    "secrets": Map(SECRET_OVERRIDE, key=dns_name(40, "secret name"))}, xkeys=True,
-                  what="an environment ({defaults, agents})")
+                  what="an environment ({defaults, agents, dependencies, secrets})")
 
 
 def spec_type() -> Obj:
@@ -721,6 +846,7 @@ def spec_type() -> Obj:
         "defaults": agent_type(()), "agents": Map(agent_type(()), key=AGENT_NAME, min_items=1,
                                                   what="a mapping of agent name to agent"),
         "environments": Map(ENVIRONMENT, key=dns_name(40, "environment name")),
+        "dependencies": Map(DEPENDENCY, key=DEPENDENCY_NAME),
         "extraManifests": List(Manifest()),
     }, required=("apiVersion", "name", "version", "agents"), xkeys=True, what="a mapping (the agent spec)")
 

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from helmgen.problems import Problem, SpecError
 
@@ -103,6 +103,14 @@ def _int(text: str, base: int) -> int:
     return int(text, base)
 
 
+# an explicit tag's conversion of the scalar's text (`!!int "12"`, `!!bool yes`)
+_CONVERT: dict[type, Callable[[str], Any]] = {
+    str: str, int: lambda t: _int(t, 0), float: float,
+    bool: lambda t: {"true": True, "false": False}[t.lower()],
+    type(None): lambda t: None,
+}
+
+
 def _at(mark: Any) -> tuple[int, int]:
     """1-based line and column of a parser mark."""
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -169,9 +177,7 @@ class _Builder:
         elif tag in _TAGS:
             want = _TAGS[tag]
             try:
-                value = {str: str, int: lambda t: _int(t, 0), float: float,
-                         bool: lambda t: {"true": True, "false": False}[t.lower()],
-                         type(None): lambda t: None}[want](text)
+                value = _CONVERT[want](text)
             except TooLarge as exc:
                 self.problems.append(Problem(line, col, path, f"{exc} is too large", f"at most {MAX_INT_DIGITS} digits"))
                 value, invalid = text, True
@@ -186,93 +192,99 @@ class _Builder:
         return Scalar(line, col, value, text, plain, invalid)
 
     def build(self, events: Any) -> Node | None:
+        """The positioned tree of one document, or None when a guard stops the reading (the problem
+        is recorded)."""
         import yaml
 
-        root: Node | None = None
-        # stack entries: [container, pending_key_or_None, start event, values inside]
-        stack = self.stack
-        documents = 0
-
-        def attach(node: Node, ev: Any, size: int = 1) -> None:
-            nonlocal root
-            anchor = getattr(ev, "anchor", None)
-            if anchor:
-                self.anchors[anchor] = node
-                self.sizes[id(node)] = size
-            if not stack:
-                root = node
-                return
-            top = stack[-1]
-            top[3] += size
-            parent = top[0]
-            if isinstance(parent, Sequence):
-                parent.items.append(node)
-            elif top[1] is None:
-                if not isinstance(node, Scalar):
-                    self.problems.append(Problem(node.line, node.column, self.path(),
-                                                 "a mapping key must be a plain value"))
-                    # its entry is left out (no follow-on problem such as a duplicate key)
-                    top[1] = Scalar(node.line, node.column, "?", "?", True, invalid=True)
-                else:
-                    top[1] = node
-            else:
-                key: Scalar = top[1]
-                top[1] = None
-                self._add_item(parent, key, node)
-
-        count = 0
+        self.root: Node | None = None
+        documents = count = 0
         for ev in events:
             count += 1
             if count > MAX_EXPANDED_NODES:  # about one event a value
-                self.fatal = True
-                self.problems.append(Problem(*self.at(ev.start_mark), "",
-                                             f"the file holds more than {MAX_EXPANDED_NODES} values",
-                                             "a spec never needs this; is the file what you meant?"))
+                self._stop(ev, "", f"the file holds more than {MAX_EXPANDED_NODES} values",
+                           "a spec never needs this; is the file what you meant?")
                 return None
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    self.fatal = True
-                    self.problems.append(Problem(*self.at(ev.start_mark), "",
-                                                 "the file holds more than one YAML document",
-                                                 "a spec is one document; remove the extra '---'"))
+                    self._stop(ev, "", "the file holds more than one YAML document",
+                               "a spec is one document; remove the extra '---'")
                     break
             elif isinstance(ev, yaml.ScalarEvent):
-                attach(self.scalar(ev), ev)
+                self._attach(self.scalar(ev), ev)
             elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    self.fatal = True
-                    self.problems.append(Problem(*self.at(ev.start_mark), "",
-                                                 f"nesting deeper than {MAX_DEPTH} levels",
-                                                 "a spec never needs this; is the file what you meant?"))
+                if not self._open(ev):
                     return None
-                if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
-                                                 f"unsupported YAML tag {ev.tag!r}"))
-                line, col = self.at(ev.start_mark)
-                container: Node = Mapping(line, col) if isinstance(ev, yaml.MappingStartEvent) else Sequence(line, col)
-                stack.append([container, None, ev, 0])
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                container, _, start, inside = stack.pop()
-                attach(container, start, 1 + inside)
-            elif isinstance(ev, yaml.AliasEvent):
-                target = self.anchors.get(ev.anchor or "")
-                size = 1
-                if target is None:
-                    self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
-                                                 f"unknown alias *{ev.anchor}"))
-                    target = Scalar(*self.at(ev.start_mark), None, "", True, invalid=True)
-                else:
-                    size = self.sizes.get(id(target), 1)
-                    self.expanded += size
-                    if self.expanded > MAX_EXPANDED_NODES:
-                        self.fatal = True
-                        self.problems.append(Problem(*self.at(ev.start_mark), self.path(),
-                                                     f"aliases expand to more than {MAX_EXPANDED_NODES} values",
-                                                     "an alias bomb? a spec never needs this"))
-                        return None
-                attach(target, ev, size)
-        return root
+                container, _, start, inside = self.stack.pop()
+                self._attach(container, start, 1 + inside)
+            elif isinstance(ev, yaml.AliasEvent) and not self._alias(ev):
+                return None
+        return self.root
+
+    def _stop(self, ev: Any, path: str, message: str, hint: str) -> None:
+        """A guard that ends the reading: the file is not read further."""
+        self.fatal = True
+        self.problems.append(Problem(*self.at(ev.start_mark), path, message, hint))
+
+    def _open(self, ev: Any) -> bool:
+        """A mapping or a list starts; False when it nests too deep."""
+        import yaml
+
+        if len(self.stack) >= MAX_DEPTH:
+            self._stop(ev, "", f"nesting deeper than {MAX_DEPTH} levels",
+                       "a spec never needs this; is the file what you meant?")
+            return False
+        if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            self.problems.append(Problem(*self.at(ev.start_mark), self.path(), f"unsupported YAML tag {ev.tag!r}"))
+        line, col = self.at(ev.start_mark)
+        container: Node = Mapping(line, col) if isinstance(ev, yaml.MappingStartEvent) else Sequence(line, col)
+        # stack entries: [container, pending key or None, start event, values inside]
+        self.stack.append([container, None, ev, 0])
+        return True
+
+    def _alias(self, ev: Any) -> bool:
+        """An alias: the anchored node again, counted at its full size; False past the expansion limit."""
+        target = self.anchors.get(ev.anchor or "")
+        size = 1
+        if target is None:
+            self.problems.append(Problem(*self.at(ev.start_mark), self.path(), f"unknown alias *{ev.anchor}"))
+            target = Scalar(*self.at(ev.start_mark), None, "", True, invalid=True)
+        else:
+            size = self.sizes.get(id(target), 1)
+            self.expanded += size
+            if self.expanded > MAX_EXPANDED_NODES:
+                self._stop(ev, self.path(), f"aliases expand to more than {MAX_EXPANDED_NODES} values",
+                           "an alias bomb? a spec never needs this")
+                return False
+        self._attach(target, ev, size)
+        return True
+
+    def _attach(self, node: Node, ev: Any, size: int = 1) -> None:
+        """A finished node goes into its container (or becomes the root); `size` counts what it holds."""
+        anchor = getattr(ev, "anchor", None)
+        if anchor:
+            self.anchors[anchor] = node
+            self.sizes[id(node)] = size
+        if not self.stack:
+            self.root = node
+            return
+        top = self.stack[-1]
+        top[3] += size
+        parent = top[0]
+        if isinstance(parent, Sequence):
+            parent.items.append(node)
+        elif top[1] is None:
+            if not isinstance(node, Scalar):
+                self.problems.append(Problem(node.line, node.column, self.path(), "a mapping key must be a plain value"))
+                # its entry is left out (no follow-on problem such as a duplicate key)
+                top[1] = Scalar(node.line, node.column, "?", "?", True, invalid=True)
+            else:
+                top[1] = node
+        else:
+            key: Scalar = top[1]
+            top[1] = None
+            self._add_item(parent, key, node)
 
     def _add_item(self, parent: Mapping, key: Scalar, node: Node) -> None:
         name = key.text if key.value is not None else "null"
@@ -329,6 +341,8 @@ def expanded_size(node: Node, memo: dict[int, int] | None = None) -> int:
 def parse_text(text: str, filename: str) -> Node:
     import yaml
 
+    from helmgen.deploy import spec_digest
+
     problems: list[Problem] = []
     if "\x00" in text:
         raise SpecError(filename, [Problem(1, 1, "", "the file is binary, not YAML text")])
@@ -364,6 +378,7 @@ def parse_text(text: str, filename: str) -> Node:
     if builder.anchors and expanded_size(root) > MAX_EXPANDED_NODES:
         raise SpecError(filename, [Problem(1, 1, "", f"aliases expand to more than {MAX_EXPANDED_NODES} values",
                                            "an alias bomb? a spec never needs this")])
+    root.source_digest = spec_digest(text.encode("utf-8"))  # type: ignore[union-attr]  # Chart.yaml's agentgen.io/spec-digest
     root.parse_problems = problems  # type: ignore[union-attr]  # checked with the fields, all reported at once
     return root
 

@@ -46,13 +46,16 @@ class Agent:
     serviceAccount: dict[str, Any]
     rbac: dict[str, Any] | None
     protocol: str
-    rollout: dict[str, Any]
+    rollout: dict[str, Any]  # strategy, engine, maxSurge, maxUnavailable; canary / blueGreen / analysis as written
     monitoring: dict[str, Any] | None
     schedule: str
     job: dict[str, Any]
     securityContext: dict[str, Any]  # the spec's own settings, merged over values.yaml's securityDefaults by the chart
     podSecurityContext: dict[str, Any]
     pod: dict[str, Any] = field(default_factory=dict)  # POD_FIELDS, as given
+    # the versions besides the stable one: {"canary": …} while a canary runs, {"blue": …, "green": …} for
+    # blue-green; each {image (complete), env and config (merged over the agent's)}
+    tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
     envOrder: list[str] = field(default_factory=list)  # env's names in the order the container gets them
     secretMounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret name -> {mountPath, reload}
     allowFrom: list[dict[str, Any]] = field(default_factory=list)  # NetworkPolicy peers admitted to its ports
@@ -77,6 +80,19 @@ class Secret:
 
 
 @dataclass
+class Dependency:
+    """An existing chart installed as a subchart (Chart.yaml dependencies, alias = name)."""
+    name: str  # the key: the subchart's alias, its values key and what talksTo / ${deps.NAME…} name
+    repository: str  # https://, oci://, file:// (http:// warned about)
+    chart: str  # the chart's name in the repository (default: the key)
+    version: str  # a SemVer range, as Helm takes it
+    values: dict[str, Any]  # the subchart's values, under <name>: in values.yaml
+    host: str  # as written, may hold ${release} / ${namespace}; "" = the default rule (agentgen.dependency)
+    port: int | None  # the port agents call; None: the URL has no port
+    enabled: bool = True  # false only in an environment that turns it off
+
+
+@dataclass
 class Spec:
     name: str
     version: str
@@ -91,4 +107,8 @@ class Spec:
     extraManifests: list[dict[str, Any]]
     environments: dict[str, dict[str, Agent]]  # environment name -> its agents, overrides applied
     warnings: list[Any] = field(default_factory=list)  # Problems that do not stop generation (spec.risks)
+    digest: str = ""  # sha256:<hex> of the spec's text: Chart.yaml's agentgen.io/spec-digest, deploy's description
+    dependencies: dict[str, Dependency] = field(default_factory=dict)  # by key, in spec order
+    # environment name -> its dependencies, overrides applied (every environment has an entry)
+    environment_dependencies: dict[str, dict[str, Dependency]] = field(default_factory=dict)
     environmentSecrets: dict[str, dict[str, Secret]] = field(default_factory=dict)  # env -> its secrets, if it changes them

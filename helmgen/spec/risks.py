@@ -38,8 +38,8 @@ def credential_kind(value: str) -> str | None:
     if m:
         return "a password inside a URL"
     for word in text.split():
-        if kind := _opaque_kind(word):
-            return kind
+        if opaque := _opaque_kind(word):
+            return opaque
     return None
 
 

@@ -16,12 +16,13 @@ from typing import Any, Callable, Iterator
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
 
-INVALID: Any = object()
+INVALID: Any = object()  # a value that failed its check; the problem is already recorded
 
 
 @functools.lru_cache(maxsize=None)
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)  # a value that failed its check; the problem is already recorded
+    """A compiled pattern, compiled once (the types are built once and check many values)."""
+    return re.compile(pattern)
 
 
 class Ctx:
@@ -33,7 +34,7 @@ class Ctx:
         self.pos: dict[str, tuple[int, int]] = {}
         # the valid entries of a mapping that had invalid ones, by path: the cross-field checks
         # still run on them, so that every problem is reported at once
-        self.partials: dict[str, dict[str, Any]] = {}
+        self.partials: dict[str, Any] = {}  # path -> the valid part (a mapping or a list) of a value with problems
         self._warned: set[tuple[int, int, str]] = set()  # de-duplication in constant time per warning
         # the fields of a mapping that had problems, by the mapping's path: cross-field checks skip
         # only what depends on them (so one bad field causes no follow-on problems)
