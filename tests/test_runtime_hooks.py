@@ -188,3 +188,20 @@ def test_a_secret_named_like_a_hook_copy_is_an_error(tmp_path: Path) -> None:
         """)
     assert lines == ["spec.yaml:6:3: secrets.db-hook: its Secret <release>-db-hook is also the hook copy of secret "
                      "'db', which the pre-* hook Job 'm' reads (give this secret another name)"]
+
+
+def test_sharing_a_pre_hook_jobs_service_account_is_an_error(tmp_path: Path) -> None:
+    lines = _errors(tmp_path, """
+        agents:
+          m:
+            image: nginx
+            kind: Job
+            job: {hook: [pre-install]}
+            serviceAccount: {name: setup}
+          api:
+            image: nginx
+            serviceAccount: {create: false, name: setup}
+        """)
+    assert lines == ["spec.yaml:12:37: agents.api.serviceAccount.name: 'setup' is the ServiceAccount of the pre-* "
+                     "hook Job 'm', which each release deletes and creates anew (give this agent a ServiceAccount of "
+                     "its own)"]

@@ -688,6 +688,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     for name, env in v.get("environments", {}).items():
         runtime.environment_secret_problems(ctx, name, env, v)
     runtime.hook_copy_collisions(ctx, v["secrets"], agents)
+    runtime.hook_service_accounts(ctx, agents)
     return Spec(
         name=v["name"], version=v["version"], appVersion=v["_appVersion"], description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),

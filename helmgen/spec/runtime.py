@@ -239,3 +239,18 @@ def hook_copy_collisions(ctx: Any, secrets: dict[str, Any], agents: dict[str, An
                 path = f"secrets.{s}-hook"
                 ctx.err(ctx.at(path), path, f"its Secret <release>-{s}-hook is also the hook copy of secret {s!r}, "
                         f"which the pre-* hook Job {agent.name!r} reads", "give this secret another name")
+
+
+def hook_service_accounts(ctx: Any, agents: dict[str, Any]) -> None:
+    """A pre-* hook Job's ServiceAccount is a hook, re-created each release: another agent may not run as it."""
+    for job in agents.values():
+        sa = job.serviceAccount
+        if job.kind != "Job" or not sa.get("create") or not sa.get("name") or \
+                not any(e.startswith("pre-") for e in job.job.get("hook") or []):
+            continue
+        for other in agents.values():
+            if other is not job and other.serviceAccount.get("name") == sa["name"]:
+                path = f"agents.{other.name}.serviceAccount.name"
+                ctx.err(ctx.at(path, f"agents.{other.name}"), path,
+                        f"{sa['name']!r} is the ServiceAccount of the pre-* hook Job {job.name!r}, which each release "
+                        "deletes and creates anew", "give this agent a ServiceAccount of its own")
