@@ -16,7 +16,6 @@ _EXPANSION = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 _SECRET_REF = re.compile(r"\$\$\{|\$\{secrets\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([-._a-zA-Z0-9]+)\}")
 
 HOOK_EVENTS = ("pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback")
-DEFAULT_AGENT_CARD = "/.well-known/agent-card.json"
 
 
 class Checker(Protocol):
