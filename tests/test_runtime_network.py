@@ -165,3 +165,17 @@ def test_allow_from_causes_no_follow_on_error_of_a_bad_port(tmp_path: Path) -> N
             allowFrom: [{podSelector: {}}]
         """)
     assert len(lines) == 1 and "agents.a.port:" in lines[0]
+
+
+def test_wildcard_cluster_rules_warn(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + textwrap.dedent("""
+        agents:
+          a:
+            image: nginx:1.27
+            health: false
+            rbac:
+              clusterRules: [{apiGroups: [""], resources: ["*"], verbs: [get]}]
+        """))
+    warnings = [w.path for w in load_spec(str(spec)).warnings]
+    assert "agents.a.rbac.clusterRules[0].resources" in warnings
