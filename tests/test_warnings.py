@@ -149,6 +149,7 @@ def test_ordinary_values_do_not_warn(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     env = "\n".join(f"      V{i}: {v!r}" for i, v in enumerate(NOT_SECRETS))
     spec.write_text(HEAD + "agents:\n  a:\n    image: nginx\n    port: 80\n    env:\n" + env + "\n"
+                    "    envFrom: [{configMap: shared}]\n"  # may define the $(OTHER_…) above (else an error)
                     "    rbac: {rules: [{apiGroups: [''], resources: [configmaps], verbs: [get, list]}]}\n"
                     "    securityContext: {privileged: false}\n"
                     "    volumes: [{name: cache, emptyDir: {}}]\n"

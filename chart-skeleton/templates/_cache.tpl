@@ -25,9 +25,15 @@ kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, po
 urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (its object labels,
 with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
-configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout
-replaces its Deployment); cache (the cache itself, for agentgen.pod); tracks, liveTrack,
-previewTrack and canary (its workloads: agentgen.tracks). Takes the root context; sets .agentgenCache, returns nothing.
+configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout replaces its Deployment); hook, hookWeight and preHook (a hook
+Job's events, comma-separated, its weight, and whether one is pre-*); usesSecrets (the declared secrets it
+reads); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
+checksumSecrets (the created Secrets whose change rolls its pods); reloaderSecrets (the existing or
+external Secret names stakater Reloader watches for it, comma-separated); cache (the cache itself, for
+agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentgen.tracks). Release-wide
+also: usedSecrets (declared secrets an enabled agent reads), hookSecrets (secret -> {name, events, weight}
+of its hook copy) and secretChecksums (secret -> hash of its data). Takes the root context; sets
+.agentgenCache, returns nothing.
 */}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
@@ -110,6 +116,36 @@ previewTrack and canary (its workloads: agentgen.tracks). Takes the root context
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
 {{- /* rollout.engine: argo → an Argo Rollouts Rollout replaces the Deployment (argo-rollouts.yaml) */ -}}
 {{- $argo := and (eq $kind "Deployment") (eq (toString (dig "engine" "native" ($a.rollout | default dict))) "argo") -}}
+{{- /* a Job run as a Helm hook: its events, its weight, and whether one runs before the release's objects exist */ -}}
+{{- $hook := "" -}}
+{{- $preHook := false -}}
+{{- $hookWeight := 0 -}}
+{{- if eq $kind "Job" }}{{ with $a.job }}{{ with .hook -}}
+{{- $hook = join "," . -}}
+{{- range . }}{{ if hasPrefix "pre-" . }}{{ $preHook = true }}{{ end }}{{ end -}}
+{{- end }}{{ $hookWeight = int (.hookWeight | default 0) }}{{ end }}{{ end -}}
+{{- /* the declared secrets its pods read (env, envFrom, secretMounts), and the secrets whose change rolls
+       them (read through env, or mounted with reload: restart): a created one through a checksum on the pod
+       template, an existing or external one through stakater Reloader's annotation */ -}}
+{{- $uses := dict -}}
+{{- $roll := dict -}}
+{{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end -}}
+{{- range $a.envFrom }}{{ with .secret }}{{ $_ := set $roll . true }}{{ end }}{{ end -}}
+{{- range $sname, $_ := $roll }}{{ $_ := set $uses $sname true }}{{ end -}}
+{{- $mountRestart := dict -}}
+{{- range $sname, $m := $a.secretMounts }}{{ $_ := set $uses $sname true }}{{ if eq ($m.reload | default "live") "restart" }}{{ $_ := set $roll $sname true }}{{ $_ := set $mountRestart $sname true }}{{ end }}{{ end -}}
+{{- /* not on a Job that is no hook: its pod template is immutable, so a checksum would fail the upgrade */ -}}
+{{- $checksums := list -}}
+{{- $reload := list -}}
+{{- range $sname, $_ := $uses -}}
+{{- $s := index $.Values.secrets $sname -}}
+{{- if not $s -}}
+{{- if hasKey $mountRestart $sname }}{{ $reload = append $reload $sname }}{{ end -}}
+{{- else if or $s.existingSecret $s.external -}}
+{{- if or (hasKey $mountRestart $sname) (eq ($s.reload | default "live") "restart") }}{{ $reload = append $reload (index $secretNames $sname) }}{{ end -}}
+{{- else if hasKey $roll $sname }}{{ if or (ne $kind "Job") $hook }}{{ $checksums = append $checksums $sname }}{{ end }}{{ end -}}
+{{- if not $s }}{{ $_ := unset $uses $sname }}{{ end -}}
+{{- end -}}
 {{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
 {{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
@@ -118,17 +154,47 @@ previewTrack and canary (its workloads: agentgen.tracks). Takes the root context
       "labels" $labels "selectorLabels" $selector
       "podLabels" (ternary $selector $labels (eq $kind "Job"))
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
-      "configName" $cfg "mayRunNoPod" $zero "argo" $argo -}}
+      "configName" $cfg "mayRunNoPod" $zero "argo" $argo
+      "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
+      "checksumSecrets" $checksums "reloaderSecrets" (join "," ($reload | uniq | sortAlpha)) -}}
 {{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}
+{{- /* the declared secrets an enabled agent reads (a created one nobody reads is neither rendered nor demanded),
+       and the hook copies of created Secrets a pre-* hook Job reads: it runs before the release's own objects exist */ -}}
+{{- $used := dict -}}
+{{- $hookSecrets := dict -}}
+{{- range $d := $agents }}{{ range $sname, $_ := $d.usesSecrets }}{{ $_ := set $used $sname true }}{{ end }}{{ end -}}
+{{- range $d := $agents }}{{ if $d.preHook -}}
+{{- $names := dict -}}
+{{- range $sname, $_ := $d.usesSecrets }}{{ $s := index $.Values.secrets $sname }}{{ if not $s.existingSecret -}}
+{{- $h := index $hookSecrets $sname | default (dict "name" (include "agentgen.objname" (list $prefix $sname "hook")) "events" list "weight" $d.hookWeight) -}}
+{{- $_ := set $h "events" (concat $h.events (splitList "," $d.hook) | uniq) -}}
+{{- if lt (int $d.hookWeight) (int $h.weight) }}{{ $_ := set $h "weight" $d.hookWeight }}{{ end -}}
+{{- $_ := set $hookSecrets $sname $h -}}
+{{- $_ := set $names $sname $h.name -}}
+{{- end }}{{ end -}}
+{{- if $names }}{{ $_ := set $d "secretNames" (merge $names $secretNames) }}{{ end -}}
+{{- end }}{{ end -}}
+{{- /* a checksum of each created Secret's data (given at install, or kept from the cluster), as secrets.yaml writes it */ -}}
+{{- $sums := dict -}}
+{{- range $d := $agents }}{{ range $d.checksumSecrets }}{{ if not (hasKey $sums .) -}}
+{{- $s := index $.Values.secrets . -}}
+{{- $given := $s.values | default dict -}}
+{{- $live := (lookup "v1" "Secret" $.Release.Namespace (index $secretObjects .)).data | default dict -}}
+{{- $data := dict -}}
+{{- range $key := $s.keys }}{{ if hasKey $given $key }}{{ $_ := set $data $key (index $given $key | toString | b64enc) }}{{ else if hasKey $live $key }}{{ $_ := set $data $key (index $live $key) }}{{ end }}{{ end -}}
+{{- $_ := set $sums . (toYaml $data | sha256sum) -}}
+{{- end }}{{ end }}{{ end -}}
+{{- range $h := $hookSecrets }}{{ $_ := set $h "events" (join "," $h.events) }}{{ $_ := set $h "weight" (sub (int $h.weight) 1) }}{{ end -}}
 {{- range $k, $v := dict "labels" $common "imagePullSecrets" (.Values.imagePullSecrets | default list)
       "namespace" .Release.Namespace "release" .Release.Name "prefix" $prefix "securityDefaults" .Values.securityDefaults
       "securityDefaultsYaml" (dict "pod" (toYaml .Values.securityDefaults.pod) "container" (toYaml .Values.securityDefaults.container))
       "appVersionTag" $appTag
       "secretObjects" $secretObjects "secretNames" $secretNames "testName" $testName "testLabels" $tl
-      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict }}{{ $_ := set $g $k $v }}{{ end -}}
+      "testPodLabels" $testPodLabels "agentsByName" $dir "agents" $agents "emptyMap" dict
+      "usedSecrets" $used "hookSecrets" $hookSecrets "secretChecksums" $sums }}{{ $_ := set $g $k $v }}{{ end -}}
 {{- /* dependencies: key -> {enabled, host, port, url, urlVariable} (templates/_dependencies.tpl) */ -}}
 {{- $_ := set $g "dependencies" (include "agentgen.dependencies" . | fromYaml) -}}
 {{- end -}}

@@ -51,7 +51,7 @@ Returns nothing.
 {{- $_ := set $h "readiness" (dict "tcpSocket" (dict "port" $.portName)) -}}
 {{- end -}}
 {{- if and (eq $a.protocol "a2a") $a.ports -}}
-{{- $_ := set $h "readiness" (dict "httpGet" (dict "path" "/.well-known/agent-card.json" "port" $.portName)) -}}
+{{- $_ := set $h "readiness" (dict "httpGet" (dict "path" ($a.agentCard | default "/.well-known/agent-card.json") "port" $.portName)) -}}
 {{- end -}}
 {{- $_ := set $a "health" $h -}}
 {{- end -}}

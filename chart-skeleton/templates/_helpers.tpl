@@ -74,3 +74,13 @@ context; returns YAML.
 app.kubernetes.io/name: {{ include "agentgen.chartName" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
+
+{{/*
+Helm hook annotations. Takes list events weight (events: comma-separated); returns YAML. Replaced each
+release (before-hook-creation), so a changed Job never meets its immutable pod template.
+*/}}
+{{- define "agentgen.hookAnnotations" -}}
+helm.sh/hook: {{ index . 0 | quote }}
+helm.sh/hook-weight: {{ index . 1 | toString | quote }}
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end -}}

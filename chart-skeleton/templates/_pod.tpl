@@ -25,11 +25,15 @@ the pod template as block YAML.
         {{- with $a.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- if or $a.podAnnotations $a.config $a.monitoring }}
+      {{- if or $a.podAnnotations $a.config $a.monitoring $d.checksumSecrets }}
       {{- $ann := $a.podAnnotations | default dict }}
       {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
       {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
-      {{- if or $restart $scrape }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- if or $restart $scrape $d.checksumSecrets }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- /* roll when a created Secret it reads through env (or mounts with reload: restart) changes; only that one */}}
+      {{- range $d.checksumSecrets }}
+      {{- $_ := set $ann (printf "checksum/secret-%s" .) (index $g.secretChecksums .) }}
+      {{- end }}
       {{- if $restart }}
       {{- $files := $a.config.files }}
       {{- if contains "${" (toJson $files) }}
@@ -131,7 +135,13 @@ the pod template as block YAML.
           {{- if not $env }}{{ $env = $g.emptyMap }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
-            {{- range $var, $e := $env }}
+            {{- /* in envOrder's order (as the spec wrote them, each after the variables it uses through $(VAR)); then any a values file added */}}
+            {{- $names := list }}
+            {{- $placed := dict }}
+            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ $_ := set $placed . true }}{{ end }}{{ end }}
+            {{- if ne (len $names) (len $env) }}{{ $names = concat $names (include "agentgen.envExtras" (list $env $placed) | fromYamlArray) }}{{ end }}
+            {{- range $var := $names }}
+            {{- $e := index $env $var }}
             - name: {{ quote $var }}
               {{- if hasKey $e "value" }}
               {{- if and (kindIs "string" $e.value) (contains "${" $e.value) }}
@@ -140,7 +150,7 @@ the pod template as block YAML.
               value: {{ quote $e.value }}
               {{- end }}
               {{- else if $e.secret }}
-              {{- $sn := index $g.secretNames $e.secret | default $e.secret }}
+              {{- $sn := index $d.secretNames $e.secret | default $e.secret }}
               valueFrom:
                 secretKeyRef:
                   name: {{ quote $sn }}
@@ -211,7 +221,7 @@ the pod template as block YAML.
           envFrom:
             {{- range . }}
             {{- if .secret }}
-            {{- $sn := index $g.secretNames .secret | default .secret }}
+            {{- $sn := index $d.secretNames .secret | default .secret }}
             - secretRef:
                 name: {{ quote $sn }}
             {{- else }}
@@ -251,6 +261,11 @@ the pod template as block YAML.
             - name: data
               mountPath: {{ $a.state.mountPath | default "/data" | quote }}
             {{- end }}
+            {{- range $sname, $m := $a.secretMounts }}
+            - name: {{ include "agentgen.secretVolume" $sname }}
+              mountPath: {{ $m.mountPath | quote }}
+              readOnly: true
+            {{- end }}
             {{- with $a.volumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -265,9 +280,49 @@ the pod template as block YAML.
           configMap:
             name: {{ $d.configName }}
         {{- end }}
+        {{- /* secretMounts: the whole Secret as a directory (never subPath, so a rotated value reaches the pod) */}}
+        {{- range $sname, $m := $a.secretMounts }}
+        - name: {{ include "agentgen.secretVolume" $sname }}
+          secret:
+            secretName: {{ index $d.secretNames $sname | default $sname | quote }}
+        {{- end }}
         {{- with $a.volumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+{{- end -}}
+
+{{/* The pod volume of a secretMount: a DNS label. Takes the secret name; returns the volume name. */}}
+{{- define "agentgen.secretVolume" -}}
+{{- include "agentgen.shorten" (list 63 (printf "secret-%s" (replace "." "-" .))) -}}
+{{- end -}}
+
+{{/*
+The variables of env that envOrder does not list (added in a values file): in name order, each held back
+until the variables it uses through $(VAR) are placed ($$ is Kubernetes' escape; a cycle keeps name order). Takes list
+env placed (a dict of the names already placed; changed); returns a YAML list of names.
+*/}}
+{{- define "agentgen.envExtras" -}}
+{{- $env := index . 0 -}}
+{{- $placed := index . 1 -}}
+{{- $rest := list -}}
+{{- range $var, $_ := $env }}{{ if not (hasKey $placed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
+{{- $out := list -}}
+{{- range until (len $rest) -}}
+{{- range $var := $rest -}}
+{{- if not (hasKey $placed $var) -}}
+{{- $ready := true -}}
+{{- $e := index $env $var -}}
+{{- if and (kindIs "map" $e) (hasKey $e "value") -}}
+{{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) (not (hasKey $placed $used)) }}{{ $ready = false }}{{ end }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $rest }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/*

@@ -120,6 +120,14 @@ def agent_schema() -> dict[str, Any]:
         "env": {"type": "object", "additionalProperties": _obj({
             "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
             "field": STR, "resource": STR, "optional": BOOL})},
+        "envOrder": STRS,
+        "allowFrom": {"type": "array", "items": {**_obj({
+            "podSelector": OBJ, "namespaceSelector": OBJ,
+            "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}}, required=("cidr",))}),
+            "minProperties": 1}},
+        "agentCard": {"type": "string", "pattern": "^/"},
+        "secretMounts": {"type": "object", "additionalProperties": _obj(
+            {"mountPath": STR, "reload": {"enum": ["live", "restart"]}}, required=("mountPath",))},
         "envFrom": {"type": "array", "items": _obj({"secret": STR, "configMap": STR, "prefix": STR, "optional": BOOL})},
         "config": _obj({"mountPath": STR, "files": STR_MAP, "reload": {"enum": ["restart", "live"]}},
                        required=("files",), nullable=True),
@@ -135,7 +143,7 @@ def agent_schema() -> dict[str, Any]:
             "gateway": _obj({"name": STR, "namespace": STR, "sectionName": STR}, required=("name",), nullable=True),
         }, nullable=True),
         "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
-        "rbac": _obj({"rules": ARR}, required=("rules",), nullable=True),
+        "rbac": _obj({"rules": ARR, "clusterRules": ARR}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
                          "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
@@ -157,7 +165,10 @@ def agent_schema() -> dict[str, Any]:
         "job": _obj({k: NN_INT for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
                                          "parallelism", "completions", "successfulJobsHistoryLimit",
                                          "failedJobsHistoryLimit", "startingDeadlineSeconds")}
-                    | {"concurrencyPolicy": {"enum": ["Allow", "Forbid", "Replace"]}, "timeZone": STR, "suspend": BOOL}),
+                    | {"concurrencyPolicy": {"enum": ["Allow", "Forbid", "Replace"]}, "timeZone": STR, "suspend": BOOL}
+                    | {"hook": {"type": "array", "items": {"enum": ["pre-install", "post-install", "pre-upgrade",
+                                                                    "post-upgrade", "pre-rollback", "post-rollback"]}},
+                       "hookWeight": {"type": "integer", "minimum": -10000, "maximum": 10000}}),
         "terminationGracePeriodSeconds": _nullable(NN_INT),
         "priorityClassName": STR,
         "nodeSelector": STR_MAP,
@@ -232,6 +243,7 @@ def _values_schema(dependencies: tuple[str, ...] = ()) -> dict[str, Any]:
                 "external": _obj({"store": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
                                   "remoteKey": STR, "refreshInterval": STR}, required=("store", "remoteKey"),
                                  nullable=True),
+                "reload": {"enum": ["live", "restart"]},
                 "values": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
             }, required=("keys",))},
             "agents": _keyed(AGENT_NAME, {"$ref": "#/definitions/agent"}),

@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable
 
 from helmgen.spec.fields import AGENT_FIELDS, SECRET_DOCS
-from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Dependency, Spec
+from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Dependency, Secret, Spec
 from helmgen.spec.types import List, Raw, Str
 
 # The secure defaults every agent starts from (values.yaml securityDefaults; restricted Pod Security
@@ -33,6 +33,7 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "resources": {"requests": DEFAULT_REQUESTS},
     "serviceAccount": {"create": True, "name": "", "annotations": {}},
     "protocol": "http",
+    "agentCard": "/.well-known/agent-card.json",
     "rollout": {"strategy": "rolling", "engine": "native", "maxSurge": "25%", "maxUnavailable": 0},
     "terminationGracePeriodSeconds": 30,
 }
@@ -78,6 +79,7 @@ DOCS_BEFORE_AGENTS: dict[str, str] = {
     "secrets.*.external.kind": "SecretStore or ClusterSecretStore.",
     "secrets.*.external.remoteKey": "Key in the external store; each secret key is a property of it.",
     "secrets.*.external.refreshInterval": "How often the ExternalSecret refreshes.",
+    "secrets.*.reload": SECRET_DOCS["reload"],
     "secrets.*.values": "Install-time values by key. Leave empty here; pass them with --set or -f from a safe place.",
     "agents": "The agents, by name. Every agent is rendered by the same generic templates;\n"
               "a values file may override any field or add an agent.",
@@ -128,6 +130,10 @@ AGENT_SUB_DOCS: dict[str, str] = {
     "agents.*.expose.annotations": "Annotations on the Ingress or HTTPRoute.",
     "agents.*.expose.gateway": "Gateway API parent (name, namespace, sectionName): renders an HTTPRoute.",
     "agents.*.rbac.rules": "PolicyRules of the agent's Role.",
+    "agents.*.rbac.clusterRules": "PolicyRules of the agent's ClusterRole (<namespace>-<release>-<agent>).",
+    "agents.*.allowFrom": "NetworkPolicy peers (podSelector, namespaceSelector, ipBlock) also admitted to the agent's\n"
+                          "ports: callers outside the release.",
+    "agents.*.agentCard": "protocol a2a: the path of the agent card (readiness probe and helm test).",
     "agents.*.monitoring.port": "Port (name) serving metrics.",
     "agents.*.monitoring.path": "Metrics path.",
     "agents.*.monitoring.serviceMonitor": "true: a ServiceMonitor; false: prometheus.io scrape annotations.",
@@ -148,6 +154,11 @@ AGENT_SUB_DOCS: dict[str, str] = {
     "agents.*.serviceAccount.create": "Create a ServiceAccount for the agent.",
     "agents.*.serviceAccount.name": "Its name (empty: <release>-<agent>); with create false, an existing one.",
     "agents.*.serviceAccount.annotations": "Annotations, for example for cloud workload identity.",
+    "agents.*.job.hook": "Job: Helm hook events it runs at (pre-install, post-upgrade, ...); replaced each release.",
+    "agents.*.job.hookWeight": "Job: order among the hooks of one event (lower first).",
+    "agents.*.secretMounts.*": "",
+    "agents.*.secretMounts.*.mountPath": "Folder the secret's keys appear in, one file each.",
+    "agents.*.secretMounts.*.reload": "live (the agent re-reads the files) or restart (roll the pods when it changes).",
     "agents.*.rollout.strategy": "rolling, canary or blueGreen.",
     "agents.*.rollout.engine": "native (plain Deployments and Services) or argo (an Argo Rollouts Rollout).",
     "agents.*.rollout.maxSurge": "Extra pods allowed during a rollout.",
@@ -202,7 +213,7 @@ def comment_for(path: tuple[str, ...]) -> str:
         p = ["agents", "*", *p[1:]]
     if len(p) >= 2 and p[0] in ("agents", "secrets", "dependencies"):
         p[1] = "*"
-    if len(p) >= 4 and p[0] == "agents" and p[2] == "ports":
+    if len(p) >= 4 and p[0] == "agents" and p[2] in ("ports", "secretMounts"):
         p[3] = "*"
     return DOCS.get(".".join(p), "")
 
@@ -290,6 +301,13 @@ def agent_values(a: Agent) -> dict[str, Any]:
     return out
 
 
+def secrets_values(secrets: dict[str, Secret]) -> dict[str, Any]:
+    # reload appears only where it is restart (live is the default, and a created Secret has no other)
+    return {name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external,
+                   **({"reload": s.reload} if s.reload == "restart" else {}), "values": {}}
+            for name, s in secrets.items()}
+
+
 def values_tree(spec: Spec, agents: dict[str, Agent] | None = None,
                 dependencies: dict[str, Dependency] | None = None) -> dict[str, Any]:
     deps = spec.dependencies if dependencies is None else dependencies
@@ -301,10 +319,7 @@ def values_tree(spec: Spec, agents: dict[str, Agent] | None = None,
         "tests": {"enabled": True, "image": dict(TEST_IMAGE)},
         "securityDefaults": {"pod": POD_SECURITY, "container": CONTAINER_SECURITY},
         "agentDefaults": AGENT_DEFAULTS,
-        "secrets": {
-            name: {"keys": s.keys, "existingSecret": s.existingSecret, "external": s.external, "values": {}}
-            for name, s in spec.secrets.items()
-        },
+        "secrets": secrets_values(spec.secrets),
         "agents": {name: agent_values(a) for name, a in (spec.agents if agents is None else agents).items()},
         "extraManifests": spec.extraManifests,
         "global": {},
@@ -342,7 +357,10 @@ def render_env_values(spec: Spec, env: str, header: str, base: dict[str, Any]) -
     """values-<env>.yaml: what turns `base` (the tree of values.yaml) into the environment's values."""
     from helmgen.chart.emit import dump
 
-    diff = overrides(base, values_tree(spec, spec.environments[env], spec.environment_dependencies.get(env)))
+    tree = values_tree(spec, spec.environments[env], spec.environment_dependencies.get(env))
+    if env in spec.environmentSecrets:  # the environment's view of the secrets (existingSecret, external, ...)
+        tree["secrets"] = secrets_values(spec.environmentSecrets[env])
+    diff = overrides(base, tree)
 
     def comment(path: tuple[str, ...]) -> str:
         if path == ("agents",):

@@ -30,8 +30,8 @@ from helmgen.spec.argo import check_argo
 from helmgen.spec.dependencies import build_dependencies, environment_dependencies
 from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
-from helmgen.spec.model import Agent, Secret, Spec
-from helmgen.spec import references
+from helmgen.spec.model import Agent, Spec
+from helmgen.spec import references, runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
@@ -268,13 +268,17 @@ class _AgentChecker:
         health = probes.check_health(self, a)
         protocol = probes.check_protocol(self, a)
         env_ = env.check_env(self, a)
+        env_, env_order = runtime.env_order(self, a)
+        secret_mounts = runtime.secret_mounts(self, a)
         talks_to_ = talks_to.check_talks_to(self, a)
         expose_ = expose.check_expose(self, a)
         monitoring_, ports = monitoring.check_monitoring(self, a)
         sa, rbac = identity.check_identity(self, a)
+        rbac = runtime.rbac(self, a)
         pod_ = pod.check_pod(self, a)
         state = storage.check_state(self, a)
         config = storage.check_config(self, a)
+        runtime.hook_job(self, a, kind)
         job_ = job.check_job(self, a)
         schedule = job.check_schedule(self, a)
         image_ = image.check_image(self, a)
@@ -295,6 +299,8 @@ class _AgentChecker:
             state=state, talksTo=talks_to_, calls=calls, expose=expose_, serviceAccount=sa, rbac=rbac,
             protocol=protocol, rollout=rollout_, tracks=tracks, monitoring=monitoring_, schedule=schedule, job=job_,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod_,
+            envOrder=env_order, secretMounts=secret_mounts, allowFrom=runtime.allow_from(self, a),
+            agentCard=a.get("agentCard", probes.A2A_CARD),
         )
 
 
@@ -342,6 +348,7 @@ def _agents(raw_agents: dict[str, dict[str, Any]], spec: dict[str, Any], ctx: Ct
 def _environment(name: str, env: dict[str, Any], v: dict[str, Any], ctx: Ctx, book: SpecContext) -> dict[str, Agent]:
     """The agents as environment `name` sees them: its defaults reach every agent that does not set
     the field itself, its agent overrides win, `null` removes a setting, new agents join."""
+    v = {**v, "secrets": runtime.environment_secrets(v, env)}  # its view of the secrets (keys checked against it)
     own_agents: dict[str, Any] = v["agents"]
     env_defaults = env.get("defaults", {"set": {}, "unset": []})
     defaults = remove_paths(deep_merge(v.get("defaults", {}), env_defaults["set"]), env_defaults["unset"])
@@ -399,17 +406,19 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     """The model of a spec that is valid field by field (problems found here go to `ctx`)."""
     book = SpecContext(app_version=v.get("appVersion", v["version"]), all_agents=list(v["agents"]))
     agents, environments = _check(v, ctx, book)
-    secrets = {
-        name: Secret(name=name, keys=list(s["keys"]), existingSecret=s.get("existingSecret", ""),
-                     external=({"kind": "SecretStore", "refreshInterval": "1h", **s["external"]}
-                               if "external" in s else None))
-        for name, s in v["secrets"].items()
-    }
+    secrets = runtime.secrets_model(v["secrets"])
+    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, env))
+                           for name, env in v.get("environments", {}).items() if env.get("secrets")}
+    for name, env in v.get("environments", {}).items():
+        runtime.environment_secret_problems(ctx, name, env, v)
+    runtime.hook_copy_collisions(ctx, v["secrets"], agents)
+    runtime.hook_service_accounts(ctx, agents)
     return Spec(
         name=v["name"], version=v["version"], appVersion=book.app_version, description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
         networkPolicy=v.get("networkPolicy", True), secrets=secrets, agents=agents,
         extraManifests=v.get("extraManifests", []), environments=environments,
         dependencies=book.dependencies, environment_dependencies=book.environment_dependencies,
+        environmentSecrets=environment_secrets,
     )
 

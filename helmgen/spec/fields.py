@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from helmgen import SPEC_API_VERSIONS
 from helmgen.spec.load import Mapping, Node
+from helmgen.spec.runtime import HOOK_EVENTS
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -554,6 +555,8 @@ JOB = Obj({
     "concurrencyPolicy": Str(enum=("Allow", "Forbid", "Replace")), "timeZone": Str(r"[A-Za-z_+\-/0-9]+", "a time zone"),
     "successfulJobsHistoryLimit": Int(0), "failedJobsHistoryLimit": Int(0), "startingDeadlineSeconds": Int(0, bits=64),
     "suspend": Bool(),
+    # a Job run as a Helm hook (spec/runtime.py checks it is a Job)
+    "hook": List(Str(enum=HOOK_EVENTS), min_items=1, unique=True), "hookWeight": Int(-10000, 10000),
 })
 def _cidr_problem(text: str) -> str | None:
     import ipaddress
@@ -593,6 +596,9 @@ SERVICE_ACCOUNT = Obj({"create": Bool(), "name": Str(DNS_SUBDOMAIN, "a ServiceAc
 LABELS = Map(Str(LABEL_VALUE, "a valid label value", max_len=63), key=Str(LABEL_KEY, "a valid label key", max_len=316))
 
 
+# secret name -> where its keys appear as files (a declared secret, or an existing Secret's name)
+SECRET_MOUNTS = Map(Obj({"mountPath": Str(r"/.*", "an absolute path"), "reload": Str(enum=("live", "restart"))},
+                        required=("mountPath",)), key=Str(DNS_SUBDOMAIN, "a Secret name", max_len=253))
 OBJECTS = List(Raw())  # Kubernetes objects (containers, volumes, mounts), passed through as they are
 
 
@@ -681,6 +687,15 @@ AGENT_FIELDS: dict[str, AgentField] = {
     "env": AgentField(ENV, "Environment variables by name: {value}, {secret, key}, {configMap, key}, {field} or "
                            "{resource}; a value may hold ${agents.NAME.host|fqdn|port|url|ports.P}, ${self.…}, "
                            "${deps.NAME.…}, ${secrets.S.K}, ${release}, ${namespace}."),
+    "envOrder": AgentField(None, "The order of env's variables in the container: as written, each after the "
+                                 "variables it uses through $(VAR).", "A variable not listed (added in a values file) "
+                                 "comes after\nthem, in name order, each held back until the variables it uses are placed."),
+    "secretMounts": AgentField(SECRET_MOUNTS, "Secrets whose keys appear as files: secret name -> {mountPath, reload}; "
+                                              "no subPath, so a rotated value reaches the running pod."),
+    "allowFrom": AgentField(List(NETWORK_PEER), "NetworkPolicy peers (podSelector, namespaceSelector, ipBlock) also "
+                                                "admitted to the agent's ports: callers outside the release."),
+    "agentCard": AgentField(Str(r"/.*", "a path starting with '/'"), "Where an a2a agent serves its card (readiness "
+                                                                     "and helm test fetch it)."),
     "envFrom": AgentField(ENV_FROM, "Whole Secrets or ConfigMaps as environment variables."),
     "config": AgentField(CONFIG, "Files mounted as a directory from a ConfigMap.",
                          "reload: restart rolls the pods when\nthey change; live leaves the pods running and the "
@@ -693,8 +708,9 @@ AGENT_FIELDS: dict[str, AgentField] = {
                          "null: none."),
     "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "
                                                   "rbac is set."),
-    "rbac": AgentField(Obj({"rules": List(PolicyRule())}, required=("rules",)),
-                       "Role rules bound to the agent's ServiceAccount.", "null: no Role."),
+    "rbac": AgentField(Obj({"rules": List(PolicyRule()), "clusterRules": List(PolicyRule())}),
+                       "Role (rules) and ClusterRole (clusterRules) bound to the agent's ServiceAccount.",
+                       "null: none."),
     "protocol": AgentField(Str(enum=("http", "a2a", "mcp")), "http, a2a (readiness on the agent card, checked "
                                                              "by helm test) or mcp."),
     "rollout": AgentField(ROLLOUT, "How a new version rolls out: rolling (default), canary or blueGreen, on the native "
@@ -753,6 +769,10 @@ def _secret_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     if "existingSecret" in v and "external" in v:
         ctx.err(node, path, "gives both existingSecret and external", "a secret comes from one place")
         return INVALID
+    if v.get("reload") == "restart" and "existingSecret" not in v and "external" not in v:
+        ctx.err(ctx.at(f"{path}.reload"), f"{path}.reload", "applies to an existingSecret or external secret",
+                "pods that read a chart-managed Secret roll when its values change already")
+        return INVALID
     return v
 
 
@@ -761,6 +781,8 @@ SECRET_DOCS: dict[str, str] = {
     "keys": "The keys agents may reference.",
     "existingSecret": "Use this existing Secret instead of creating one.",
     "external": "Create the Secret with an ExternalSecret (external-secrets.io/v1) from this store.",
+    "reload": "existingSecret or external: restart adds stakater Reloader's annotation to the workloads that read "
+              "it, so they roll when it changes (a created Secret rolls them through a checksum).",
 }
 SECRET = Obj({
     "keys": List(Str(SECRET_KEY, "a valid Secret key (letters, digits, '-', '_', '.')", max_len=253, check_fn=_key_check),
@@ -769,6 +791,7 @@ SECRET = Obj({
     "external": Obj({"store": Str(min_len=1), "kind": Str(enum=("SecretStore", "ClusterSecretStore")),
                      "remoteKey": Str(min_len=1), "refreshInterval": Str(r"\d+(s|m|h)", "a duration")},
                     required=("store", "remoteKey")),
+    "reload": Str(enum=("live", "restart")),  # existing or external only: Reloader rolls the pods that read it
 }, required=("keys",), xkeys=True, post=_secret_post, docs=SECRET_DOCS)
 
 def _repository_check(text: str) -> str | None:
@@ -919,13 +942,26 @@ class Overrides(T):
         return s
 
 
+# an environment's view of a secret: what it changes (a new secret needs its keys, checked in spec/runtime.py)
+def _secret_override_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    if "existingSecret" in v and "external" in v:
+        ctx.err(node, path, "gives both existingSecret and external", "a secret comes from one place")
+        return INVALID
+    return v
+
+
+SECRET_OVERRIDE = Obj(dict(SECRET.fields), xkeys=True, post=_secret_override_post,
+                      what="a secret's settings in this environment (keys, existingSecret, external, reload)")
 ENVIRONMENT = Obj({"defaults": Overrides(), "agents": Map(Overrides(), key=AGENT_NAME),
-                   "dependencies": Map(DEPENDENCY_OVERRIDE, key=DEPENDENCY_NAME)}, xkeys=True,
-                  what="an environment ({defaults, agents, dependencies})", docs={
+                   "dependencies": Map(DEPENDENCY_OVERRIDE, key=DEPENDENCY_NAME),
+                   "secrets": Map(SECRET_OVERRIDE, key=dns_name(40, "secret name"))}, xkeys=True,
+                  what="an environment ({defaults, agents, dependencies, secrets})", docs={
                       "defaults": "Agent fields merged under every agent in this environment; null removes a setting.",
                       "agents": "Agents by name as they differ in this environment (or exist only there); null "
                                 "removes a setting, enabled: false the agent.",
-                      "dependencies": "Dependencies by key as they differ in this environment: enabled, values."})
+                      "dependencies": "Dependencies by key as they differ in this environment: enabled, values.",
+                      "secrets": "Secrets by name as they differ in this environment (for example existingSecret or "
+                                 "external in prod)."})
 
 
 def spec_type() -> Obj:

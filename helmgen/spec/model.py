@@ -59,6 +59,10 @@ class Agent:
     # blue-green; each {image (complete), env and config (merged over the agent's)}
     tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)  # agents named in its ${agents.…} references (not itself)
+    envOrder: list[str] = field(default_factory=list)  # env's names in the order the container gets them
+    secretMounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret name -> {mountPath, reload}
+    allowFrom: list[dict[str, Any]] = field(default_factory=list)  # NetworkPolicy peers admitted to its ports
+    agentCard: str = "/.well-known/agent-card.json"  # where an a2a agent serves its card
 
     @property
     def primary_port(self) -> str:
@@ -75,6 +79,7 @@ class Secret:
     keys: list[str]
     existingSecret: str
     external: dict[str, Any] | None
+    reload: str = "live"  # restart: Reloader rolls the pods that read an existing or external Secret
 
 
 @dataclass
@@ -109,3 +114,4 @@ class Spec:
     dependencies: dict[str, Dependency] = field(default_factory=dict)  # by key, in spec order
     # environment name -> its dependencies, overrides applied (every environment has an entry)
     environment_dependencies: dict[str, dict[str, Dependency]] = field(default_factory=dict)
+    environmentSecrets: dict[str, dict[str, Secret]] = field(default_factory=dict)  # env -> its secrets, if it changes them

@@ -66,14 +66,15 @@ def env_literals(a: dict[str, Any]) -> Iterator[Finding]:
 
 
 def wildcard_rbac(a: dict[str, Any]) -> Iterator[Finding]:
-    for i, rule in enumerate((a.get("rbac") or {}).get("rules", [])):
-        if not isinstance(rule, dict):
-            continue
-        for key in ("apiGroups", "resources", "verbs"):
-            items = rule.get(key)
-            if isinstance(items, list) and "*" in items:
-                yield (f"rbac.rules[{i}].{key}", f"'*' grants every one of {key}",
-                       "least privilege: list only what the agent needs")
+    for field in ("rules", "clusterRules"):  # clusterRules: the same grant in every namespace
+        for i, rule in enumerate((a.get("rbac") or {}).get(field) or []):
+            if not isinstance(rule, dict):
+                continue
+            for key in ("apiGroups", "resources", "verbs"):
+                items = rule.get(key)
+                if isinstance(items, list) and "*" in items:
+                    yield (f"rbac.{field}[{i}].{key}", f"'*' grants every one of {key}",
+                           "least privilege: list only what the agent needs")
 
 
 def _privileged(context: Any, field: str) -> Iterator[Finding]:

@@ -47,7 +47,7 @@ def check_health(chk: Checker, a: dict[str, Any]) -> dict[str, Any]:
         health["liveness"] = {"tcpSocket": {"port": first}}
         health["readiness"] = {"tcpSocket": {"port": first}}
     if a.get("protocol") == "a2a" and health_in is not False and not (health_in or {}).get("readiness") and ports:
-        health["readiness"] = {"httpGet": {"path": A2A_CARD, "port": next(iter(ports))}}
+        health["readiness"] = {"httpGet": {"path": a.get("agentCard", A2A_CARD), "port": next(iter(ports))}}
     return health
 
 
