@@ -479,8 +479,12 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     said = f"deployment {dep.deployment_id(model.digest, env)} (env {env or 'values.yaml only'}, spec {model.digest})"
     if dry_run:
         click.echo(f"{said}\nwould run: {command}", err=True)
+        kept, dropped = dep.template_options(helm_args)
+        if dropped:  # helm template refuses these: said, and rendered without them
+            click.echo("helm template leaves out (upgrade only): " + shlex.join(dropped), err=True)
         try:
-            click.echo(run(*dep.template_command(args)), nl=False)
+            click.echo(run(*dep.template_command(dep.release_args(name, chart, env, model.digest, major, kept))),
+                       nl=False)
         except HelmError as exc:
             _fail(str(exc), 1)
         return

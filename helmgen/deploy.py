@@ -52,6 +52,36 @@ def template_command(args: list[str]) -> list[str]:
     return ["template", *args]
 
 
+# options of `helm upgrade` that `helm template` refuses (Helm 4.3 and 3.17): the dry run leaves them out
+_UPGRADE_ONLY = frozenset({"--cleanup-on-fail", "--hide-notes", "--hide-secret", "--render-subchart-notes",
+                           "--reset-then-reuse-values", "--reset-values", "--reuse-values", "-i", "--install"})
+_UPGRADE_ONLY_VALUED = frozenset({"--history-max", "-o", "--output", "--server-side"})
+
+
+def template_options(extra: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The options of `extra` that `helm template` takes too, and those it would refuse (upgrade only)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    i = 0
+    while i < len(extra):
+        opt = extra[i]
+        name = opt.split("=", 1)[0]
+        if name in _UPGRADE_ONLY or (opt.startswith("-o") and not opt.startswith("--")):  # -ojson too
+            dropped.append(opt)
+            if opt == "-o" and i + 1 < len(extra):
+                dropped.append(extra[i + 1])
+                i += 1
+        elif name in _UPGRADE_ONLY_VALUED:
+            dropped.append(opt)
+            if "=" not in opt and i + 1 < len(extra):
+                dropped.append(extra[i + 1])
+                i += 1
+        else:
+            kept.append(opt)
+        i += 1
+    return tuple(kept), tuple(dropped)
+
+
 def rollback_command(release: str, revision: int, extra: tuple[str, ...]) -> list[str]:
     return ["rollback", release, str(revision), "--wait", *extra]
 
