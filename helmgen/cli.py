@@ -520,10 +520,11 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
     from helmgen.helm import run_live
 
     revision = None
-    if helm_args and not helm_args[0].startswith("-"):  # an optional argument before options click cannot tell apart
-        if not helm_args[0].isdigit() or int(helm_args[0]) < 1:
-            raise click.BadParameter(f"{helm_args[0]!r} is not a revision number", param_hint="REVISION")
-        revision, helm_args = int(helm_args[0]), helm_args[1:]
+    given, helm_args = dep.split_revision(helm_args)  # an optional argument among options click cannot tell apart
+    if given is not None:
+        if not (given.isascii() and given.isdigit()) or int(given) < 1:
+            raise click.BadParameter(f"{given!r} is not a revision number", param_hint="REVISION")
+        revision = int(given)
     if (revision is None) == (to_version is None):
         raise click.UsageError("give a REVISION or --to-version CHART_VERSION (one of them)")
     if to_version is not None:

@@ -108,6 +108,30 @@ def cluster_options(extra: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+# options of `helm rollback` (Helm 4.3 and 3.17, global ones included) whose value is the next argument
+_ROLLBACK_VALUED = frozenset({"-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-apiserver",
+                              "--kube-token", "--kube-as-user", "--kube-as-group", "--kube-ca-file",
+                              "--kube-tls-server-name", "--burst-limit", "--qps", "--timeout", "--history-max",
+                              "--description", "--server-side", "--color", "--colour", "--content-cache",
+                              "--registry-config", "--repository-cache", "--repository-config"})
+
+
+def split_revision(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """The REVISION among `helm rollback`'s arguments (Helm takes it before or after options) and the rest."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest = args[i + 1:]
+            return (rest[0], args[:i] + rest[1:]) if rest else (None, args[:i])
+        if not arg.startswith("-") or arg == "-":
+            return arg, args[:i] + args[i + 1:]
+        if arg in _ROLLBACK_VALUED:
+            i += 1  # its value, whatever it looks like
+        i += 1
+    return None, args
+
+
 @dataclass(frozen=True)
 class Revision:
     revision: int
@@ -154,7 +178,7 @@ def parse_history(text: str) -> list[Revision]:
 
 
 def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, str)) or not str(v).isdigit():
+    if isinstance(v, bool) or not isinstance(v, (int, str)) or not (str(v).isascii() and str(v).isdigit()):
         raise HistoryError(f"helm history printed a revision that is not a number: {v!r}")
     return int(v)
 

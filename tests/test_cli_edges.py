@@ -40,3 +40,54 @@ def test_dry_run_with_upgrade_only_options(tmp_path: Path, version: str) -> None
     assert f"helm template leaves out (upgrade only): {' '.join(upgrade_only)}" in proc.stderr
     assert proc.stdout == plain.stdout
     assert any(o and o["kind"] == "Deployment" for o in yaml.safe_load_all(proc.stdout))
+
+
+@pytest.mark.parametrize("args", [
+    ["crew", "3", "-n", "agents", "--timeout", "2m"],
+    ["crew", "-n", "agents", "3", "--timeout", "2m"],
+    ["crew", "--namespace", "agents", "--timeout", "2m", "3"],
+    ["crew", "-n", "agents", "--timeout", "2m", "--", "3"],
+])
+def test_rollback_revision_before_or_after_options(fake: dict[str, str], args: list[str]) -> None:
+    """Helm takes `helm rollback RELEASE -n NS REVISION`: so does helmgen, and the argv keeps the option order."""
+    proc = helmgen_cli("rollback", *args, env=fake)
+    assert proc.returncode == 0, proc.stderr
+    rest = [a for a in args[1:] if a not in ("3", "--")]
+    assert calls(fake) == [["rollback", "crew", "3", "--wait", *rest]]
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "\u00b2", "\u0663"])
+def test_rollback_to_a_revision_that_is_not_a_number(fake: dict[str, str], bad: str) -> None:
+    proc = helmgen_cli("rollback", "crew", "-n", "agents", bad, env=fake)
+    assert proc.returncode == 2 and "is not a revision number" in proc.stderr and "Traceback" not in proc.stderr
+    assert calls(fake) == []
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "helm history printed something that is not JSON"),
+    ("Error: nope", "helm history printed something that is not JSON"),
+    ("null", "not a list of revisions"),
+    ('{"revision": 1}', "not a list of revisions"),
+    ('[{"revision": "\u00b2"}]', "a revision that is not a number"),
+    ('[{"revision": 1.5}]', "a revision that is not a number"),
+    ('[{"revision": null}]', "a revision that is not a number"),
+])
+def test_history_that_helmgen_cannot_read(fake: dict[str, str], text: str, message: str) -> None:
+    """Garbage from `helm history -o json`: one clear line, exit code 1, no traceback, for history and rollback."""
+    Path(fake["FAKE_HISTORY"]).write_text(text)
+    for args in (["history", "crew"], ["rollback", "crew", "--to-version", "0.3.0"]):
+        proc = helmgen_cli(*args, env=fake)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith("helmgen: ") and message in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert [c[0] for c in calls(fake)] == ["history", "history"]
+
+
+def test_an_empty_history(fake: dict[str, str]) -> None:
+    Path(fake["FAKE_HISTORY"]).write_text("[]")
+    proc = helmgen_cli("history", "crew", env=fake)
+    assert proc.returncode == 0 and proc.stdout.split() == [
+        "REVISION", "UPDATED", "STATUS", "CHART", "VERSION", "APP", "VERSION", "ENV", "DEPLOYMENT", "DESCRIPTION"]
+    proc = helmgen_cli("rollback", "crew", "--to-version", "0.3.0", env=fake)
+    assert proc.returncode == 2
+    assert proc.stderr == "helmgen: crew: no revision ran chart version 0.3.0 (versions in the history: none)\n"
+    assert [c[0] for c in calls(fake)] == ["history", "history"]
