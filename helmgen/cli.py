@@ -366,6 +366,9 @@ def _replace_text(path: Path, text: str) -> None:
     import tempfile
 
     path = Path(os.path.realpath(path))
+    mode = path.stat().st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):  # a rename would replace it even so (and root may write)
+        raise PermissionError(13, f"it is read-only (mode {mode & 0o7777:04o})")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

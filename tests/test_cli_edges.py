@@ -91,3 +91,33 @@ def test_an_empty_history(fake: dict[str, str]) -> None:
     assert proc.returncode == 2
     assert proc.stderr == "helmgen: crew: no revision ran chart version 0.3.0 (versions in the history: none)\n"
     assert [c[0] for c in calls(fake)] == ["history", "history"]
+
+
+CANARY = """# the crew
+apiVersion: agentgen/v1
+name: crew
+version: 0.1.0
+agents:
+  planner:
+    image: ghcr.io/acme/planner:1.8.2   # stable
+    port: 8080
+    rollout:
+      strategy: canary
+      canary: {weight: 10, tag: "1.9.0"}
+"""
+
+
+@pytest.mark.parametrize("command", ["promote", "abort"])
+def test_a_read_only_spec_is_not_rewritten(tmp_path: Path, command: str) -> None:
+    """The atomic rename would replace a file without write permission (and root writes anything):
+    a spec the user made read-only stays as it is, exit 1, nothing written."""
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(CANARY)
+    spec.chmod(0o444)
+    proc = helmgen_cli(command, str(spec), "planner")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == f"helmgen: {spec}: cannot rewrite it (it is read-only (mode 0444)); nothing written\n"
+    assert proc.stdout == ""
+    assert spec.read_text() == CANARY and sorted(p.name for p in tmp_path.iterdir()) == ["crew.yaml"]
+    spec.chmod(0o644)
+    assert helmgen_cli(command, str(spec), "planner").returncode == 0 and spec.read_text() != CANARY
