@@ -336,9 +336,25 @@ class _Agent:
                                                      "a change here would change them too; edit it by hand")
         return found
 
+    def from_defaults(self, key: str) -> None:
+        """A canary or blue-green slot that `defaults.rollout` gives the agent is every agent's: said, not edited."""
+        doc = self.doc
+        defaults = doc.get(doc.root, "defaults")
+        rollout = doc.get(defaults[1], "rollout") if defaults else None
+        found = doc.get(rollout[1], key) if rollout else None
+        if found is not None and doc.is_map(found[1]) and (
+                key == "blueGreen" or any(doc.get(found[1], f) for f in VERSION_FIELDS)):
+            raise doc.fail(found[0], f"defaults.rollout.{key}",
+                           f"agents.{self.name}'s {'canary comes' if key == 'canary' else 'blue-green slots come'} "
+                           "from defaults: promote and abort edit an agent's own rollout",
+                           "it applies to every agent: edit defaults.rollout by hand, or write the rollout "
+                           f"under agents.{self.name}")
+
     def rollout(self) -> tuple[Any, Any]:
         found = self.own(self.node, self.path, "rollout")
         if found is None:
+            self.from_defaults("blueGreen")
+            self.from_defaults("canary")
             raise self.doc.fail(self.node, self.path, "has no rollout (no canary in flight, no blueGreen)",
                                 "promote and abort act on rollout.canary or rollout.blueGreen")
         return found
@@ -428,6 +444,7 @@ def abort(text: str, filename: str, agent: str) -> Edit:
 def _canary(doc: _Doc, a: _Agent, rollout: Any, path: str) -> Any:
     found = a.own(rollout, path, "canary")
     if found is None or not doc.is_map(found[1]) or not any(doc.get(found[1], f) for f in VERSION_FIELDS):
+        a.from_defaults("canary")
         where = found[0] if found else rollout
         raise doc.fail(where, f"{path}.canary" if found else path, "no canary in flight",
                        "a canary is in flight while rollout.canary sets image, tag, env or config")

@@ -121,3 +121,42 @@ def test_a_read_only_spec_is_not_rewritten(tmp_path: Path, command: str) -> None
     assert spec.read_text() == CANARY and sorted(p.name for p in tmp_path.iterdir()) == ["crew.yaml"]
     spec.chmod(0o644)
     assert helmgen_cli(command, str(spec), "planner").returncode == 0 and spec.read_text() != CANARY
+
+
+DEFAULTS_ROLLOUT = """apiVersion: agentgen/v1
+name: crew
+version: 0.1.0
+defaults:
+  rollout:
+    strategy: {strategy}
+    {key}: {value}
+agents:
+  a:
+    image: ghcr.io/acme/a:1.0   # the agent has no rollout of its own
+    port: 8080
+"""
+
+
+@pytest.mark.parametrize("command", ["promote", "abort"])
+@pytest.mark.parametrize("strategy,key,value", [
+    ("canary", "canary", '{weight: 10, tag: "2.0"}'),
+    ("blueGreen", "blueGreen", '{active: blue, blue: {tag: "1.0"}, green: {tag: "2.0"}}'),
+])
+def test_a_rollout_from_defaults_is_named_not_edited(tmp_path: Path, command: str, strategy: str, key: str,
+                                                     value: str) -> None:
+    """The agent's canary (or slots) come from `defaults.rollout`: the error names that field (it applies to
+    every agent), not "has no rollout"; exit 2, nothing written."""
+    spec = tmp_path / "crew.yaml"
+    text = DEFAULTS_ROLLOUT.format(strategy=strategy, key=key, value=value)
+    spec.write_text(text)
+    assert helmgen_cli("validate", str(spec)).returncode == 0
+    proc = helmgen_cli(command, str(spec), "a")
+    if command == "abort" and key == "blueGreen":
+        assert proc.returncode == 2 and f"{spec}:7:5: defaults.rollout.blueGreen: " in proc.stderr
+    else:
+        assert proc.returncode == 2
+        what = "canary comes" if key == "canary" else "blue-green slots come"
+        assert proc.stderr.startswith(f"{spec}:7:5: defaults.rollout.{key}: agents.a's {what} from defaults: "), \
+            proc.stderr
+    assert proc.stderr.endswith("nothing written.\n") and proc.stdout == ""
+    assert spec.read_text() == text and sorted(p.name for p in tmp_path.iterdir()) == ["crew.yaml"]
