@@ -26,6 +26,29 @@ class _DefaultGenerate(click.Group):
         return super().parse_args(ctx, args)
 
 
+class _HelmOptions(click.Command):
+    """A command whose unknown options go to Helm as they are. Click splits a cluster of short options
+    into letters and would take its own `-o` or `-h` out of Helm's `-nagents` or `-n=agents`; a cluster
+    that does not start with one of this command's short options reaches Helm whole."""
+
+    _WHOLE = "--\x00"  # click passes an unknown long option on whole
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        own = {o for p in self.get_params(ctx) for o in [*p.opts, *p.secondary_opts] if not o.startswith("--")}
+        marked: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                marked += args[i:]
+                break
+            whole = arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[:2] not in own
+            marked.append(self._WHOLE + arg if whole else arg)
+        rest = super().parse_args(ctx, marked)
+        for name, value in ctx.params.items():
+            if isinstance(value, tuple):
+                ctx.params[name] = tuple(v.removeprefix(self._WHOLE) if isinstance(v, str) else v for v in value)
+        return rest
+
+
 def _spec_or_exit(path: str, writes: bool = True) -> Any:
     from helmgen.problems import SpecError
     from helmgen.spec.check import load_spec
@@ -187,7 +210,7 @@ def _render_envs(model: Any, envs: list[str | None], helm_args: tuple[str, ...],
             sys.exit(1)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="Render with values-<ENV>.yaml.")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
@@ -437,7 +460,7 @@ def _deploy_dir(release: str) -> Path:
     return Path(base) / "helmgen" / "deploy" / release
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="Deploy with values-<ENV>.yaml.")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
@@ -510,7 +533,7 @@ def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:
         _fail(str(exc), 1)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("release")
 @click.option("--to-version", "to_version", default=None,
               help="Roll back to the newest successful revision that ran this chart version.")
@@ -546,7 +569,7 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
         _fail(f"helm rollback failed (exit code {code})", code)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("release")
 @click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
 def history(release: str, helm_args: tuple[str, ...]) -> None:

@@ -25,8 +25,8 @@ def run(*args: str) -> str:
     """Run helm and return its standard output; its error output becomes the exception's message."""
     extra = []
     namespace = os.environ.get("HELM_NAMESPACE")  # set by Helm when helmgen runs as `helm agentgen -n NS`
-    if namespace and args and args[0] == "template" and not any(a in ("-n", "--namespace") or
-                                                                a.startswith("--namespace=") for a in args):
+    if namespace and args and args[0] == "template" and not any(a.startswith(("-n", "--namespace=")) or
+                                                                a == "--namespace" for a in args):
         extra = ["--namespace", namespace]
     proc = subprocess.run([helm_binary(), *args, *extra], capture_output=True, text=True)
     if proc.returncode != 0:

@@ -160,3 +160,35 @@ def test_a_rollout_from_defaults_is_named_not_edited(tmp_path: Path, command: st
             proc.stderr
     assert proc.stderr.endswith("nothing written.\n") and proc.stdout == ""
     assert spec.read_text() == text and sorted(p.name for p in tmp_path.iterdir()) == ["crew.yaml"]
+
+
+@pytest.mark.parametrize("short", [["-nother"], ["-n=other"], ["-nhello"], ["-n", "other"]])
+def test_short_helm_options_reach_helm_whole(fake: dict[str, str], tmp_path: Path, short: list[str]) -> None:
+    """`-nother` is Helm's `-n other`: click split it into letters and took its own `-o` out of it (the
+    chart went to ./ther, the namespace was lost) or `-h`/`-o` errors. Extra options pass unchanged, in order,
+    for deploy, rollback and history."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    proc = helmgen_cli("deploy", str(SPEC), "--set", "a=1", *short, "--timeout", "1m", cwd=work,
+                       env={**fake, "HELM_NAMESPACE": "team"})
+    assert proc.returncode == 0, proc.stderr
+    assert calls(fake)[1][calls(fake)[1].index("--description") + 2:] == ["--set", "a=1", *short, "--timeout", "1m"]
+    assert list(work.iterdir()) == []
+    proc = helmgen_cli("rollback", "crew", *short, "2", cwd=work, env=fake)
+    assert proc.returncode == 0, proc.stderr
+    assert calls(fake)[-1] == ["rollback", "crew", "2", "--wait", *short]
+    proc = helmgen_cli("history", "crew", *short, cwd=work, env=fake)
+    assert proc.returncode == 0, proc.stderr
+    assert calls(fake)[-1] == ["history", "crew", "-o", "json", *short]
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("short", ["-nother", "-n=other"])
+def test_dry_run_keeps_a_short_namespace_over_the_plugin_one(tmp_path: Path, short: str) -> None:
+    """Inside the plugin Helm sets HELM_NAMESPACE; an explicit `-nother` still wins in the rendered manifests."""
+    env = {**_real_helm_env(tmp_path, "4.3.1"), "HELM_NAMESPACE": "team"}
+    proc = helmgen_cli("deploy", str(SPEC), "--dry-run", *SECRETS, short, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    spaces = {o["metadata"]["namespace"] for o in yaml.safe_load_all(proc.stdout) if o and "namespace" in o["metadata"]}
+    assert spaces == {"other"}
+    assert not (tmp_path / "ther").exists()
