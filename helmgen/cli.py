@@ -517,8 +517,8 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     click.echo(f"{said}\nrunning: {command}")
     try:
         code = run_live(*dep.upgrade_command(args))
-    except OSError as exc:
-        _fail(f"cannot run helm: {exc.strerror or exc}", 1)
+    except HelmError as exc:
+        _fail(str(exc), 1)
     if code != 0:
         _fail(f"helm upgrade failed (exit code {code}); Helm rolled the release back to its previous state", code)
 
@@ -543,7 +543,7 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
     import shlex
 
     from helmgen import deploy as dep
-    from helmgen.helm import run_live
+    from helmgen.helm import HelmError, run_live
 
     revision = None
     given, helm_args = dep.split_revision(helm_args)  # an optional argument among options click cannot tell apart
@@ -564,7 +564,10 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
     assert revision is not None
     command = dep.rollback_command(release, revision, helm_args)
     click.echo("running: " + shlex.join(["helm", *command]))
-    code = run_live(*command)
+    try:
+        code = run_live(*command)
+    except HelmError as exc:
+        _fail(str(exc), 1)
     if code != 0:
         _fail(f"helm rollback failed (exit code {code})", code)
 

@@ -192,3 +192,18 @@ def test_dry_run_keeps_a_short_namespace_over_the_plugin_one(tmp_path: Path, sho
     spaces = {o["metadata"]["namespace"] for o in yaml.safe_load_all(proc.stdout) if o and "namespace" in o["metadata"]}
     assert spaces == {"other"}
     assert not (tmp_path / "ther").exists()
+
+
+@pytest.mark.parametrize("args", [["deploy", str(SPEC)], ["deploy", str(SPEC), "--dry-run"], ["history", "crew"],
+                                  ["rollback", "crew", "1"], ["rollback", "crew", "--to-version", "0.3.0"]])
+@pytest.mark.parametrize("broken", ["missing", "not-executable"])
+def test_a_helm_that_cannot_run(fake: dict[str, str], tmp_path: Path, args: list[str], broken: str) -> None:
+    """HELM_BIN missing or not executable: one line naming it, exit 1, no Python error class."""
+    helm = tmp_path / "no-helm"
+    if broken == "not-executable":
+        helm.write_text("#!/bin/sh\n")
+        helm.chmod(0o644)
+    proc = helmgen_cli(*args, env={**fake, "HELM_BIN": str(helm)})
+    assert proc.returncode == 1
+    reason = "No such file or directory" if broken == "missing" else "Permission denied"
+    assert proc.stderr == f"helmgen: cannot run Helm ({helm}): {reason}\n"
