@@ -207,3 +207,16 @@ def test_a_helm_that_cannot_run(fake: dict[str, str], tmp_path: Path, args: list
     assert proc.returncode == 1
     reason = "No such file or directory" if broken == "missing" else "Permission denied"
     assert proc.stderr == f"helmgen: cannot run Helm ({helm}): {reason}\n"
+
+
+def test_a_release_helm_does_not_know(fake: dict[str, str], tmp_path: Path) -> None:
+    """`helm history` of a missing release fails (Helm: "Error: release: not found", exit 1): helmgen says
+    Helm's line, exit 1, and runs no rollback."""
+    helm = tmp_path / "helm-no-release"
+    helm.write_text(f"#!/bin/sh\necho \"$@\" >> '{tmp_path}/ran'\necho 'Error: release: not found' >&2\nexit 1\n")
+    helm.chmod(0o755)
+    env = {**fake, "HELM_BIN": str(helm)}
+    for args in (["history", "gone"], ["rollback", "gone", "--to-version", "0.3.0", "-n", "agents"]):
+        proc = helmgen_cli(*args, env=env)
+        assert proc.returncode == 1 and proc.stderr == "helmgen: Error: release: not found\n" and proc.stdout == ""
+    assert (tmp_path / "ran").read_text().splitlines() == ["history gone -o json", "history gone -o json -n agents"]
