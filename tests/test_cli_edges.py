@@ -220,3 +220,28 @@ def test_a_release_helm_does_not_know(fake: dict[str, str], tmp_path: Path) -> N
         proc = helmgen_cli(*args, env=env)
         assert proc.returncode == 1 and proc.stderr == "helmgen: Error: release: not found\n" and proc.stdout == ""
     assert (tmp_path / "ran").read_text().splitlines() == ["history gone -o json", "history gone -o json -n agents"]
+
+
+@pytest.mark.parametrize("version,flag", [("4.3.1", "--rollback-on-failure"), ("3.17.3", "--atomic")])
+def test_the_roll_back_flag_follows_the_real_helm_version(tmp_path: Path, version: str, flag: str) -> None:
+    """The real binary answers `version`; the upgrade itself is recorded, not run. The argv is exact."""
+    import hashlib
+
+    real = helm_path(version)
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{tmp_path}/ran'\n"
+                       f"if [ \"$1\" = version ]; then exec '{real}' \"$@\"; fi\nexit 0\n")
+    wrapper.chmod(0o755)
+    env = {**_real_helm_env(tmp_path, version), "HELM_BIN": str(wrapper)}
+    out = tmp_path / "charts"
+    proc = helmgen_cli("deploy", str(SPEC), "--env", "prod", "--release", "r1", "-o", str(out), "--set", "x=1",
+                       "--namespace", "agents", "--timeout", "10m", env=env)
+    assert proc.returncode == 0, proc.stderr
+    digest = "sha256:" + hashlib.sha256(SPEC.read_bytes()).hexdigest()
+    ident = hashlib.sha256(f"{digest}\nenv=prod".encode()).hexdigest()[:12]
+    chart = out / "research-crew"
+    assert (tmp_path / "ran").read_text().splitlines() == [
+        "version --template {{.Version}}",
+        f"upgrade --install r1 {chart} -f {chart}/values-prod.yaml --wait {flag} "
+        f"--description agentgen {ident} env=prod spec={digest} --set x=1 --namespace agents --timeout 10m"]
+    assert proc.stdout.splitlines()[0] == f"deployment {ident} (env prod, spec {digest})"
