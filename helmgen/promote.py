@@ -94,7 +94,20 @@ class _Doc:
         if node.flow_style or not node.value:
             return int(node.end_mark.index)
         last = node.value[-1]
-        return self.end(last[1] if isinstance(last, tuple) else last)
+        if isinstance(last, tuple):
+            return self.value_end(last[0].end_mark.index, last[1])
+        before = node.value[-2] if len(node.value) > 1 else None
+        return self.value_end(self.end(before) if before is not None else node.start_mark.index, last)
+
+    def value_end(self, after: int, node: Any) -> int:
+        """Where a value written after index `after` ends. An alias (`*name`) is the node of its anchor,
+        whose marks are where the anchor is: its own text is the `*name` after `after`."""
+        if node.start_mark.index >= after or not getattr(node, "anchor", None):
+            return self.end(node)
+        found = re.compile(r"\*" + re.escape(node.anchor) + r"(?![^\s,\]}])").search(self.text, after)
+        if found is None:
+            raise ValueError(f"alias *{node.anchor} not found")
+        return found.end()
 
     def source(self, node: Any) -> str:
         return self.text[node.start_mark.index:self.end(node)]
@@ -112,6 +125,9 @@ class _Doc:
     def value_text(self, node: Any) -> str:
         """A node as one line of YAML: its own text when it is one line, else JSON (flow YAML)."""
         own = self.source(node)
+        anchor = getattr(node, "anchor", None)
+        if anchor and own.startswith(f"&{anchor}"):  # the value, not a second definition of its anchor
+            own = own[len(anchor) + 1:].lstrip(" ")
         if "\n" not in own and "#" not in own:
             return own
         return json.dumps(_plain(node), ensure_ascii=False)
@@ -144,7 +160,7 @@ class _Doc:
                 start = prev
             else:
                 break
-        return start, self.line_end(self.end(value))
+        return start, self.line_end(self.value_end(key.end_mark.index, value))
 
     def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str,
                  drop: frozenset[str] = frozenset()) -> None:
@@ -160,7 +176,7 @@ class _Doc:
                     done.add(new[0])
                     parts.append(f"{self.source(k)}: {new[2]}")
                 else:
-                    parts.append(self.text[k.start_mark.index:self.end(v)])
+                    parts.append(self.text[k.start_mark.index:self.value_end(k.end_mark.index, v)])
             parts += [f"{_key(k)}: {t}" for k, _, t in items if k not in done]
             self._flow(mapping, parts)
             return
@@ -172,7 +188,8 @@ class _Doc:
                 k, v = found
                 colon = self.text.index(":", self.end(k))
                 moved = self._moved(node, text, k.start_mark.column + 2)
-                self.splice(colon + 1, self.end(v), moved if moved.startswith(("\n", "\r")) else " " + moved)
+                self.splice(colon + 1, self.value_end(k.end_mark.index, v),
+                            moved if moved.startswith(("\n", "\r")) else " " + moved)
             else:
                 added.append(f"{indent}{_entry(_key(key), self._moved(node, text, len(indent) + 2))}{self.nl}")
         if drop:
@@ -225,8 +242,8 @@ class _Doc:
 
     def delete_keys(self, mapping: Any, keys: set[str] | frozenset[str]) -> None:
         if mapping.flow_style:
-            self._flow(mapping, [self.text[k.start_mark.index:self.end(v)] for k, v in mapping.value
-                                 if k.value not in keys])
+            self._flow(mapping, [self.text[k.start_mark.index:self.value_end(k.end_mark.index, v)]
+                                 for k, v in mapping.value if k.value not in keys])
             return
         for k, v in mapping.value:
             if k.value in keys:
@@ -411,8 +428,29 @@ def _run(text: str, filename: str, agent: str, steps: list[_Step]) -> tuple[str,
 
 
 def _drop_step(doc: _Doc, a: "_Agent", canary: Any, path: str) -> str:
+    for k, v in canary.value:
+        used = _used_elsewhere(doc, v, k.start_mark.index) if k.value in VERSION_FIELDS else None
+        if used is not None:  # removing it would leave its aliases (*name) without their anchor
+            raise doc.fail(used, f"{path}.{k.value}", f"holds the anchor &{used.anchor} that other places use "
+                           f"(*{used.anchor}): removing it would break them", "edit it by hand")
     _drop_version(doc, a.rollout()[1], canary)
     return ""
+
+
+def _used_elsewhere(doc: _Doc, node: Any, start: int) -> Any:
+    """The first node under node (itself included), anchored at or after start, that an alias repeats.
+    An alias (`*name`) brings a node anchored before it: removing the alias breaks nothing."""
+    if node.start_mark.index < start:
+        return None
+    if doc.shared(node):
+        return node
+    if isinstance(node.value, list):
+        for item in node.value:
+            for sub in item if isinstance(item, tuple) else (item,):
+                found = _used_elsewhere(doc, sub, start)
+                if found is not None:
+                    return found
+    return None
 
 
 def promote(text: str, filename: str, agent: str) -> Edit:

@@ -245,3 +245,96 @@ def test_the_roll_back_flag_follows_the_real_helm_version(tmp_path: Path, versio
         f"upgrade --install r1 {chart} -f {chart}/values-prod.yaml --wait {flag} "
         f"--description agentgen {ident} env=prod spec={digest} --set x=1 --namespace agents --timeout 10m"]
     assert proc.stdout.splitlines()[0] == f"deployment {ident} (env prod, spec {digest})"
+
+
+ALIASES = """apiVersion: agentgen/v1
+name: crew
+version: 0.1.0
+x-m: &m gpt-5   # the model, used by alias
+x-common: &common {MODEL: gpt-5, TEMP: "0.1"}
+agents:
+  a:
+    image: ghcr.io/acme/a:1.0
+    port: 8080
+    env:
+      MODEL: *m
+      OTHER: *m
+    rollout: {strategy: canary, canary: {weight: 10, env: {MODEL: gpt-6, NEW: &n y}, tag: "1.1"}}
+  b:
+    image: ghcr.io/acme/b:1.0
+    port: 8080
+    rollout:
+      strategy: canary
+      canary:
+        weight: 10
+        env: *common
+  c:
+    image: ghcr.io/acme/c:1.0
+    port: 8080
+    rollout:
+      strategy: canary
+      canary:
+        weight: 10
+        env:
+          MODEL: &mm gpt-6
+          X: *m
+    env: {MODEL: *m}
+"""
+
+
+@pytest.mark.parametrize("agent,command,before,after", [
+    ("a", "promote", """    image: ghcr.io/acme/a:1.0
+    port: 8080
+    env:
+      MODEL: *m
+      OTHER: *m
+    rollout: {strategy: canary, canary: {weight: 10, env: {MODEL: gpt-6, NEW: &n y}, tag: "1.1"}}
+""", """    image: ghcr.io/acme/a:1.1
+    port: 8080
+    env:
+      MODEL: gpt-6
+      OTHER: *m
+      NEW: y
+    rollout: {strategy: canary, canary: {weight: 10}}
+"""),
+    ("b", "promote", """        env: *common
+""", """    env:
+      MODEL: gpt-5
+      TEMP: "0.1"
+"""),
+    ("b", "abort", """        env: *common
+""", ""),
+    ("c", "promote", """        env:
+          MODEL: &mm gpt-6
+          X: *m
+    env: {MODEL: *m}
+""", """    env: {MODEL: gpt-6, X: gpt-5}
+"""),
+    ("c", "abort", """        env:
+          MODEL: &mm gpt-6
+          X: *m
+""", ""),
+])
+def test_aliases_in_and_around_the_canary(tmp_path: Path, agent: str, command: str, before: str, after: str) -> None:
+    """An alias (`*name`) is the node of its anchor: its marks are where the anchor is. Spans computed from
+    them cut the wrong text (a refusal, or a duplicated `agents:` key); an alias written as the last entry
+    or the value replaced is its own `*name` text."""
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(ALIASES)
+    proc = helmgen_cli(command, str(spec), agent)
+    assert proc.returncode == 0, proc.stderr
+    assert ALIASES.count(before) == 1
+    assert spec.read_text() == ALIASES.replace(before, after)
+
+
+def test_removing_an_anchor_that_other_places_use_is_refused(tmp_path: Path) -> None:
+    text = CANARY.replace('tag: "1.9.0"}', 'tag: &next "1.9.0"}') + "x-next: *next\n"
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(text)
+    assert helmgen_cli("validate", str(spec)).returncode == 0
+    for command in ("promote", "abort"):
+        proc = helmgen_cli(command, str(spec), "planner")
+        assert proc.returncode == 2 and proc.stderr == (
+            f"{spec}:11:33: agents.planner.rollout.canary.tag: holds the anchor &next that other places use "
+            "(*next): removing it would break them (edit it by hand)\nnothing written.\n")
+        assert spec.read_text() == text
