@@ -520,7 +520,9 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     except HelmError as exc:
         _fail(str(exc), 1)
     if code != 0:
-        _fail(f"helm upgrade failed (exit code {code}); Helm rolled the release back to its previous state", code)
+        flag = args[args.index("--wait") + 1]
+        _fail(f"helm upgrade failed (exit code {code}): Helm's message is above; with {flag} Helm rolls back "
+              "what it had begun to change (nothing, when it could not reach the cluster)", code)
 
 
 def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:

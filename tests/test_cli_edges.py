@@ -338,3 +338,13 @@ def test_removing_an_anchor_that_other_places_use_is_refused(tmp_path: Path) -> 
             f"{spec}:11:33: agents.planner.rollout.canary.tag: holds the anchor &next that other places use "
             "(*next): removing it would break them (edit it by hand)\nnothing written.\n")
         assert spec.read_text() == text
+
+
+@pytest.mark.parametrize("version,flag", [("v4.3.1", "--rollback-on-failure"), ("v3.17.3", "--atomic")])
+def test_a_failed_upgrade_claims_no_roll_back(fake: dict[str, str], version: str, flag: str) -> None:
+    """Helm fails before it changes anything when the cluster is unreachable: the message must not say
+    that Helm rolled the release back; it names the flag that does, and exits with Helm's code."""
+    proc = helmgen_cli("deploy", str(SPEC), env={**fake, "FAKE_EXIT": "3", "FAKE_VERSION": version})
+    assert proc.returncode == 3
+    assert proc.stderr == (f"helmgen: helm upgrade failed (exit code 3): Helm's message is above; with {flag} Helm "
+                           "rolls back what it had begun to change (nothing, when it could not reach the cluster)\n")
