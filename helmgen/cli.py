@@ -581,6 +581,10 @@ def history(release: str, helm_args: tuple[str, ...]) -> None:
     """The release's revisions: chart and app version, status, environment and deployment id."""
     from helmgen import deploy as dep
 
+    if any(a == "--output" or a.startswith("--output=") or (a.startswith("-o") and not a.startswith("--"))
+           for a in helm_args):  # helmgen reads Helm's JSON: another format would not parse
+        raise click.UsageError("-o/--output: helmgen history prints its own table (helm history -o json "
+                               "gives Helm's JSON)")
     click.echo(dep.history_table(_history_or_exit(release, helm_args)), nl=False)
 
 

@@ -348,3 +348,12 @@ def test_a_failed_upgrade_claims_no_roll_back(fake: dict[str, str], version: str
     assert proc.returncode == 3
     assert proc.stderr == (f"helmgen: helm upgrade failed (exit code 3): Helm's message is above; with {flag} Helm "
                            "rolls back what it had begun to change (nothing, when it could not reach the cluster)\n")
+
+
+@pytest.mark.parametrize("output", [["-o", "table"], ["--output", "yaml"], ["--output=yaml"], ["-oyaml"]])
+def test_history_with_helms_output_option(fake: dict[str, str], output: list[str]) -> None:
+    """helmgen history reads `helm history -o json`; a second -o after it made Helm print a table or YAML
+    and helmgen say "not JSON". Refused as bad input, no Helm run."""
+    proc = helmgen_cli("history", "crew", "-n", "agents", *output, env=fake)
+    assert proc.returncode == 2 and "-o/--output: helmgen history prints its own table" in proc.stderr
+    assert calls(fake) == []
