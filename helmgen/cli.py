@@ -541,7 +541,8 @@ def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:
               help="Roll back to the newest successful revision that ran this chart version.")
 @click.argument("helm_args", nargs=-1, type=click.UNPROCESSED, metavar="[REVISION] [HELM_OPTIONS]...")
 def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -> None:
-    """helm rollback RELEASE REVISION --wait, or to a chart version found in helm history."""
+    """helm rollback RELEASE [REVISION] --wait (without REVISION: the previous revision, as Helm does),
+    or to a chart version found in helm history."""
     import shlex
 
     from helmgen import deploy as dep
@@ -553,8 +554,8 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
         if not (given.isascii() and given.isdigit()) or int(given) < 1:
             raise click.BadParameter(f"{given!r} is not a revision number", param_hint="REVISION")
         revision = int(given)
-    if (revision is None) == (to_version is None):
-        raise click.UsageError("give a REVISION or --to-version CHART_VERSION (one of them)")
+    if revision is not None and to_version is not None:
+        raise click.UsageError("give a REVISION or --to-version CHART_VERSION, not both")
     if to_version is not None:
         try:
             found = dep.revision_of_version(_history_or_exit(release, dep.cluster_options(helm_args)), to_version)
@@ -563,7 +564,6 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
         revision = found.revision
         click.echo(f"{release}: chart version {to_version} is revision {revision}"
                    + (f" (deployment {found.deployment}, env {found.env})" if found.deployment else ""))
-    assert revision is not None
     command = dep.rollback_command(release, revision, helm_args)
     click.echo("running: " + shlex.join(["helm", *command]))
     try:

@@ -82,8 +82,9 @@ def template_options(extra: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
     return tuple(kept), tuple(dropped)
 
 
-def rollback_command(release: str, revision: int, extra: tuple[str, ...]) -> list[str]:
-    return ["rollback", release, str(revision), "--wait", *extra]
+def rollback_command(release: str, revision: int | None, extra: tuple[str, ...]) -> list[str]:
+    """Without a revision Helm rolls back to the previous one."""
+    return ["rollback", release, *([str(revision)] if revision is not None else []), "--wait", *extra]
 
 
 _CLUSTER_OPTIONS = ("-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-apiserver", "--kube-token",
