@@ -268,8 +268,12 @@ def _entry(key: str, value: str) -> str:
     return f"{key}:{value}" if value.startswith(("\n", "\r")) else f"{key}: {value}"
 
 
+# plain words YAML 1.1 reads as booleans or null (PyYAML, yamllint's truthy rule, older tools): quoted
+_YAML11_WORDS = re.compile(r"y|n|yes|no|true|false|on|off|null", re.IGNORECASE)
+
+
 def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and key not in ("true", "false", "null") \
+    return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and not _YAML11_WORDS.fullmatch(key) \
         else json.dumps(key)
 
 

@@ -357,3 +357,22 @@ def test_history_with_helms_output_option(fake: dict[str, str], output: list[str
     proc = helmgen_cli("history", "crew", "-n", "agents", *output, env=fake)
     assert proc.returncode == 2 and "-o/--output: helmgen history prints its own table" in proc.stderr
     assert calls(fake) == []
+
+
+def test_keys_yaml_1_1_reads_as_booleans_stay_quoted(tmp_path: Path) -> None:
+    """A canary env or file named NO, on, Y... moved into the agent's block keeps quotes: YAML 1.1 readers
+    (PyYAML, yamllint) take a plain NO or on as a boolean."""
+    text = CANARY.replace('canary: {weight: 10, tag: "1.9.0"}', 'canary: {weight: 10, env: {"NO": "1", "Y": "2", '
+                          '"OK": "3"}, config: {files: {"on": "z", "Off": "w", "null": "x", "a.txt": "t"}}}')
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(text)
+    proc = helmgen_cli("promote", str(spec), "planner")
+    assert proc.returncode == 0, proc.stderr
+    assert spec.read_text() == text.replace(
+        'canary: {weight: 10, env: {"NO": "1", "Y": "2", "OK": "3"}, config: {files: {"on": "z", "Off": "w", '
+        '"null": "x", "a.txt": "t"}}}\n',
+        'canary: {weight: 10}\n    env:\n      "NO": "1"\n      "Y": "2"\n      OK: "3"\n    config:\n      files:\n'
+        '        "on": "z"\n        "Off": "w"\n        "null": "x"\n        a.txt: "t"\n')
+    promoted = yaml.safe_load(spec.read_text())["agents"]["planner"]
+    assert promoted["env"] == {"NO": "1", "Y": "2", "OK": "3"}
+    assert promoted["config"]["files"] == {"on": "z", "Off": "w", "null": "x", "a.txt": "t"}
