@@ -494,12 +494,7 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
         _fail(str(exc), 1)
     except OSError as exc:
         _fail(f"{exc.filename or chart}: {exc.strerror or exc}; nothing deployed", 2)
-    import os
-
-    namespace = os.environ.get("HELM_NAMESPACE")  # `helm agentgen -n NS deploy`: Helm takes -n and sets this
-    if namespace and not any(
-            a == "--namespace" or a.startswith(("--namespace=", "-n")) for a in helm_args):
-        helm_args = ("--namespace", namespace, *helm_args)  # said in the command, so that it is the exact one
+    helm_args = _plugin_namespace(helm_args)
     args = dep.release_args(name, chart, env, model.digest, major, helm_args)
     command = shlex.join(["helm", *dep.upgrade_command(args)])
     said = f"deployment {dep.deployment_id(model.digest, env)} (env {env or 'values.yaml only'}, spec {model.digest})"
@@ -523,6 +518,17 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
         flag = args[args.index("--wait") + 1]
         _fail(f"helm upgrade failed (exit code {code}): Helm's message is above; with {flag} Helm rolls back "
               "what it had begun to change (nothing, when it could not reach the cluster)", code)
+
+
+def _plugin_namespace(helm_args: tuple[str, ...]) -> tuple[str, ...]:
+    """`helm agentgen -n NS deploy|rollback|history`: Helm takes -n and sets HELM_NAMESPACE. Said in the
+    command (unless the options name a namespace), so that the printed command is the exact one."""
+    import os
+
+    namespace = os.environ.get("HELM_NAMESPACE")
+    if namespace and not any(a == "--namespace" or a.startswith(("--namespace=", "-n")) for a in helm_args):
+        return ("--namespace", namespace, *helm_args)
+    return helm_args
 
 
 def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> Any:
@@ -550,6 +556,7 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
 
     revision = None
     given, helm_args = dep.split_revision(helm_args)  # an optional argument among options click cannot tell apart
+    helm_args = _plugin_namespace(helm_args)
     if given is not None:
         if not (given.isascii() and given.isdigit()) or int(given) < 1:
             raise click.BadParameter(f"{given!r} is not a revision number", param_hint="REVISION")
@@ -585,7 +592,7 @@ def history(release: str, helm_args: tuple[str, ...]) -> None:
            for a in helm_args):  # helmgen reads Helm's JSON: another format would not parse
         raise click.UsageError("-o/--output: helmgen history prints its own table (helm history -o json "
                                "gives Helm's JSON)")
-    click.echo(dep.history_table(_history_or_exit(release, helm_args)), nl=False)
+    click.echo(dep.history_table(_history_or_exit(release, _plugin_namespace(helm_args))), nl=False)
 
 
 @cli.command()

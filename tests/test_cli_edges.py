@@ -376,3 +376,20 @@ def test_keys_yaml_1_1_reads_as_booleans_stay_quoted(tmp_path: Path) -> None:
     promoted = yaml.safe_load(spec.read_text())["agents"]["planner"]
     assert promoted["env"] == {"NO": "1", "Y": "2", "OK": "3"}
     assert promoted["config"]["files"] == {"on": "z", "Off": "w", "null": "x", "a.txt": "t"}
+
+
+def test_the_plugin_namespace_is_said_for_rollback_and_history(fake: dict[str, str]) -> None:
+    """Inside the plugin (`helm agentgen -n team rollback crew 2`) Helm keeps -n and sets HELM_NAMESPACE:
+    the printed command names it, as deploy's does, unless the options name a namespace."""
+    env = {**fake, "HELM_NAMESPACE": "team"}
+    proc = helmgen_cli("rollback", "crew", "2", "--timeout", "1m", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "running: helm rollback crew 2 --wait --namespace team --timeout 1m" in proc.stdout
+    assert helmgen_cli("rollback", "crew", "--to-version", "0.3.0", env=env).returncode == 0
+    assert helmgen_cli("history", "crew", "--max", "3", env=env).returncode == 0
+    assert helmgen_cli("history", "crew", "-nother", env=env).returncode == 0
+    assert calls(fake) == [["rollback", "crew", "2", "--wait", "--namespace", "team", "--timeout", "1m"],
+                           ["history", "crew", "-o", "json", "--namespace", "team"],
+                           ["rollback", "crew", "4", "--wait", "--namespace", "team"],
+                           ["history", "crew", "-o", "json", "--namespace", "team", "--max", "3"],
+                           ["history", "crew", "-o", "json", "-nother"]]
