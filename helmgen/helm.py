@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Any
 
 
 class HelmError(Exception):
@@ -29,7 +28,11 @@ def run(*args: str) -> str:
     if namespace and args and args[0] == "template" and not any(a.startswith(("-n", "--namespace=")) or
                                                                 a == "--namespace" for a in args):
         extra = ["--namespace", namespace]
-    proc = _started(subprocess.run, [helm_binary(), *args, *extra], capture_output=True, text=True)
+    binary = helm_binary()
+    try:
+        proc = subprocess.run([binary, *args, *extra], capture_output=True, text=True)
+    except OSError as exc:  # missing, not executable
+        raise _cannot_run(binary, exc) from None
     if proc.returncode != 0:
         raise HelmError(proc.stderr.strip() or f"helm {args[0]} failed with exit code {proc.returncode}")
     return proc.stdout
@@ -48,12 +51,12 @@ def major_version() -> int:
 
 def run_live(*args: str) -> int:
     """Run helm with its output on the terminal (a deploy shows its progress); its exit code."""
-    return int(_started(subprocess.run, [helm_binary(), *args]).returncode)
-
-
-def _started(start: Any, argv: list[str], **kw: Any) -> Any:
-    """Start Helm; a binary that cannot run (missing, not executable) is a HelmError that says which."""
+    binary = helm_binary()
     try:
-        return start(argv, **kw)
+        return subprocess.run([binary, *args]).returncode
     except OSError as exc:
-        raise HelmError(f"cannot run Helm ({argv[0]}): {exc.strerror or exc}") from None
+        raise _cannot_run(binary, exc) from None
+
+
+def _cannot_run(binary: str, exc: OSError) -> HelmError:
+    return HelmError(f"cannot run Helm ({binary}): {exc.strerror or exc}")

@@ -48,7 +48,7 @@ def test_dry_run_with_upgrade_only_options(tmp_path: Path, version: str) -> None
     ["crew", "--namespace", "agents", "--timeout", "2m", "3"],
     ["crew", "-n", "agents", "--timeout", "2m", "--", "3"],
 ])
-def test_rollback_revision_before_or_after_options(fake: dict[str, str], args: list[str]) -> None:
+def test_rollback_revision_before_or_after_options(fake: dict[str, str], args: list[str]) -> None:  # noqa: F811
     """Helm takes `helm rollback RELEASE -n NS REVISION`: so does helmgen, and the argv keeps the option order."""
     proc = helmgen_cli("rollback", *args, env=fake)
     assert proc.returncode == 0, proc.stderr
@@ -57,7 +57,7 @@ def test_rollback_revision_before_or_after_options(fake: dict[str, str], args: l
 
 
 @pytest.mark.parametrize("bad", ["0", "two", "\u00b2", "\u0663"])
-def test_rollback_to_a_revision_that_is_not_a_number(fake: dict[str, str], bad: str) -> None:
+def test_rollback_to_a_revision_that_is_not_a_number(fake: dict[str, str], bad: str) -> None:  # noqa: F811
     proc = helmgen_cli("rollback", "crew", "-n", "agents", bad, env=fake)
     assert proc.returncode == 2 and "is not a revision number" in proc.stderr and "Traceback" not in proc.stderr
     assert calls(fake) == []
@@ -72,7 +72,7 @@ def test_rollback_to_a_revision_that_is_not_a_number(fake: dict[str, str], bad: 
     ('[{"revision": 1.5}]', "a revision that is not a number"),
     ('[{"revision": null}]', "a revision that is not a number"),
 ])
-def test_history_that_helmgen_cannot_read(fake: dict[str, str], text: str, message: str) -> None:
+def test_history_that_helmgen_cannot_read(fake: dict[str, str], text: str, message: str) -> None:  # noqa: F811
     """Garbage from `helm history -o json`: one clear line, exit code 1, no traceback, for history and rollback."""
     Path(fake["FAKE_HISTORY"]).write_text(text)
     for args in (["history", "crew"], ["rollback", "crew", "--to-version", "0.3.0"]):
@@ -82,7 +82,7 @@ def test_history_that_helmgen_cannot_read(fake: dict[str, str], text: str, messa
     assert [c[0] for c in calls(fake)] == ["history", "history"]
 
 
-def test_an_empty_history(fake: dict[str, str]) -> None:
+def test_an_empty_history(fake: dict[str, str]) -> None:  # noqa: F811
     Path(fake["FAKE_HISTORY"]).write_text("[]")
     proc = helmgen_cli("history", "crew", env=fake)
     assert proc.returncode == 0 and proc.stdout.split() == [
@@ -163,7 +163,7 @@ def test_a_rollout_from_defaults_is_named_not_edited(tmp_path: Path, command: st
 
 
 @pytest.mark.parametrize("short", [["-nother"], ["-n=other"], ["-nhello"], ["-n", "other"]])
-def test_short_helm_options_reach_helm_whole(fake: dict[str, str], tmp_path: Path, short: list[str]) -> None:
+def test_short_helm_options_reach_helm_whole(fake: dict[str, str], tmp_path: Path, short: list[str]) -> None:  # noqa: F811
     """`-nother` is Helm's `-n other`: click split it into letters and took its own `-o` out of it (the
     chart went to ./ther, the namespace was lost) or `-h`/`-o` errors. Extra options pass unchanged, in order,
     for deploy, rollback and history."""
@@ -197,7 +197,7 @@ def test_dry_run_keeps_a_short_namespace_over_the_plugin_one(tmp_path: Path, sho
 @pytest.mark.parametrize("args", [["deploy", str(SPEC)], ["deploy", str(SPEC), "--dry-run"], ["history", "crew"],
                                   ["rollback", "crew", "1"], ["rollback", "crew", "--to-version", "0.3.0"]])
 @pytest.mark.parametrize("broken", ["missing", "not-executable"])
-def test_a_helm_that_cannot_run(fake: dict[str, str], tmp_path: Path, args: list[str], broken: str) -> None:
+def test_a_helm_that_cannot_run(fake: dict[str, str], tmp_path: Path, args: list[str], broken: str) -> None:  # noqa: F811
     """HELM_BIN missing or not executable: one line naming it, exit 1, no Python error class."""
     helm = tmp_path / "no-helm"
     if broken == "not-executable":
@@ -209,7 +209,7 @@ def test_a_helm_that_cannot_run(fake: dict[str, str], tmp_path: Path, args: list
     assert proc.stderr == f"helmgen: cannot run Helm ({helm}): {reason}\n"
 
 
-def test_a_release_helm_does_not_know(fake: dict[str, str], tmp_path: Path) -> None:
+def test_a_release_helm_does_not_know(fake: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     """`helm history` of a missing release fails (Helm: "Error: release: not found", exit 1): helmgen says
     Helm's line, exit 1, and runs no rollback."""
     helm = tmp_path / "helm-no-release"
@@ -341,7 +341,7 @@ def test_removing_an_anchor_that_other_places_use_is_refused(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("version,flag", [("v4.3.1", "--rollback-on-failure"), ("v3.17.3", "--atomic")])
-def test_a_failed_upgrade_claims_no_roll_back(fake: dict[str, str], version: str, flag: str) -> None:
+def test_a_failed_upgrade_claims_no_roll_back(fake: dict[str, str], version: str, flag: str) -> None:  # noqa: F811
     """Helm fails before it changes anything when the cluster is unreachable: the message must not say
     that Helm rolled the release back; it names the flag that does, and exits with Helm's code."""
     proc = helmgen_cli("deploy", str(SPEC), env={**fake, "FAKE_EXIT": "3", "FAKE_VERSION": version})
@@ -351,7 +351,7 @@ def test_a_failed_upgrade_claims_no_roll_back(fake: dict[str, str], version: str
 
 
 @pytest.mark.parametrize("output", [["-o", "table"], ["--output", "yaml"], ["--output=yaml"], ["-oyaml"]])
-def test_history_with_helms_output_option(fake: dict[str, str], output: list[str]) -> None:
+def test_history_with_helms_output_option(fake: dict[str, str], output: list[str]) -> None:  # noqa: F811
     """helmgen history reads `helm history -o json`; a second -o after it made Helm print a table or YAML
     and helmgen say "not JSON". Refused as bad input, no Helm run."""
     proc = helmgen_cli("history", "crew", "-n", "agents", *output, env=fake)
@@ -378,7 +378,7 @@ def test_keys_yaml_1_1_reads_as_booleans_stay_quoted(tmp_path: Path) -> None:
     assert promoted["config"]["files"] == {"on": "z", "Off": "w", "null": "x", "a.txt": "t"}
 
 
-def test_the_plugin_namespace_is_said_for_rollback_and_history(fake: dict[str, str]) -> None:
+def test_the_plugin_namespace_is_said_for_rollback_and_history(fake: dict[str, str]) -> None:  # noqa: F811
     """Inside the plugin (`helm agentgen -n team rollback crew 2`) Helm keeps -n and sets HELM_NAMESPACE:
     the printed command names it, as deploy's does, unless the options name a namespace."""
     env = {**fake, "HELM_NAMESPACE": "team"}
