@@ -31,7 +31,7 @@ class _HelmOptions(click.Command):
     into letters and would take its own `-o` or `-h` out of Helm's `-nagents` or `-n=agents`; a cluster
     that does not start with one of this command's short options reaches Helm whole."""
 
-    _WHOLE = "--\x00"  # click passes an unknown long option on whole
+    _WHOLE = "--helmgen-whole:"  # click passes an unknown long option on whole
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         own = {o for p in self.get_params(ctx) for o in [*p.opts, *p.secondary_opts] if not o.startswith("--")}
@@ -46,6 +46,14 @@ class _HelmOptions(click.Command):
         for name, value in ctx.params.items():
             if isinstance(value, tuple):
                 ctx.params[name] = tuple(v.removeprefix(self._WHOLE) if isinstance(v, str) else v for v in value)
+        for param in self.params:  # click gives an option written before SPEC / RELEASE that argument's place
+            value = ctx.params.get(param.name or "")
+            if isinstance(param, click.Argument) and param.nargs == 1 and isinstance(value, str) and \
+                    value.startswith("-"):
+                what = param.human_readable_name
+                raise click.UsageError(f"{what} comes before Helm's options: helmgen {ctx.info_name} {what} "
+                                       f"[OPTIONS] [HELM_OPTIONS] (found {value.removeprefix(self._WHOLE)!r} "
+                                       f"in its place; a file named -x is ./-x)", ctx)
         return rest
 
 

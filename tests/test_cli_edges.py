@@ -393,3 +393,22 @@ def test_the_plugin_namespace_is_said_for_rollback_and_history(fake: dict[str, s
                            ["rollback", "crew", "4", "--wait", "--namespace", "team"],
                            ["history", "crew", "-o", "json", "--namespace", "team", "--max", "3"],
                            ["history", "crew", "-o", "json", "-nother"]]
+
+
+@pytest.mark.parametrize("args", [["deploy", "--timeout", "1m", str(SPEC)], ["deploy", "-nagents", str(SPEC)],
+                                  ["history", "-nagents", "crew"], ["rollback", "--namespace", "x", "crew", "2"],
+                                  ["template", "-nagents", str(SPEC)]])
+def test_helm_options_before_the_spec_or_release(fake: dict[str, str], args: list[str]) -> None:  # noqa: F811
+    """click gave a Helm option written first the place of SPEC / RELEASE ("--timeout: cannot read the file",
+    or a ValueError): a usage error that says the order, exit 2, no Helm run."""
+    proc = helmgen_cli(*args, env=fake)
+    assert proc.returncode == 2, proc.stderr
+    assert "comes before Helm's options" in proc.stderr and f"(found {args[1]!r} in its place" in proc.stderr
+    assert "Error: " in proc.stderr and "ValueError" not in proc.stderr
+    assert calls(fake) == []
+
+
+def test_helmgen_options_may_come_first(fake: dict[str, str]) -> None:  # noqa: F811
+    proc = helmgen_cli("deploy", "--env", "prod", "--release", "r2", str(SPEC), "-nagents", env=fake)
+    assert proc.returncode == 0, proc.stderr
+    assert calls(fake)[1][2] == "r2" and calls(fake)[1][-1] == "-nagents"
