@@ -165,6 +165,10 @@ class _Doc:
     def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str,
                  drop: frozenset[str] = frozenset()) -> None:
         """Set keys of a mapping: (key, source node or None, one-line YAML text of the value); drop others."""
+        if mapping.flow_style and self._flow_lines(
+                mapping, {k: t for k, _, t in items}, drop, [f"{_key(k)}: {t}" for k, _, t in items
+                                                              if self.get(mapping, k) is None]):
+            return
         if mapping.flow_style:
             parts = []
             done = set()
@@ -241,6 +245,8 @@ class _Doc:
         self.splice(at, at, text)
 
     def delete_keys(self, mapping: Any, keys: set[str] | frozenset[str]) -> None:
+        if mapping.flow_style and self._flow_lines(mapping, {}, keys, []):
+            return
         if mapping.flow_style:
             self._flow(mapping, [self.text[k.start_mark.index:self.value_end(k.end_mark.index, v)]
                                  for k, v in mapping.value if k.value not in keys])
@@ -249,6 +255,51 @@ class _Doc:
             if k.value in keys:
                 start, end = self.entry_span(k, v)
                 self.splice(start, end, "")
+
+    def _flow_lines(self, mapping: Any, replace: dict[str, str], drop: set[str] | frozenset[str],
+                    added: list[str]) -> bool:
+        """A flow map written over several lines, edited entry by entry so that its other lines, and their
+        comments, stay as written; False (nothing done) for a one-line map or one that would be left empty."""
+        start, end = mapping.start_mark.index, mapping.end_mark.index
+        entries = mapping.value
+        kept = [i for i, (k, _) in enumerate(entries) if k.value not in drop]
+        if "\n" not in self.text[start:end] or not kept:
+            return False
+        ends = [self.value_end(k.end_mark.index, v) for k, v in entries]
+        for i in kept:
+            k, v = entries[i]
+            if k.value in replace:
+                self.splice(ends[i] - len(self.value_text_of(k, v, ends[i])), ends[i], replace[k.value])
+        i = 0
+        while i < len(entries):
+            if i in kept:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(entries) and j + 1 not in kept:
+                j += 1
+            if j + 1 < len(entries):  # entries follow: up to the next key
+                self.splice(entries[i][0].start_mark.index, entries[j + 1][0].start_mark.index, "")
+            else:  # to the end: the comma after the entry before, and the run's own lines
+                comma = self.text.index(",", ends[i - 1])
+                self.splice(comma, comma + 1, "")
+                first, stop = entries[i][0].start_mark.index, ends[j]
+                line = self.line_start(first)
+                rest = self.text[stop:self.line_end(stop)].strip().lstrip(",").strip()
+                if not self.text[line:first].strip() and (not rest or rest.startswith("#")):
+                    self.splice(line, self.line_end(stop), "")  # the run's whole lines
+                else:  # the map closes on the run's last line, or another entry shares its first
+                    self.splice(first, stop, "")
+            i = j + 1
+        if added:
+            self.splice(ends[kept[-1]], ends[kept[-1]], "".join(", " + a for a in added))
+        return True
+
+    def value_text_of(self, key: Any, node: Any, stop: int) -> str:
+        """The text of a value that ends at stop (an alias: its `*name`)."""
+        if node.start_mark.index >= key.end_mark.index:
+            return self.text[node.start_mark.index:stop]
+        return "*" + str(node.anchor)
 
     def _flow(self, mapping: Any, parts: list[str]) -> None:
         start, end = mapping.start_mark.index, mapping.end_mark.index

@@ -412,3 +412,89 @@ def test_helmgen_options_may_come_first(fake: dict[str, str]) -> None:  # noqa: 
     proc = helmgen_cli("deploy", "--env", "prod", "--release", "r2", str(SPEC), "-nagents", env=fake)
     assert proc.returncode == 0, proc.stderr
     assert calls(fake)[1][2] == "r2" and calls(fake)[1][-1] == "-nagents"
+
+
+MULTI_LINE_FLOW = """apiVersion: agentgen/v1
+name: crew
+version: 0.1.0
+agents:
+  a:
+    image: ghcr.io/acme/a:1.0
+    port: 8080
+    env: {
+      A: "1",   # first, untouched
+      B: "2"
+    }
+    rollout: {strategy: canary,
+      canary: {
+        weight: 10,   # ten percent
+        tag: "1.1",
+        env: {B: "3", C: "4"}
+      }}
+  b:
+    image: ghcr.io/acme/b:1.0
+    port: 8080
+    env: {A: "1",
+      B: "2"}  # end
+    rollout: {strategy: canary,
+      canary: {weight: 10,   # w
+        tag: "1.1", env: {C: "3"}}}
+"""
+
+
+@pytest.mark.parametrize("agent,command,before,after", [
+    ("a", "promote", """    image: ghcr.io/acme/a:1.0
+    port: 8080
+    env: {
+      A: "1",   # first, untouched
+      B: "2"
+    }
+    rollout: {strategy: canary,
+      canary: {
+        weight: 10,   # ten percent
+        tag: "1.1",
+        env: {B: "3", C: "4"}
+      }}
+""", """    image: ghcr.io/acme/a:1.1
+    port: 8080
+    env: {
+      A: "1",   # first, untouched
+      B: "3", C: "4"
+    }
+    rollout: {strategy: canary,
+      canary: {
+        weight: 10   # ten percent
+      }}
+"""),
+    ("a", "abort", """        weight: 10,   # ten percent
+        tag: "1.1",
+        env: {B: "3", C: "4"}
+""", """        weight: 10   # ten percent
+"""),
+    ("b", "promote", """    image: ghcr.io/acme/b:1.0
+    port: 8080
+    env: {A: "1",
+      B: "2"}  # end
+    rollout: {strategy: canary,
+      canary: {weight: 10,   # w
+        tag: "1.1", env: {C: "3"}}}
+""", """    image: ghcr.io/acme/b:1.1
+    port: 8080
+    env: {A: "1",
+      B: "2", C: "3"}  # end
+    rollout: {strategy: canary,
+      canary: {weight: 10   # w
+        }}
+"""),
+])
+def test_a_flow_map_over_several_lines_keeps_its_other_lines(tmp_path: Path, agent: str, command: str,
+                                                             before: str, after: str) -> None:
+    """A flow map written over several lines was rebuilt on one line: its untouched entries' lines and
+    comments ("# first, untouched") were lost. Now only the entries that change are edited."""
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(MULTI_LINE_FLOW)
+    proc = helmgen_cli(command, str(spec), agent)
+    assert proc.returncode == 0, proc.stderr
+    assert MULTI_LINE_FLOW.count(before) == 1
+    assert spec.read_text() == MULTI_LINE_FLOW.replace(before, after)
+    assert helmgen_cli("validate", str(spec)).returncode == 0
