@@ -383,6 +383,10 @@ class _Agent:
         self.path = f"agents.{agent}"
         if not doc.is_map(self.node):
             raise doc.fail(self.node, self.path, "is not a mapping")
+        for node, path in ((agents[1], "agents") if agents else (None, ""), (self.node, self.path)):
+            if node is not None and doc.shared(node):  # `a: *base`: the change would be made in &base
+                raise doc.fail(found[0], path, f"is shared through the anchor &{node.anchor} (written once, used "
+                               "in more places): a change here would change the others too", "edit it by hand")
 
     def _not_found(self, agents: tuple[Any, Any] | None) -> None:
         doc = self.doc

@@ -498,3 +498,31 @@ def test_a_flow_map_over_several_lines_keeps_its_other_lines(tmp_path: Path, age
     assert MULTI_LINE_FLOW.count(before) == 1
     assert spec.read_text() == MULTI_LINE_FLOW.replace(before, after)
     assert helmgen_cli("validate", str(spec)).returncode == 0
+
+
+AGENT_ALIAS = """apiVersion: agentgen/v1
+name: crew
+version: 0.1.0
+x-base: &base
+  image: ghcr.io/acme/a:1.0
+  port: 8080
+  rollout:
+    strategy: canary
+    canary: {weight: 10, tag: "1.1"}
+agents:
+  a: *base
+  d: *base
+"""
+
+
+@pytest.mark.parametrize("command", ["promote", "abort"])
+def test_an_agent_that_is_an_alias_is_not_edited(tmp_path: Path, command: str) -> None:
+    """`a: *base` and `d: *base`: promoting a edited &base, so d was promoted too. Refused, naming the agent."""
+    spec = tmp_path / "crew.yaml"
+    spec.write_text(AGENT_ALIAS)
+    assert helmgen_cli("validate", str(spec)).returncode == 0
+    proc = helmgen_cli(command, str(spec), "a")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"{spec}:11:3: agents.a: is shared through the anchor &base (written once, used in more "
+                           "places): a change here would change the others too (edit it by hand)\nnothing written.\n")
+    assert spec.read_text() == AGENT_ALIAS
