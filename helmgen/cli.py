@@ -44,6 +44,37 @@ class _DefaultGenerate(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+class _HelmOptions(click.Command):
+    """A command whose unknown options go to Helm as they are. Click splits a cluster of short options
+    into letters and would take its own `-o` or `-h` out of Helm's `-nagents` or `-n=agents`; a cluster
+    that does not start with one of this command's short options reaches Helm whole."""
+
+    _WHOLE = "--helmgen-whole:"  # click passes an unknown long option on whole
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        own = {o for p in self.get_params(ctx) for o in [*p.opts, *p.secondary_opts] if not o.startswith("--")}
+        marked: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                marked += args[i:]
+                break
+            whole = arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[:2] not in own
+            marked.append(self._WHOLE + arg if whole else arg)
+        rest = super().parse_args(ctx, marked)
+        for name, value in ctx.params.items():
+            if isinstance(value, tuple):
+                ctx.params[name] = tuple(v.removeprefix(self._WHOLE) if isinstance(v, str) else v for v in value)
+        for param in self.params:  # click gives an option written before SPEC / RELEASE that argument's place
+            value = ctx.params.get(param.name or "")
+            if isinstance(param, click.Argument) and param.nargs == 1 and isinstance(value, str) and \
+                    value.startswith("-"):
+                what = param.human_readable_name
+                raise click.UsageError(f"{what} comes before Helm's options: helmgen {ctx.info_name} {what} "
+                                       f"[OPTIONS] [HELM_OPTIONS] (found {value.removeprefix(self._WHOLE)!r} "
+                                       f"in its place; a file named -x is ./-x)", ctx)
+        return rest
+
+
 def _load(path: str, writes: bool = True) -> Spec:
     """The model of the spec at `path`, its warnings printed; a SpecError says whether nothing was written."""
     from helmgen.problems import SpecError
@@ -214,7 +245,7 @@ def _render_envs(model: Spec, envs: list[str | None], helm_args: tuple[str, ...]
             return list(pool.map(lambda args: run(*args), commands))
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="Render with values-<ENV>.yaml.")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
@@ -392,6 +423,9 @@ def _replace_text(path: Path, text: str) -> None:
     import tempfile
 
     path = Path(os.path.realpath(path))
+    mode = path.stat().st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):  # a rename would replace it even so (and root may write)
+        raise PermissionError(13, f"it is read-only (mode {mode & 0o7777:04o})")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -458,7 +492,7 @@ def _deploy_dir(release: str) -> Path:
     return Path(base) / "helmgen" / "deploy" / release
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("spec", type=click.Path())
 @click.option("--env", "env", default=None, help="Deploy with values-<ENV>.yaml.")
 @click.option("--release", default=None, help="Release name (default: the chart name).")
@@ -492,29 +526,41 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
         _fail(str(exc), 1)
     except OSError as exc:
         _fail(f"{exc.filename or chart}: {exc.strerror or exc}; nothing deployed", 2)
-    import os
-
-    namespace = os.environ.get("HELM_NAMESPACE")  # `helm agentgen -n NS deploy`: Helm takes -n and sets this
-    if namespace and not any(
-            a == "--namespace" or a.startswith(("--namespace=", "-n")) for a in helm_args):
-        helm_args = ("--namespace", namespace, *helm_args)  # said in the command, so that it is the exact one
+    helm_args = _plugin_namespace(helm_args)
     args = dep.release_args(name, chart, env, model.digest, major, helm_args)
     command = shlex.join(["helm", *dep.upgrade_command(args)])
     said = f"deployment {dep.deployment_id(model.digest, env)} (env {env or 'values.yaml only'}, spec {model.digest})"
     if dry_run:
         click.echo(f"{said}\nwould run: {command}", err=True)
+        kept, dropped = dep.template_options(helm_args)
+        if dropped:  # helm template refuses these: said, and rendered without them
+            click.echo("helm template leaves out (upgrade only): " + shlex.join(dropped), err=True)
         try:
-            click.echo(run(*dep.template_command(args)), nl=False)
+            click.echo(run(*dep.template_command(dep.release_args(name, chart, env, model.digest, major, kept))),
+                       nl=False)
         except HelmError as exc:
             _fail(str(exc), 1)
         return
     click.echo(f"{said}\nrunning: {command}")
     try:
         code = run_live(*dep.upgrade_command(args))
-    except OSError as exc:
-        _fail(f"cannot run helm: {exc.strerror or exc}", 1)
+    except HelmError as exc:
+        _fail(str(exc), 1)
     if code != 0:
-        _fail(f"helm upgrade failed (exit code {code}); Helm rolled the release back to its previous state", code)
+        flag = args[args.index("--wait") + 1]
+        _fail(f"helm upgrade failed (exit code {code}): Helm's message is above; with {flag} Helm rolls back "
+              "what it had begun to change (nothing, when it could not reach the cluster)", code)
+
+
+def _plugin_namespace(helm_args: tuple[str, ...]) -> tuple[str, ...]:
+    """`helm agentgen -n NS deploy|rollback|history`: Helm takes -n and sets HELM_NAMESPACE. Said in the
+    command (unless the options name a namespace), so that the printed command is the exact one."""
+    import os
+
+    namespace = os.environ.get("HELM_NAMESPACE")
+    if namespace and not any(a == "--namespace" or a.startswith(("--namespace=", "-n")) for a in helm_args):
+        return ("--namespace", namespace, *helm_args)
+    return helm_args
 
 
 def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> list[Revision]:
@@ -527,25 +573,28 @@ def _history_or_exit(release: str, helm_args: tuple[str, ...]) -> list[Revision]
         _fail(str(exc), 1)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("release")
 @click.option("--to-version", "to_version", default=None,
               help="Roll back to the newest successful revision that ran this chart version.")
 @click.argument("helm_args", nargs=-1, type=click.UNPROCESSED, metavar="[REVISION] [HELM_OPTIONS]...")
 def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -> None:
-    """helm rollback RELEASE REVISION --wait, or to a chart version found in helm history."""
+    """helm rollback RELEASE [REVISION] --wait (without REVISION: the previous revision, as Helm does),
+    or to a chart version found in helm history."""
     import shlex
 
     from helmgen import deploy as dep
-    from helmgen.helm import run_live
+    from helmgen.helm import HelmError, run_live
 
     revision = None
-    if helm_args and not helm_args[0].startswith("-"):  # an optional argument before options click cannot tell apart
-        if not helm_args[0].isdigit() or int(helm_args[0]) < 1:
-            raise click.BadParameter(f"{helm_args[0]!r} is not a revision number", param_hint="REVISION")
-        revision, helm_args = int(helm_args[0]), helm_args[1:]
-    if (revision is None) == (to_version is None):
-        raise click.UsageError("give a REVISION or --to-version CHART_VERSION (one of them)")
+    given, helm_args = dep.split_revision(helm_args)  # an optional argument among options click cannot tell apart
+    helm_args = _plugin_namespace(helm_args)
+    if given is not None:
+        if not (given.isascii() and given.isdigit()) or int(given) < 1:
+            raise click.BadParameter(f"{given!r} is not a revision number", param_hint="REVISION")
+        revision = int(given)
+    if revision is not None and to_version is not None:
+        raise click.UsageError("give a REVISION or --to-version CHART_VERSION, not both")
     if to_version is not None:
         try:
             found = dep.revision_of_version(_history_or_exit(release, dep.cluster_options(helm_args)), to_version)
@@ -554,22 +603,28 @@ def rollback(release: str, to_version: str | None, helm_args: tuple[str, ...]) -
         revision = found.revision
         click.echo(f"{release}: chart version {to_version} is revision {revision}"
                    + (f" (deployment {found.deployment}, env {found.env})" if found.deployment else ""))
-    assert revision is not None
     command = dep.rollback_command(release, revision, helm_args)
     click.echo("running: " + shlex.join(["helm", *command]))
-    code = run_live(*command)
+    try:
+        code = run_live(*command)
+    except HelmError as exc:
+        _fail(str(exc), 1)
     if code != 0:
         _fail(f"helm rollback failed (exit code {code})", code)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(cls=_HelmOptions, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("release")
 @click.argument("helm_args", nargs=-1, type=click.UNPROCESSED)
 def history(release: str, helm_args: tuple[str, ...]) -> None:
     """The release's revisions: chart and app version, status, environment and deployment id."""
     from helmgen import deploy as dep
 
-    click.echo(dep.history_table(_history_or_exit(release, helm_args)), nl=False)
+    if any(a == "--output" or a.startswith("--output=") or (a.startswith("-o") and not a.startswith("--"))
+           for a in helm_args):  # helmgen reads Helm's JSON: another format would not parse
+        raise click.UsageError("-o/--output: helmgen history prints its own table (helm history -o json "
+                               "gives Helm's JSON)")
+    click.echo(dep.history_table(_history_or_exit(release, _plugin_namespace(helm_args))), nl=False)
 
 
 @cli.command()

@@ -52,8 +52,39 @@ def template_command(args: list[str]) -> list[str]:
     return ["template", *args]
 
 
-def rollback_command(release: str, revision: int, extra: tuple[str, ...]) -> list[str]:
-    return ["rollback", release, str(revision), "--wait", *extra]
+# options of `helm upgrade` that `helm template` refuses (Helm 4.3 and 3.17): the dry run leaves them out
+_UPGRADE_ONLY = frozenset({"--cleanup-on-fail", "--hide-notes", "--hide-secret", "--render-subchart-notes",
+                           "--reset-then-reuse-values", "--reset-values", "--reuse-values", "-i", "--install"})
+_UPGRADE_ONLY_VALUED = frozenset({"--history-max", "-o", "--output", "--server-side"})
+
+
+def template_options(extra: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The options of `extra` that `helm template` takes too, and those it would refuse (upgrade only)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    i = 0
+    while i < len(extra):
+        opt = extra[i]
+        name = opt.split("=", 1)[0]
+        if name in _UPGRADE_ONLY or (opt.startswith("-o") and not opt.startswith("--")):  # -ojson too
+            dropped.append(opt)
+            if opt == "-o" and i + 1 < len(extra):
+                dropped.append(extra[i + 1])
+                i += 1
+        elif name in _UPGRADE_ONLY_VALUED:
+            dropped.append(opt)
+            if "=" not in opt and i + 1 < len(extra):
+                dropped.append(extra[i + 1])
+                i += 1
+        else:
+            kept.append(opt)
+        i += 1
+    return tuple(kept), tuple(dropped)
+
+
+def rollback_command(release: str, revision: int | None, extra: tuple[str, ...]) -> list[str]:
+    """Without a revision Helm rolls back to the previous one."""
+    return ["rollback", release, *([str(revision)] if revision is not None else []), "--wait", *extra]
 
 
 _CLUSTER_OPTIONS = ("-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-apiserver", "--kube-token",
@@ -76,6 +107,30 @@ def cluster_options(extra: tuple[str, ...]) -> tuple[str, ...]:
                 i += 1
         i += 1
     return tuple(out)
+
+
+# options of `helm rollback` (Helm 4.3 and 3.17, global ones included) whose value is the next argument
+_ROLLBACK_VALUED = frozenset({"-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-apiserver",
+                              "--kube-token", "--kube-as-user", "--kube-as-group", "--kube-ca-file",
+                              "--kube-tls-server-name", "--burst-limit", "--qps", "--timeout", "--history-max",
+                              "--description", "--server-side", "--color", "--colour", "--content-cache",
+                              "--registry-config", "--repository-cache", "--repository-config"})
+
+
+def split_revision(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """The REVISION among `helm rollback`'s arguments (Helm takes it before or after options) and the rest."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest = args[i + 1:]
+            return (rest[0], args[:i] + rest[1:]) if rest else (None, args[:i])
+        if not arg.startswith("-") or arg == "-":
+            return arg, args[:i] + args[i + 1:]
+        if arg in _ROLLBACK_VALUED:
+            i += 1  # its value, whatever it looks like
+        i += 1
+    return None, args
 
 
 @dataclass(frozen=True)
@@ -124,7 +179,7 @@ def parse_history(text: str) -> list[Revision]:
 
 
 def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, str)) or not str(v).isdigit():
+    if isinstance(v, bool) or not isinstance(v, (int, str)) or not (str(v).isascii() and str(v).isdigit()):
         raise HistoryError(f"helm history printed a revision that is not a number: {v!r}")
     return int(v)
 

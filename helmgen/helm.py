@@ -30,10 +30,14 @@ def run(*args: str) -> str:
     """Run helm and return its standard output; its error output becomes the exception's message."""
     extra = []
     namespace = os.environ.get("HELM_NAMESPACE")  # set by Helm when helmgen runs as `helm agentgen -n NS`
-    if namespace and args and args[0] == "template" and not any(a in ("-n", "--namespace") or
-                                                                a.startswith("--namespace=") for a in args):
+    if namespace and args and args[0] == "template" and not any(a.startswith(("-n", "--namespace=")) or
+                                                                a == "--namespace" for a in args):
         extra = ["--namespace", namespace]
-    proc = subprocess.run([helm_binary(), *args, *extra], capture_output=True, text=True)
+    binary = helm_binary()
+    try:
+        proc = subprocess.run([binary, *args, *extra], capture_output=True, text=True)
+    except OSError as exc:  # missing, not executable
+        raise _cannot_run(binary, exc) from None
     if proc.returncode != 0:
         raise HelmError(proc.stderr.strip() or f"helm {args[0]} failed with exit code {proc.returncode}")
     return proc.stdout
@@ -52,7 +56,15 @@ def major_version() -> int:
 
 def run_live(*args: str) -> int:
     """Run helm with its output on the terminal (a deploy shows its progress); its exit code."""
-    return subprocess.run([helm_binary(), *args]).returncode
+    binary = helm_binary()
+    try:
+        return subprocess.run([binary, *args]).returncode
+    except OSError as exc:
+        raise _cannot_run(binary, exc) from None
+
+
+def _cannot_run(binary: str, exc: OSError) -> HelmError:
+    return HelmError(f"cannot run Helm ({binary}): {exc.strerror or exc}")
 
 
 def missing_dependencies(chart: str) -> list[str]:

@@ -94,7 +94,20 @@ class _Doc:
         if node.flow_style or not node.value:
             return int(node.end_mark.index)
         last = node.value[-1]
-        return self.end(last[1] if isinstance(last, tuple) else last)
+        if isinstance(last, tuple):
+            return self.value_end(last[0].end_mark.index, last[1])
+        before = node.value[-2] if len(node.value) > 1 else None
+        return self.value_end(self.end(before) if before is not None else node.start_mark.index, last)
+
+    def value_end(self, after: int, node: Any) -> int:
+        """Where a value written after index `after` ends. An alias (`*name`) is the node of its anchor,
+        whose marks are where the anchor is: its own text is the `*name` after `after`."""
+        if node.start_mark.index >= after or not getattr(node, "anchor", None):
+            return self.end(node)
+        found = re.compile(r"\*" + re.escape(node.anchor) + r"(?![^\s,\]}])").search(self.text, after)
+        if found is None:
+            raise ValueError(f"alias *{node.anchor} not found")
+        return found.end()
 
     def source(self, node: Any) -> str:
         return self.text[node.start_mark.index:self.end(node)]
@@ -112,6 +125,9 @@ class _Doc:
     def value_text(self, node: Any) -> str:
         """A node as one line of YAML: its own text when it is one line, else JSON (flow YAML)."""
         own = self.source(node)
+        anchor = getattr(node, "anchor", None)
+        if anchor and own.startswith(f"&{anchor}"):  # the value, not a second definition of its anchor
+            own = own[len(anchor) + 1:].lstrip(" ")
         if "\n" not in own and "#" not in own:
             return own
         return json.dumps(_plain(node), ensure_ascii=False)
@@ -144,11 +160,15 @@ class _Doc:
                 start = prev
             else:
                 break
-        return start, self.line_end(self.end(value))
+        return start, self.line_end(self.value_end(key.end_mark.index, value))
 
     def set_keys(self, mapping: Any, items: list[tuple[str, Any, str]], path: str,
                  drop: frozenset[str] = frozenset()) -> None:
         """Set keys of a mapping: (key, source node or None, one-line YAML text of the value); drop others."""
+        if mapping.flow_style and self._flow_lines(
+                mapping, {k: t for k, _, t in items}, drop, [f"{_key(k)}: {t}" for k, _, t in items
+                                                              if self.get(mapping, k) is None]):
+            return
         if mapping.flow_style:
             parts = []
             done = set()
@@ -160,7 +180,7 @@ class _Doc:
                     done.add(new[0])
                     parts.append(f"{self.source(k)}: {new[2]}")
                 else:
-                    parts.append(self.text[k.start_mark.index:self.end(v)])
+                    parts.append(self.text[k.start_mark.index:self.value_end(k.end_mark.index, v)])
             parts += [f"{_key(k)}: {t}" for k, _, t in items if k not in done]
             self._flow(mapping, parts)
             return
@@ -172,7 +192,8 @@ class _Doc:
                 k, v = found
                 colon = self.text.index(":", self.end(k))
                 moved = self._moved(node, text, k.start_mark.column + 2)
-                self.splice(colon + 1, self.end(v), moved if moved.startswith(("\n", "\r")) else " " + moved)
+                self.splice(colon + 1, self.value_end(k.end_mark.index, v),
+                            moved if moved.startswith(("\n", "\r")) else " " + moved)
             else:
                 added.append(f"{indent}{_entry(_key(key), self._moved(node, text, len(indent) + 2))}{self.nl}")
         if drop:
@@ -224,14 +245,61 @@ class _Doc:
         self.splice(at, at, text)
 
     def delete_keys(self, mapping: Any, keys: set[str] | frozenset[str]) -> None:
+        if mapping.flow_style and self._flow_lines(mapping, {}, keys, []):
+            return
         if mapping.flow_style:
-            self._flow(mapping, [self.text[k.start_mark.index:self.end(v)] for k, v in mapping.value
-                                 if k.value not in keys])
+            self._flow(mapping, [self.text[k.start_mark.index:self.value_end(k.end_mark.index, v)]
+                                 for k, v in mapping.value if k.value not in keys])
             return
         for k, v in mapping.value:
             if k.value in keys:
                 start, end = self.entry_span(k, v)
                 self.splice(start, end, "")
+
+    def _flow_lines(self, mapping: Any, replace: dict[str, str], drop: set[str] | frozenset[str],
+                    added: list[str]) -> bool:
+        """A flow map written over several lines, edited entry by entry so that its other lines, and their
+        comments, stay as written; False (nothing done) for a one-line map or one that would be left empty."""
+        start, end = mapping.start_mark.index, mapping.end_mark.index
+        entries = mapping.value
+        kept = [i for i, (k, _) in enumerate(entries) if k.value not in drop]
+        if "\n" not in self.text[start:end] or not kept:
+            return False
+        ends = [self.value_end(k.end_mark.index, v) for k, v in entries]
+        for i in kept:
+            k, v = entries[i]
+            if k.value in replace:
+                self.splice(ends[i] - len(self.value_text_of(k, v, ends[i])), ends[i], replace[k.value])
+        i = 0
+        while i < len(entries):
+            if i in kept:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(entries) and j + 1 not in kept:
+                j += 1
+            if j + 1 < len(entries):  # entries follow: up to the next key
+                self.splice(entries[i][0].start_mark.index, entries[j + 1][0].start_mark.index, "")
+            else:  # to the end: the comma after the entry before, and the run's own lines
+                comma = self.text.index(",", ends[i - 1])
+                self.splice(comma, comma + 1, "")
+                first, stop = entries[i][0].start_mark.index, ends[j]
+                line = self.line_start(first)
+                rest = self.text[stop:self.line_end(stop)].strip().lstrip(",").strip()
+                if not self.text[line:first].strip() and (not rest or rest.startswith("#")):
+                    self.splice(line, self.line_end(stop), "")  # the run's whole lines
+                else:  # the map closes on the run's last line, or another entry shares its first
+                    self.splice(first, stop, "")
+            i = j + 1
+        if added:
+            self.splice(ends[kept[-1]], ends[kept[-1]], "".join(", " + a for a in added))
+        return True
+
+    def value_text_of(self, key: Any, node: Any, stop: int) -> str:
+        """The text of a value that ends at stop (an alias: its `*name`)."""
+        if node.start_mark.index >= key.end_mark.index:
+            return self.text[node.start_mark.index:stop]
+        return "*" + str(node.anchor)
 
     def _flow(self, mapping: Any, parts: list[str]) -> None:
         start, end = mapping.start_mark.index, mapping.end_mark.index
@@ -251,8 +319,12 @@ def _entry(key: str, value: str) -> str:
     return f"{key}:{value}" if value.startswith(("\n", "\r")) else f"{key}: {value}"
 
 
+# plain words YAML 1.1 reads as booleans or null (PyYAML, yamllint's truthy rule, older tools): quoted
+_YAML11_WORDS = re.compile(r"y|n|yes|no|true|false|on|off|null", re.IGNORECASE)
+
+
 def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and key not in ("true", "false", "null") \
+    return key if re.fullmatch(r"[A-Za-z_][-A-Za-z0-9_.]*", key) and not _YAML11_WORDS.fullmatch(key) \
         else json.dumps(key)
 
 
@@ -311,6 +383,10 @@ class _Agent:
         self.path = f"agents.{agent}"
         if not doc.is_map(self.node):
             raise doc.fail(self.node, self.path, "is not a mapping")
+        for node, path in ((agents[1], "agents") if agents else (None, ""), (self.node, self.path)):
+            if node is not None and doc.shared(node):  # `a: *base`: the change would be made in &base
+                raise doc.fail(found[0], path, f"is shared through the anchor &{node.anchor} (written once, used "
+                               "in more places): a change here would change the others too", "edit it by hand")
 
     def _not_found(self, agents: tuple[Any, Any] | None) -> None:
         doc = self.doc
@@ -336,9 +412,25 @@ class _Agent:
                                                      "a change here would change them too; edit it by hand")
         return found
 
+    def from_defaults(self, key: str) -> None:
+        """A canary or blue-green slot that `defaults.rollout` gives the agent is every agent's: said, not edited."""
+        doc = self.doc
+        defaults = doc.get(doc.root, "defaults")
+        rollout = doc.get(defaults[1], "rollout") if defaults else None
+        found = doc.get(rollout[1], key) if rollout else None
+        if found is not None and doc.is_map(found[1]) and (
+                key == "blueGreen" or any(doc.get(found[1], f) for f in VERSION_FIELDS)):
+            raise doc.fail(found[0], f"defaults.rollout.{key}",
+                           f"agents.{self.name}'s {'canary comes' if key == 'canary' else 'blue-green slots come'} "
+                           "from defaults: promote and abort edit an agent's own rollout",
+                           "it applies to every agent: edit defaults.rollout by hand, or write the rollout "
+                           f"under agents.{self.name}")
+
     def rollout(self) -> tuple[Any, Any]:
         found = self.own(self.node, self.path, "rollout")
         if found is None:
+            self.from_defaults("blueGreen")
+            self.from_defaults("canary")
             raise self.doc.fail(self.node, self.path, "has no rollout (no canary in flight, no blueGreen)",
                                 "promote and abort act on rollout.canary or rollout.blueGreen")
         return found
@@ -395,8 +487,29 @@ def _run(text: str, filename: str, agent: str, steps: list[_Step]) -> tuple[str,
 
 
 def _drop_step(doc: _Doc, a: "_Agent", canary: Any, path: str) -> str:
+    for k, v in canary.value:
+        used = _used_elsewhere(doc, v, k.start_mark.index) if k.value in VERSION_FIELDS else None
+        if used is not None:  # removing it would leave its aliases (*name) without their anchor
+            raise doc.fail(used, f"{path}.{k.value}", f"holds the anchor &{used.anchor} that other places use "
+                           f"(*{used.anchor}): removing it would break them", "edit it by hand")
     _drop_version(doc, a.rollout()[1], canary)
     return ""
+
+
+def _used_elsewhere(doc: _Doc, node: Any, start: int) -> Any:
+    """The first node under node (itself included), anchored at or after start, that an alias repeats.
+    An alias (`*name`) brings a node anchored before it: removing the alias breaks nothing."""
+    if node.start_mark.index < start:
+        return None
+    if doc.shared(node):
+        return node
+    if isinstance(node.value, list):
+        for item in node.value:
+            for sub in item if isinstance(item, tuple) else (item,):
+                found = _used_elsewhere(doc, sub, start)
+                if found is not None:
+                    return found
+    return None
 
 
 def promote(text: str, filename: str, agent: str) -> Edit:
@@ -428,6 +541,7 @@ def abort(text: str, filename: str, agent: str) -> Edit:
 def _canary(doc: _Doc, a: _Agent, rollout: Any, path: str) -> Any:
     found = a.own(rollout, path, "canary")
     if found is None or not doc.is_map(found[1]) or not any(doc.get(found[1], f) for f in VERSION_FIELDS):
+        a.from_defaults("canary")
         where = found[0] if found else rollout
         raise doc.fail(where, f"{path}.canary" if found else path, "no canary in flight",
                        "a canary is in flight while rollout.canary sets image, tag, env or config")

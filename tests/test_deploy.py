@@ -227,10 +227,14 @@ def test_rollback_to_a_version_it_cannot_find(fake: dict[str, Any], version: str
     assert [c[0] for c in calls(fake)] == ["history"]
 
 
-def test_rollback_needs_one_target(fake: dict[str, Any]) -> None:
-    assert helmgen_cli("rollback", "crew", env=fake).returncode == 2
+def test_rollback_takes_at_most_one_target(fake: dict[str, Any]) -> None:
     assert helmgen_cli("rollback", "crew", "2", "--to-version", "0.3.0", env=fake).returncode == 2
     assert calls(fake) == []
+    # no target: Helm's own rule, the previous revision (`helm rollback RELEASE` without REVISION)
+    proc = helmgen_cli("rollback", "crew", "-n", "agents", env=fake)
+    assert proc.returncode == 0, proc.stderr
+    assert calls(fake) == [["rollback", "crew", "--wait", "-n", "agents"]]
+    assert "running: helm rollback crew --wait -n agents" in proc.stdout
 
 
 def test_history_that_is_not_the_documented_shape(fake: dict[str, Any], tmp_path: Path) -> None:
