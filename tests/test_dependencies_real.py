@@ -1,0 +1,181 @@
+"""Dependencies on specs of real systems: a PostgreSQL-like (tests/charts/sqldb) and a NATS-like
+(tests/charts/msgbus) subchart, each with its own strict values.schema.json (closed at the root,
+open to `global` and the `enabled` condition key, as cert-manager's is) and Services named by the
+helm create / Bitnami fullname rule; the CLI run as a user runs it, real Helm on both versions."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import HELM_VERSIONS, by_kind, generate, helm_path, helmgen_cli, run_helm, template
+
+CHARTS = Path(__file__).parent / "charts"
+
+
+def research_spec(deps: str = "postgresql nats") -> str:
+    """A deep-research cluster on NATS JetStream and PostgreSQL (the shape of issue 10's systems)."""
+    blocks = {
+        "postgresql": (f"  postgresql:\n    repository: file://{CHARTS / 'sqldb'}\n    chart: sqldb\n    version: 16.4.x\n"
+                       "    values:\n      auth: {username: planner, database: planner}\n"
+                       "      global: {postgresql: {auth: {database: research}}}\n    port: 5432\n"),
+        "nats": (f"  nats:\n    repository: file://{CHARTS / 'msgbus'}\n    chart: msgbus\n    version: ~1.3.0\n"
+                 "    values:\n      config: {jetstream: {enabled: true}, cluster: {enabled: true, replicas: 3}}\n"
+                 "    port: 4222\n")}
+    talks = "".join(f"      - {d}\n" for d in deps.split())
+    env = """\
+        environments:
+          dev:
+            dependencies:
+              nats: {enabled: false}
+            agents:
+              planner: {talksTo: [postgresql, researcher]}
+              researcher: {talksTo: [postgresql]}
+          prod:
+            dependencies:
+              postgresql: {values: {primary: {replicaCount: 2}}}
+        """ if "nats" in deps.split() else ""
+    return (textwrap.dedent("""\
+        apiVersion: agentgen/v1
+        name: deep-research
+        version: 0.4.0
+        appVersion: "2.1.0"
+        dependencies:
+        """) + "".join(blocks[d] for d in deps.split())
+        + "agents:\n  planner:\n    image: ghcr.io/acme/planner:2.1.0\n    port: 8080\n    talksTo:\n"
+        + talks + "      - researcher\n"
+        + "  researcher:\n    image: ghcr.io/acme/researcher:2.1.0\n    port: 8081\n    talksTo:\n" + talks
+        + textwrap.dedent(env))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
+    env.update(HELM_CACHE_HOME=str(tmp_path / "hc"), HELM_CONFIG_HOME=str(tmp_path / "hf"),
+               HELM_DATA_HOME=str(tmp_path / "hd"), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    return env
+
+
+def sub_objects(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The subcharts' objects (every object of the generated chart carries helm.sh/chart)."""
+    return [o for o in objs if "helm.sh/chart" not in o["metadata"].get("labels", {})]
+
+
+def env_of(objs: list[dict[str, Any]], deployment: str) -> dict[str, str]:
+    d = by_kind(objs, "Deployment")[deployment]
+    return {e["name"]: e.get("value", "") for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+
+
+def test_the_subcharts_lint_on_their_own() -> None:
+    """The test subcharts are valid charts whose schemas are strict: a misspelt key fails them."""
+    helm = helm_path("4.3.1")
+    for chart in ("sqldb", "msgbus"):
+        run_helm(helm, "lint", "--strict", str(CHARTS / chart))
+        bad = run_helm(helm, "lint", "--strict", str(CHARTS / chart), "--set", "nameOverid=x", check=False)
+        assert bad.returncode != 0 and "nameOverid" in bad.stdout + bad.stderr
+
+
+@pytest.fixture(scope="module")
+def research_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("research")
+    spec = tmp / "spec.yaml"
+    spec.write_text(research_spec())
+    return generate(spec, tmp)
+
+
+def test_chart_files(research_chart: Path) -> None:
+    meta = yaml.safe_load((research_chart / "Chart.yaml").read_text())
+    assert meta["dependencies"] == [
+        {"name": "sqldb", "alias": "postgresql", "version": "16.4.x", "repository": f"file://{CHARTS / 'sqldb'}",
+         "condition": "postgresql.enabled"},
+        {"name": "msgbus", "alias": "nats", "version": "~1.3.0", "repository": f"file://{CHARTS / 'msgbus'}",
+         "condition": "nats.enabled"}]
+    values = yaml.safe_load((research_chart / "values.yaml").read_text())
+    assert values["postgresql"] == {"enabled": True, "auth": {"username": "planner", "database": "planner"},
+                                    "global": {"postgresql": {"auth": {"database": "research"}}}}
+    assert values["nats"] == {"enabled": True, "config": {"jetstream": {"enabled": True},
+                                                          "cluster": {"enabled": True, "replicas": 3}}}
+    assert values["dependencies"] == {"postgresql": {"host": "", "port": 5432}, "nats": {"host": "", "port": 4222}}
+    assert yaml.safe_load((research_chart / "values-dev.yaml").read_text()) == {
+        "nats": {"enabled": False},
+        "agents": {"planner": {"talksTo": ["postgresql", "researcher"]}, "researcher": {"talksTo": ["postgresql"]}}}
+    assert yaml.safe_load((research_chart / "values-prod.yaml").read_text()) == {
+        "postgresql": {"primary": {"replicaCount": 2}}}
+
+
+LONG = "research-production-europe-west-primary-cluster-abc1"  # 52 characters (Helm allows 53)
+assert len(LONG) == 52
+
+
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_lint_and_template_with_strict_subcharts(research_chart: Path, version: str, tmp_path: Path,
+                                                 home: dict[str, str]) -> None:
+    import kubernetes_validate
+
+    helm = helm_path(version)
+    chart = tmp_path / "deep-research"
+    shutil.copytree(research_chart, chart)
+    run_helm(helm, "dependency", "build", str(chart), env=home)
+    assert sorted(p.name for p in (chart / "charts").iterdir()) == ["msgbus-1.3.0.tgz", "sqldb-16.4.2.tgz"]
+    for extra in ((), ("-f", str(chart / "values-dev.yaml")), ("-f", str(chart / "values-prod.yaml"))):
+        run_helm(helm, "lint", "--strict", str(chart), *extra, env=home)
+    # the subcharts' own schemas still hold: a misspelt subchart key fails, through the parent chart
+    bad = run_helm(helm, "lint", "--strict", str(chart), "--set", "postgresql.auth.databse=x", check=False, env=home)
+    assert bad.returncode != 0 and "databse" in bad.stdout + bad.stderr
+
+    cases = [("rel", (), "rel-postgresql", "rel-nats"),
+             ("team-postgresql", (), "team-postgresql", "team-postgresql-nats"),  # the release contains the key
+             ("nats", (), "nats-postgresql", "nats"),
+             (LONG + "x", (), (LONG + "x-postgresql")[:63], LONG + "x-nats"),
+             (LONG, (), (LONG + "-postgresql")[:63].rstrip("-"), LONG + "-nats"),
+             ("rel", ("--set", "fullnameOverride=platform"), "rel-postgresql", "rel-nats"),  # the parent's: no effect
+             ("rel", ("--set", "postgresql.fullnameOverride=pg", "--set", "nats.nameOverride=bus"), "pg", "rel-bus")]
+    for release, sets, pg, nats in cases:
+        objs = template(helm, chart, *sets, release=release, env=home)
+        for o in objs:
+            kubernetes_validate.validate(o, "1.30.0", strict=True)
+        services = set(by_kind(sub_objects(objs), "Service"))
+        assert services == {pg, f"{pg}-hl", nats, f"{nats}-headless"}, release
+        assert len(pg) <= 63 and len(nats) <= 63
+        planner = next(n for n in by_kind(objs, "Deployment") if n.endswith("planner"))
+        got = env_of(objs, planner)
+        assert (got["POSTGRESQL_URL"], got["NATS_URL"]) == (f"http://{pg}:5432", f"http://{nats}:4222"), release
+        # the subchart received the spec's values and its global
+        db = by_kind(sub_objects(objs), "StatefulSet")[pg]["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {e["name"]: e["value"] for e in db} == {"POSTGRES_USER": "planner", "POSTGRES_DB": "research"}
+        assert by_kind(sub_objects(objs), "StatefulSet")[nats]["spec"]["replicas"] == 3
+
+    # dev disables NATS: no object of it, nobody gets its URL; prod changes PostgreSQL's values only
+    objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"), env=home)
+    assert set(by_kind(sub_objects(objs), "Service")) == {"rel-postgresql", "rel-postgresql-hl"}
+    assert not [o for o in sub_objects(objs) if "nats" in o["metadata"]["name"]]
+    assert "NATS_URL" not in env_of(objs, "rel-planner") and "NATS_URL" not in env_of(objs, "rel-researcher")
+    objs = template(helm, chart, "-f", str(chart / "values-prod.yaml"), env=home)
+    assert by_kind(sub_objects(objs), "StatefulSet")["rel-postgresql"]["spec"]["replicas"] == 2
+
+
+def test_helmgen_template_and_publish_with_strict_subcharts(tmp_path: Path, home: dict[str, str]) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec())
+    env = {**home, "HELM_BIN": str(helm_path("3.17.3"))}
+    for args, nats in (((), True), (("--env", "dev"), False), (("--env", "prod"), True)):
+        proc = helmgen_cli("template", str(spec), "--release", "rel", *args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "fetching the dependencies charts/ lacks: sqldb (missing), msgbus (missing)" in proc.stderr
+        objs = sub_objects([d for d in yaml.safe_load_all(proc.stdout) if d])
+        assert ("rel-nats" in by_kind(objs, "Service")) is nats and "rel-postgresql" in by_kind(objs, "Service")
+    proc = helmgen_cli("publish", str(spec), "--to", str(tmp_path / "repo"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(tmp_path / "repo" / "deep-research-0.4.0.tgz") as t:
+        names = set(t.getnames())
+    assert {"deep-research/charts/postgresql/values.schema.json", "deep-research/charts/nats/Chart.yaml"} <= names \
+        or {"deep-research/charts/sqldb/values.schema.json", "deep-research/charts/msgbus/Chart.yaml"} <= names
+
