@@ -66,5 +66,13 @@ def build_dependencies(chart: str, plain_http: bool = False) -> str:
     `helm dependency update` (which, unlike build, needs no `helm repo add` for an https repository and
     writes Chart.lock). Returns the command run, for the caller to report."""
     verb = "build" if os.path.exists(os.path.join(chart, "Chart.lock")) else "update"
-    run("dependency", verb, chart, *(["--plain-http"] if plain_http else []))
+    flags = ["--plain-http"] if plain_http else []
+    try:
+        run("dependency", verb, chart, *flags)
+    except HelmError as exc:
+        # a chart regenerated after its dependencies changed keeps the old Chart.lock, which build refuses
+        if verb != "build" or "out of sync" not in str(exc):
+            raise
+        run("dependency", "update", chart, *flags)
+        return "helm dependency update (Chart.lock was out of sync with Chart.yaml)"
     return f"helm dependency {verb}"

@@ -179,3 +179,25 @@ def test_helmgen_template_and_publish_with_strict_subcharts(tmp_path: Path, home
     assert {"deep-research/charts/postgresql/values.schema.json", "deep-research/charts/nats/Chart.yaml"} <= names \
         or {"deep-research/charts/sqldb/values.schema.json", "deep-research/charts/msgbus/Chart.yaml"} <= names
 
+
+def test_publish_after_a_dependency_is_added_refreshes_the_stale_lock(tmp_path: Path, home: dict[str, str]) -> None:
+    """Regeneration keeps Chart.lock; once the spec adds a dependency the lock no longer matches
+    Chart.yaml and `helm dependency build` refuses it: helmgen updates it instead, and says so."""
+    env = {**home, "HELM_BIN": str(helm_path("4.3.1"))}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec("postgresql"))
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    chart = tmp_path / "deep-research"
+    run_helm(helm_path("4.3.1"), "dependency", "update", str(chart), env=home)
+    spec.write_text(research_spec())
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    assert (chart / "Chart.lock").exists() and (chart / "charts" / "sqldb-16.4.2.tgz").exists()
+    proc = helmgen_cli("publish", str(chart), "--to", str(tmp_path / "repo"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "fetching the dependencies charts/ lacks: msgbus (missing)" in proc.stderr
+    assert "helm dependency update (Chart.lock was out of sync with Chart.yaml)" in proc.stderr
+    lock = yaml.safe_load((chart / "Chart.lock").read_text())
+    assert [d["name"] for d in lock["dependencies"]] == ["sqldb", "msgbus"]
+    with tarfile.open(tmp_path / "repo" / "deep-research-0.4.0.tgz") as t:
+        assert any(n.startswith("deep-research/charts/msgbus") for n in t.getnames())
+
