@@ -489,8 +489,10 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     _check_release(name)
     chart = (Path(output) if output is not None else _deploy_dir(name)) / model.name
     try:
-        write_chart(render_chart(model), chart)
+        write_chart(render_chart(model if output is not None else _local_paths_resolved(model)), chart)
         major = major_version()
+        if model.dependencies:  # helm upgrade and helm template need the subcharts in charts/
+            _fetch_dependencies(chart, "--plain-http" in helm_args)
     except WriteError as exc:
         _fail(f"{exc}\nnothing deployed.", 2)
     except HelmError as exc:

@@ -201,3 +201,21 @@ def test_publish_after_a_dependency_is_added_refreshes_the_stale_lock(tmp_path: 
     with tarfile.open(tmp_path / "repo" / "deep-research-0.4.0.tgz") as t:
         assert any(n.startswith("deep-research/charts/msgbus") for n in t.getnames())
 
+
+def test_deploy_dry_run_fetches_the_subcharts(tmp_path: Path, home: dict[str, str]) -> None:
+    """`helmgen deploy` renders (helm upgrade, or helm template with --dry-run): it needs the subcharts too.
+    A relative file:// path is read from ./<name>/, as `helmgen generate SPEC` would place the chart."""
+    shutil.copytree(CHARTS / "sqldb", tmp_path / "vendor" / "sqldb")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec("postgresql").replace(f"file://{CHARTS / 'sqldb'}", "file://../vendor/sqldb"))
+    env = {**home, "HELM_BIN": str(helm_path("4.3.1"))}
+    proc = helmgen_cli("deploy", str(spec), "--dry-run", "--release", "rel", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "fetching the dependencies charts/ lacks: sqldb (missing)" in proc.stderr
+    objs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    assert set(by_kind(sub_objects(objs), "Service")) == {"rel-postgresql", "rel-postgresql-hl"}
+    assert env_of(objs, "rel-planner")["POSTGRESQL_URL"] == "http://rel-postgresql:5432"
+    # the second time the subcharts are there: nothing is fetched
+    proc = helmgen_cli("deploy", str(spec), "--dry-run", "--release", "rel", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "fetching" not in proc.stderr
