@@ -219,3 +219,66 @@ def test_deploy_dry_run_fetches_the_subcharts(tmp_path: Path, home: dict[str, st
     proc = helmgen_cli("deploy", str(spec), "--dry-run", "--release", "rel", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "fetching" not in proc.stderr
+
+
+BAD = """\
+apiVersion: agentgen/v1
+name: deep-research
+version: 0.4.0
+dependencies:
+  postgresql:
+    repository: https://charts.example.org
+    chart: sqldb
+  nats:
+    repository: oci://registry.example.org/charts
+    version: 1.x
+    valeus: {config: {}}
+  secrets:
+    repository: https://charts.example.org
+    version: 1.x
+  planner:
+    repository: https://charts.example.org
+    version: 1.x
+  creds:
+    repository: https://ci-bot:s3cret@charts.example.org/stable
+    version: 1.x
+  robot:
+    repository: oci://robot@registry.example.org/charts
+    version: 1.x
+  port:
+    repository: https://charts.example.org:99999
+    version: 1.x
+  spaced:
+    repository: https://charts.example .org
+    version: 1.x
+agents:
+  planner:
+    image: ghcr.io/acme/planner:2.1.0
+    port: 8080
+    talksTo: [postgresql, nats]
+"""
+
+
+def test_bad_dependencies_from_the_cli(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BAD)
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+    hint = "(https://…, oci://… or file://…, for example oci://registry-1.docker.io/bitnamicharts)"
+    creds = ("holds credentials, which Chart.yaml would carry to everyone who gets the chart: log in with helm "
+             f"registry login or helm repo add --username instead {hint}")
+    for line in [
+            "5:3: dependencies.postgresql.version: is required",
+            '11:5: dependencies.nats.valeus: unknown field (did you mean "values"?)',
+            "12:3: dependencies.secrets: 'secrets' is a top-level key of the chart's values, where the dependency's "
+            "values block would go (choose another key)",
+            "15:3: dependencies.planner: agent 'planner' has the same name: both would be the Service "
+            "<release>-planner and the same talksTo target (rename one of them)",
+            f"19:17: dependencies.creds.repository: 'https://ci-bot:s3cret@charts.example.org/stable' {creds}",
+            f"22:17: dependencies.robot.repository: 'oci://robot@registry.example.org/charts' {creds}",
+            f"25:17: dependencies.port.repository: 'https://charts.example.org:99999' has an invalid port {hint}",
+            "28:17: dependencies.spaced.repository: 'https://charts.example .org' is not a chart repository URL "
+            + hint]:
+        assert f"{spec}:{line}\n" in proc.stderr
+    assert "8 problems found; nothing written." in proc.stderr
