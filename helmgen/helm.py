@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -36,7 +37,6 @@ def run(*args: str) -> str:
 
 def major_version() -> int:
     """Helm's major version (`helm version --template '{{.Version}}'` prints v4.3.1); flags differ by it."""
-    import re
 
     out = run("version", "--template", "{{.Version}}").strip()
     found = re.match(r"v?(\d+)\.", out)
@@ -71,8 +71,30 @@ def build_dependencies(chart: str, plain_http: bool = False) -> str:
         run("dependency", verb, chart, *flags)
     except HelmError as exc:
         # a chart regenerated after its dependencies changed keeps the old Chart.lock, which build refuses
-        if verb != "build" or "out of sync" not in str(exc):
+        if verb == "build" and "out of sync" in str(exc):
+            run("dependency", "update", chart, *flags)
+            return "helm dependency update (Chart.lock was out of sync with Chart.yaml)"
+        missing = re.search(r"no repository definition for (.+?)\. Please add", str(exc))
+        if verb != "build" or not missing:
             raise
-        run("dependency", "update", chart, *flags)
-        return "helm dependency update (Chart.lock was out of sync with Chart.yaml)"
+        urls = [u.strip() for u in missing.group(1).split(",")]
+        _build_with_repositories(chart, urls, flags)
+        return f"helm dependency build (with {', '.join(urls)} as a temporary repository)"
     return f"helm dependency {verb}"
+
+
+def _build_with_repositories(chart: str, urls: list[str], flags: list[str]) -> None:
+    """`helm dependency build` keeps to Chart.lock's versions, but fetches from an https:// chart
+    repository only when `helm repo add` named it: run it with a temporary copy of Helm's repository
+    file that adds the missing URLs (the user's own configuration is left as it is)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="helmgen-repos-") as tmp:
+        config = os.path.join(tmp, "repositories.yaml")
+        own = run("env", "HELM_REPOSITORY_CONFIG").strip()
+        if own and os.path.exists(own):
+            shutil.copyfile(own, config)
+        where = ["--repository-config", config, "--repository-cache", os.path.join(tmp, "cache")]
+        for i, url in enumerate(urls):
+            run("repo", "add", f"helmgen-dependency-{i}", url, *where)
+        run("dependency", "build", chart, *flags, *where)

@@ -282,3 +282,65 @@ def test_bad_dependencies_from_the_cli(tmp_path: Path) -> None:
             + hint]:
         assert f"{spec}:{line}\n" in proc.stderr
     assert "8 problems found; nothing written." in proc.stderr
+
+
+@pytest.fixture
+def chart_repo(tmp_path: Path) -> Any:
+    """A classic chart repository (index.yaml and packages) served on 127.0.0.1 at a free port."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serve(root: Path, url: str, version: str, tmp_path: Path) -> None:
+    """Package tests/charts/sqldb at `version` into the served folder and re-index it."""
+    helm = helm_path("4.3.1")
+    src = tmp_path / f"src-{version}" / "sqldb"
+    shutil.copytree(CHARTS / "sqldb", src)
+    (src / "Chart.yaml").write_text((src / "Chart.yaml").read_text().replace("version: 16.4.2", f"version: {version}"))
+    run_helm(helm, "package", str(src), "-d", str(root))
+    run_helm(helm, "repo", "index", str(root), "--url", url)
+
+
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_a_chart_repository_not_added_with_helm_repo_add(chart_repo: Any, version: str, tmp_path: Path,
+                                                         home: dict[str, str]) -> None:
+    """A chart with a Chart.lock (kept in git) and no charts/ (left out of git), from an https:// or
+    http:// chart repository the user never `helm repo add`ed: `helm dependency build` refuses it;
+    helmgen builds from the lock with a temporary repository entry, keeping the locked version."""
+    root, url = chart_repo
+    serve(root, url, "16.4.2", tmp_path)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec("postgresql").replace(f"file://{CHARTS / 'sqldb'}", url))
+    env = {**home, "HELM_BIN": str(helm_path(version))}
+    proc = helmgen_cli("template", str(spec), "--release", "rel", env=env)  # no Chart.lock: helm dependency update
+    assert proc.returncode == 0, proc.stderr
+    assert "rel-postgresql" in by_kind(sub_objects([d for d in yaml.safe_load_all(proc.stdout) if d]), "Service")
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    chart = tmp_path / "deep-research"
+    run_helm(helm_path(version), "dependency", "update", str(chart), env=home)
+    lock = (chart / "Chart.lock").read_text()
+    shutil.rmtree(chart / "charts")
+    serve(root, url, "16.4.3", tmp_path)  # a newer match of 16.4.x: the lock still says 16.4.2
+    proc = helmgen_cli("publish", str(chart), "--to", str(tmp_path / "repo"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"ran helm dependency build (with {url} as a temporary repository)" in proc.stderr
+    assert sorted(p.name for p in (chart / "charts").iterdir()) == ["sqldb-16.4.2.tgz"]
+    assert (chart / "Chart.lock").read_text() == lock
+    assert not (Path(home["HELM_CONFIG_HOME"]) / "helm" / "repositories.yaml").exists()  # the user's config: untouched
