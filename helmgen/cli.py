@@ -167,8 +167,14 @@ def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
     from helmgen.helm import build_dependencies, missing_dependencies
 
     missing = missing_dependencies(str(chart))
+    stale = [m for m in missing if m.endswith(" (not in Chart.yaml)")]
+    if len(stale) < len(missing):
+        click.echo(f"helmgen: fetching the dependencies charts/ lacks: "
+                   f"{', '.join(m for m in missing if m not in stale)}", err=True)
+    if stale:
+        click.echo(f"helmgen: charts/ holds subcharts Chart.yaml no longer names, which Helm would still "
+                   f"install: {', '.join(s.removesuffix(' (not in Chart.yaml)') for s in stale)}", err=True)
     if missing:
-        click.echo(f"helmgen: fetching the dependencies charts/ lacks: {', '.join(missing)}", err=True)
         click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
 
 

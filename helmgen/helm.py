@@ -52,9 +52,13 @@ def run_live(*args: str) -> int:
 
 def missing_dependencies(chart: str) -> list[str]:
     """The subcharts Chart.yaml names that charts/ lacks (or holds at a version that does not match),
-    as `helm dependency list` sees them (no network)."""
+    and the archives in charts/ it does not name, as `helm dependency list` sees them (no network)."""
     missing: list[str] = []
     for line in run("dependency", "list", chart).splitlines()[1:]:
+        stale = re.fullmatch(r'WARNING: "(.+\.tgz)" is not in Chart\.yaml\.', line.strip())
+        if stale:  # a subchart the spec no longer names (Helm would still install it): fetching drops it
+            missing.append(f"{os.path.basename(stale.group(1))} (not in Chart.yaml)")
+            continue
         cells = [c.strip() for c in line.split("\t")]
         if len(cells) >= 4 and cells[-1] not in ("ok", "unpacked"):
             missing.append(f"{cells[0]} ({cells[-1]})")

@@ -344,3 +344,29 @@ def test_a_chart_repository_not_added_with_helm_repo_add(chart_repo: Any, versio
     assert sorted(p.name for p in (chart / "charts").iterdir()) == ["sqldb-16.4.2.tgz"]
     assert (chart / "Chart.lock").read_text() == lock
     assert not (Path(home["HELM_CONFIG_HOME"]) / "helm" / "repositories.yaml").exists()  # the user's config: untouched
+
+
+def test_a_dependency_dropped_from_the_spec_leaves_no_subchart_behind(tmp_path: Path, home: dict[str, str]) -> None:
+    """Regeneration keeps charts/, and Helm installs every archive there, named in Chart.yaml or not:
+    once the spec drops NATS, the commands that render or package drop its archive (as
+    `helm dependency update` does) instead of failing on it or shipping it."""
+    env = {**home, "HELM_BIN": str(helm_path("3.17.3"))}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec())
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    chart = tmp_path / "deep-research"
+    run_helm(helm_path("3.17.3"), "dependency", "build", str(chart), env=home)
+    spec.write_text(research_spec("postgresql"))
+    assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
+    assert (chart / "charts" / "msgbus-1.3.0.tgz").exists()  # kept: not helmgen's file
+    proc = helmgen_cli("publish", str(chart), "--to", str(tmp_path / "repo"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert ("helmgen: charts/ holds subcharts Chart.yaml no longer names, which Helm would still install: "
+            "msgbus-1.3.0.tgz") in proc.stderr
+    assert "lacks" not in proc.stderr
+    assert sorted(p.name for p in (chart / "charts").iterdir()) == ["sqldb-16.4.2.tgz"]
+    with tarfile.open(tmp_path / "repo" / "deep-research-0.4.0.tgz") as t:
+        assert not [n for n in t.getnames() if "msgbus" in n]
+    run_helm(helm_path("3.17.3"), "lint", "--strict", str(chart), env=home)
+    objs = template(helm_path("4.3.1"), chart, env=home)
+    assert set(by_kind(sub_objects(objs), "Service")) == {"rel-postgresql", "rel-postgresql-hl"}
