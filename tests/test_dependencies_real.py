@@ -40,7 +40,7 @@ def research_spec(deps: str = "postgresql nats") -> str:
           prod:
             dependencies:
               postgresql: {values: {primary: {replicaCount: 2}}}
-        """ if "nats" in deps.split() else ""
+        """ if deps.split() == ["postgresql", "nats"] else ""
     return (textwrap.dedent("""\
         apiVersion: agentgen/v1
         name: deep-research
@@ -370,3 +370,24 @@ def test_a_dependency_dropped_from_the_spec_leaves_no_subchart_behind(tmp_path: 
     run_helm(helm_path("3.17.3"), "lint", "--strict", str(chart), env=home)
     objs = template(helm_path("4.3.1"), chart, env=home)
     assert set(by_kind(sub_objects(objs), "Service")) == {"rel-postgresql", "rel-postgresql-hl"}
+
+
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_the_default_host_follows_the_subcharts_own_defaults(version: str, tmp_path: Path,
+                                                            home: dict[str, str]) -> None:
+    """A subchart whose own values.yaml sets fullnameOverride or nameOverride (as some charts ship):
+    Helm merges its defaults under the key, so the default host still equals its Service name."""
+    for default, release, service in (('fullnameOverride: "nats-server"', "rel", "nats-server"),
+                                      ('nameOverride: "bus"', "rel", "rel-bus"),
+                                      ('nameOverride: "bus"', "team-bus", "team-bus")):
+        work = tmp_path / default.split(":")[0] / release
+        shutil.copytree(CHARTS / "msgbus", work / "msgbus")
+        values = work / "msgbus" / "values.yaml"
+        values.write_text(values.read_text().replace("\n" + default.split(":")[0] + ': ""', "\n" + default))
+        spec = work / "spec.yaml"
+        spec.write_text(research_spec("nats").replace(f"file://{CHARTS / 'msgbus'}", f"file://{work / 'msgbus'}"))
+        chart = generate(spec, work)
+        run_helm(helm_path(version), "dependency", "build", str(chart), env=home)
+        objs = template(helm_path(version), chart, release=release, env=home)
+        assert set(by_kind(sub_objects(objs), "Service")) == {service, f"{service}-headless"}
+        assert env_of(objs, f"{release}-planner")["NATS_URL"] == f"http://{service}:4222"
