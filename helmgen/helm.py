@@ -66,25 +66,24 @@ def missing_dependencies(chart: str) -> list[str]:
 
 
 def build_dependencies(chart: str, plain_http: bool = False) -> str:
-    """Fetch the subcharts into charts/: `helm dependency build` from Chart.lock when there is one, else
-    `helm dependency update` (which, unlike build, needs no `helm repo add` for an https repository and
-    writes Chart.lock). Returns the command run, for the caller to report."""
-    verb = "build" if os.path.exists(os.path.join(chart, "Chart.lock")) else "update"
+    """Fetch the subcharts into charts/ with `helm dependency build`: the versions of Chart.lock when
+    there is one, else (as `helm dependency update` does) the newest that match, written to a new
+    Chart.lock. Returns the command run, for the caller to report."""
     flags = ["--plain-http"] if plain_http else []
     try:
-        run("dependency", verb, chart, *flags)
+        run("dependency", "build", chart, *flags)
     except HelmError as exc:
         # a chart regenerated after its dependencies changed keeps the old Chart.lock, which build refuses
-        if verb == "build" and "out of sync" in str(exc):
+        if "out of sync" in str(exc):
             run("dependency", "update", chart, *flags)
             return "helm dependency update (Chart.lock was out of sync with Chart.yaml)"
         missing = re.search(r"no repository definition for (.+?)\. Please add", str(exc))
-        if verb != "build" or not missing:
+        if not missing:
             raise
         urls = [u.strip() for u in missing.group(1).split(",")]
         _build_with_repositories(chart, urls, flags)
         return f"helm dependency build (with {', '.join(urls)} as a temporary repository)"
-    return f"helm dependency {verb}"
+    return "helm dependency build"
 
 
 def _build_with_repositories(chart: str, urls: list[str], flags: list[str]) -> None:

@@ -329,8 +329,9 @@ def test_a_chart_repository_not_added_with_helm_repo_add(chart_repo: Any, versio
     spec = tmp_path / "spec.yaml"
     spec.write_text(research_spec("postgresql").replace(f"file://{CHARTS / 'sqldb'}", url))
     env = {**home, "HELM_BIN": str(helm_path(version))}
-    proc = helmgen_cli("template", str(spec), "--release", "rel", env=env)  # no Chart.lock: helm dependency update
+    proc = helmgen_cli("template", str(spec), "--release", "rel", env=env)  # no Chart.lock: build resolves 16.4.x
     assert proc.returncode == 0, proc.stderr
+    assert "helmgen: ran helm dependency build\n" in proc.stderr
     assert "rel-postgresql" in by_kind(sub_objects([d for d in yaml.safe_load_all(proc.stdout) if d]), "Service")
     assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
     chart = tmp_path / "deep-research"
