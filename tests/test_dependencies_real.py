@@ -392,3 +392,14 @@ def test_the_default_host_follows_the_subcharts_own_defaults(version: str, tmp_p
         objs = template(helm_path(version), chart, release=release, env=home)
         assert set(by_kind(sub_objects(objs), "Service")) == {service, f"{service}-headless"}
         assert env_of(objs, f"{release}-planner")["NATS_URL"] == f"http://{service}:4222"
+
+
+def test_an_environment_may_not_say_enabled_twice_differently(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec().replace("      nats: {enabled: false}\n",
+                                            "      nats: {enabled: false, values: {enabled: true}}\n"))
+    proc = helmgen_cli("validate", str(spec))
+    assert proc.returncode == 2
+    assert (f"{spec}:38:39: environments.dev.dependencies.nats.values.enabled: contradicts "
+            "environments.dev.dependencies.nats.enabled (false) (set enabled once)\n") in proc.stderr
+    assert "1 problem found" in proc.stderr
