@@ -347,16 +347,18 @@ def test_a_chart_repository_not_added_with_helm_repo_add(chart_repo: Any, versio
     assert not (Path(home["HELM_CONFIG_HOME"]) / "helm" / "repositories.yaml").exists()  # the user's config: untouched
 
 
-def test_a_dependency_dropped_from_the_spec_leaves_no_subchart_behind(tmp_path: Path, home: dict[str, str]) -> None:
+@pytest.mark.parametrize("version", HELM_VERSIONS)
+def test_a_dependency_dropped_from_the_spec_leaves_no_subchart_behind(version: str, tmp_path: Path,
+                                                                      home: dict[str, str]) -> None:
     """Regeneration keeps charts/, and Helm installs every archive there, named in Chart.yaml or not:
     once the spec drops NATS, the commands that render or package drop its archive (as
     `helm dependency update` does) instead of failing on it or shipping it."""
-    env = {**home, "HELM_BIN": str(helm_path("3.17.3"))}
+    env = {**home, "HELM_BIN": str(helm_path(version))}
     spec = tmp_path / "spec.yaml"
     spec.write_text(research_spec())
     assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
     chart = tmp_path / "deep-research"
-    run_helm(helm_path("3.17.3"), "dependency", "build", str(chart), env=home)
+    run_helm(helm_path(version), "dependency", "build", str(chart), env=home)
     spec.write_text(research_spec("postgresql"))
     assert helmgen_cli("generate", str(spec), cwd=tmp_path, env=env).returncode == 0
     assert (chart / "charts" / "msgbus-1.3.0.tgz").exists()  # kept: not helmgen's file
@@ -368,8 +370,8 @@ def test_a_dependency_dropped_from_the_spec_leaves_no_subchart_behind(tmp_path: 
     assert sorted(p.name for p in (chart / "charts").iterdir()) == ["sqldb-16.4.2.tgz"]
     with tarfile.open(tmp_path / "repo" / "deep-research-0.4.0.tgz") as t:
         assert not [n for n in t.getnames() if "msgbus" in n]
-    run_helm(helm_path("3.17.3"), "lint", "--strict", str(chart), env=home)
-    objs = template(helm_path("4.3.1"), chart, env=home)
+    run_helm(helm_path(version), "lint", "--strict", str(chart), env=home)
+    objs = template(helm_path(version), chart, env=home)
     assert set(by_kind(sub_objects(objs), "Service")) == {"rel-postgresql", "rel-postgresql-hl"}
 
 
@@ -403,3 +405,15 @@ def test_an_environment_may_not_say_enabled_twice_differently(tmp_path: Path) ->
     assert (f"{spec}:38:39: environments.dev.dependencies.nats.values.enabled: contradicts "
             "environments.dev.dependencies.nats.enabled (false) (set enabled once)\n") in proc.stderr
     assert "1 problem found" in proc.stderr
+
+
+@pytest.mark.parametrize("repository,ok", [("oci://registry.example.org:0/charts", False),
+                                           ("https://charts.example.org:70000", False),
+                                           ("https://charts.example.org:8443/stable", True),
+                                           ("oci://127.0.0.1:5000/charts", True)])
+def test_repository_ports(tmp_path: Path, repository: str, ok: bool) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(research_spec("postgresql").replace(f"file://{CHARTS / 'sqldb'}", repository))
+    proc = helmgen_cli("validate", str(spec))
+    assert (proc.returncode == 0) is ok, proc.stderr
+    assert ok or f"dependencies.postgresql.repository: '{repository}' has an invalid port" in proc.stderr

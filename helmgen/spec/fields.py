@@ -678,8 +678,10 @@ def _repository_check(text: str) -> str | None:
             return "holds credentials, which Chart.yaml would carry to everyone who gets the chart: log in " \
                    "with helm registry login or helm repo add --username instead"
         try:
-            url.port
-        except ValueError:
+            port = url.port
+        except ValueError:  # out of range or not a number
+            port = 0
+        if port == 0:
             return "has an invalid port"
     return None
 
