@@ -203,8 +203,14 @@ def _fetch_dependencies(chart: Path, plain_http: bool) -> None:
     from helmgen.helm import build_dependencies, missing_dependencies
 
     missing = missing_dependencies(str(chart))
+    stale = [m for m in missing if m.endswith(" (not in Chart.yaml)")]
+    if len(stale) < len(missing):
+        click.echo(f"helmgen: fetching the dependencies charts/ lacks: "
+                   f"{', '.join(m for m in missing if m not in stale)}", err=True)
+    if stale:
+        click.echo(f"helmgen: charts/ holds subcharts Chart.yaml no longer names, which Helm would still "
+                   f"install: {', '.join(s.removesuffix(' (not in Chart.yaml)') for s in stale)}", err=True)
     if missing:
-        click.echo(f"helmgen: fetching the dependencies charts/ lacks: {', '.join(missing)}", err=True)
         click.echo(f"helmgen: ran {build_dependencies(str(chart), plain_http)}", err=True)
 
 
@@ -518,8 +524,10 @@ def deploy(spec: str, env: str | None, release: str | None, output: str | None, 
     _check_release(name)
     chart = (Path(output) if output is not None else _deploy_dir(name)) / model.name
     try:
-        write_chart(render_chart(model), chart)
+        write_chart(render_chart(model if output is not None else _local_paths_resolved(model)), chart)
         major = major_version()
+        if model.dependencies:  # helm upgrade and helm template need the subcharts in charts/
+            _fetch_dependencies(chart, "--plain-http" in helm_args)
     except WriteError as exc:
         _fail(f"{exc}\nnothing deployed.", 2)
     except HelmError as exc:

@@ -292,7 +292,7 @@ def test_helmgen_template_with_a_file_dependency(tmp_path: Path, home: dict[str,
     spec = write_spec(tmp_path, spec_text(f"file://{KVSTORE}"))
     proc = helmgen_cli("template", str(spec), env={**home, "HELM_BIN": str(helm_path("3.17.3"))})
     assert proc.returncode == 0, proc.stderr
-    assert "helmgen: ran helm dependency update" in proc.stderr
+    assert "helmgen: ran helm dependency build\n" in proc.stderr
     assert list(by_kind(kv_objects([d for d in yaml.safe_load_all(proc.stdout) if d]), "Service")) == ["sys-cache"]
 
 

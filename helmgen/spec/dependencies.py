@@ -90,6 +90,10 @@ def environment_dependencies(name: str, env: dict[str, Any], base: dict[str, Dep
                     ("dependencies: " + ", ".join(base) if base else "declare it under the top-level dependencies"))
             continue
         d = base[key]
+        inner = o.get("values")
+        if "enabled" in o and isinstance(inner, dict) and "enabled" in inner and inner["enabled"] != o["enabled"]:
+            ctx.err(ctx.at(f"{path}.values.enabled"), f"{path}.values.enabled",
+                    f"contradicts {path}.enabled ({str(o['enabled']).lower()})", "set enabled once")
         values = _merge(d.values, o.get("values", {}))
         enabled = o.get("enabled", values.pop("enabled", d.enabled))
         if not isinstance(enabled, bool):

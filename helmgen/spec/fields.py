@@ -801,6 +801,19 @@ def _repository_check(text: str) -> str | None:
         return "is not a chart repository URL"
     if m.group(1) != "file" and not re.match(r"[^/?#\s]+", m.group(2)):
         return "has no host"
+    if m.group(1) != "file":
+        from urllib.parse import urlsplit
+
+        url = urlsplit(text)
+        if url.username is not None or url.password is not None:  # Chart.yaml would carry them
+            return "holds credentials, which Chart.yaml would carry to everyone who gets the chart: log in " \
+                   "with helm registry login or helm repo add --username instead"
+        try:
+            port = url.port
+        except ValueError:  # out of range or not a number
+            port = 0
+        if port == 0:
+            return "has an invalid port"
     return None
 
 
