@@ -15,7 +15,8 @@ agentValues track name; returns YAML {image, env, config}.
 {{- $a := index . 0 -}}
 {{- $t := index . 1 -}}
 {{- $img := deepCopy ($a.image | default dict) -}}
-{{- with $t.image }}{{ $img = mergeOverwrite $img (deepCopy .) }}{{ if not (hasKey . "digest") }}{{ $_ := set $img "digest" "" }}{{ end }}{{ end -}}
+{{- /* a track's image replaces the agent's (its empty tag means the appVersion, as under Argo); only pullPolicy carries over */ -}}
+{{- with $t.image }}{{ $img = merge (deepCopy .) (dict "pullPolicy" $img.pullPolicy) }}{{ end -}}
 {{- with $t.tag }}{{ $_ := set $img "tag" (toString .) }}{{ $_ := set $img "digest" "" }}{{ end -}}
 {{- $env := $a.env | default dict -}}
 {{- with $t.env }}{{ $env = mergeOverwrite (deepCopy $env) (deepCopy .) }}{{ end -}}
@@ -81,7 +82,12 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $version := dict "image" $a.image "env" $a.env "config" $a.config -}}
 {{- with index $s 1 -}}
 {{- $version = include "agentgen.trackVersion" (list $a . $e.name) | fromYaml -}}
-{{- $vals = merge (dict "image" $version.image "env" $version.env "config" $version.config) $a -}}
+{{- /* set, not merge: merge would fill the version's empty tag or digest from the agent's */ -}}
+{{- $vals = dict -}}
+{{- range $k, $v := $a }}{{ $_ := set $vals $k $v }}{{ end -}}
+{{- $_ := set $vals "image" $version.image -}}
+{{- $_ := set $vals "env" $version.env -}}
+{{- $_ := set $vals "config" $version.config -}}
 {{- end -}}
 {{- $sel := $e.selectorLabels -}}
 {{- $podLabels := deepCopy $e.podLabels -}}
