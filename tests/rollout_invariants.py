@@ -84,12 +84,9 @@ def invariant_problems(objs: list[dict[str, Any]]) -> list[str]:
     # autoscalers: a target that exists, has no replicas field, and is targeted once
     targets: dict[str, list[str]] = {}
     for o in objs:
-        if o["kind"] == "HorizontalPodAutoscaler":
-            ref = o["spec"]["scaleTargetRef"]
-        elif o["kind"] == "ScaledObject":
-            ref = o["spec"]["scaleTargetRef"]
-        else:
+        if o["kind"] not in ("HorizontalPodAutoscaler", "ScaledObject"):
             continue
+        ref = o["spec"]["scaleTargetRef"]
         targets.setdefault(ref["name"], []).append(f"{o['kind']} {o['metadata']['name']}")
         w = kinds.get(ref["name"])
         if w is None:

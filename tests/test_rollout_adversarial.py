@@ -123,3 +123,36 @@ def test_native_and_argo_canary_run_the_same_image(tmp_path: Path, helm: Path) -
     a = by_kind(template(helm, chart_of(tmp_path, argo, "argo")), "Rollout")["rel-planner"]
     assert image_of(a) == image_of(n) == "ghcr.io/acme/planner-next:1.8.2"
     assert labels_of(a)["agentgen.io/revision"] == labels_of(n)["agentgen.io/revision"]
+
+
+DIGEST = "sha256:" + "a" * 64
+PINNED = f"""
+apiVersion: agentgen/v1
+name: pinned
+version: 0.1.0
+appVersion: 1.8.2
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0.0@{DIGEST}
+    port: 8080
+    replicas: 3
+    rollout:
+      strategy: canary
+      ENGINE
+      canary: {{tag: 1.1.0, MOVES}}
+"""
+
+
+@pytest.mark.parametrize("engine", ["native", "argo"])
+def test_canary_tag_over_a_pinned_digest_runs_the_new_tag(tmp_path: Path, helm: Path, engine: str) -> None:
+    """A canary's `tag` replaces the agent's tag and digest on both engines: a kept digest would win over the
+    tag at pull time, so the canary would silently run the stable's image."""
+    moves = "weight: 30" if engine == "native" else "steps: [{setWeight: 30}, {pause: {}}]"
+    spec = PINNED.replace("ENGINE", f"engine: {engine}").replace("MOVES", moves)
+    objs = template(helm, chart_of(tmp_path, spec))
+    assert_sound(objs)
+    if engine == "native":
+        canary = by_kind(objs, "Deployment")["rel-api-canary"]
+    else:
+        canary = by_kind(objs, "Rollout")["rel-api"]
+    assert image_of(canary) == "ghcr.io/acme/api:1.1.0"
