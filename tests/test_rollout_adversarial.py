@@ -156,3 +156,88 @@ def test_canary_tag_over_a_pinned_digest_runs_the_new_tag(tmp_path: Path, helm: 
     else:
         canary = by_kind(objs, "Rollout")["rel-api"]
     assert image_of(canary) == "ghcr.io/acme/api:1.1.0"
+
+
+BAD_HEAD = """\
+apiVersion: agentgen/v1
+name: bad
+version: 0.1.0
+appVersion: 1.8.2
+agents:
+  a:
+    image: ghcr.io/acme/a:1.8.2
+    port: 8080
+"""
+
+# (the agent's extra lines, the problems printed): each a positioned error, exit 2, nothing written
+BAD: dict[str, tuple[str, list[str]]] = {
+    "weight-above-100": ("    rollout: {strategy: canary, canary: {tag: '2', weight: 101}}\n",
+                         ["bad.yaml:9:60: agents.a.rollout.canary.weight: 101 is out of range"]),
+    "weight-negative": ("    rollout: {strategy: canary, canary: {tag: '2', weight: -1}}\n",
+                        ["bad.yaml:9:60: agents.a.rollout.canary.weight: -1 is out of range"]),
+    "unknown-active-slot": ("    rollout: {strategy: blueGreen, blueGreen: {active: cyan, green: {tag: '2'}}}\n",
+                            ["bad.yaml:9:56: agents.a.rollout.blueGreen.active: 'cyan' is not allowed"]),
+    "canary-same-tag": ("    rollout: {strategy: canary, canary: {tag: 1.8.2, weight: 10}}\n",
+                        ["bad.yaml:9:33: agents.a.rollout.canary: is identical to the stable version"]),
+    # `repo` with no tag is repo:<appVersion>, here the stable's own image
+    "canary-untagged-image-is-the-stable": (
+        "    rollout: {strategy: canary, canary: {image: ghcr.io/acme/a, weight: 10}}\n",
+        ["bad.yaml:9:33: agents.a.rollout.canary: is identical to the stable version"]),
+    "blue-untagged-equals-green": (
+        "    rollout: {strategy: blueGreen, blueGreen: {active: blue, blue: {image: ghcr.io/acme/a}, green: {}}}\n",
+        ["bad.yaml:9:36: agents.a.rollout.blueGreen: blue and green are identical"]),
+    "blue-equals-green": ("    rollout: {strategy: blueGreen, blueGreen: {active: blue, blue: {env: {A: x}}, "
+                          "green: {env: {A: x}}}}\n",
+                          ["bad.yaml:9:36: agents.a.rollout.blueGreen: blue and green are identical"]),
+    "canary-on-cronjob": ("    schedule: '@daily'\n    rollout: {strategy: canary, canary: {tag: '2', weight: 5}}\n",
+                          ["bad.yaml:10:5: agents.a.rollout: applies to a Deployment or StatefulSet, not to a "
+                           "CronJob"]),
+    "canary-on-job": ("    kind: Job\n    rollout: {strategy: canary, canary: {tag: '2', weight: 5}}\n",
+                      ["bad.yaml:10:5: agents.a.rollout: applies to a Deployment or StatefulSet, not to a Job"]),
+    "statefulset-canary": ("    state: {size: 1Gi}\n    rollout: {strategy: canary, canary: {tag: '2', weight: 5}}\n",
+                           ["bad.yaml:10:15: agents.a.rollout.strategy: canary is not possible for a StatefulSet"]),
+    "step-with-both": ("    rollout: {strategy: canary, engine: argo, canary: {tag: '2', "
+                       "steps: [{setWeight: 5, pause: {}}]}}\n",
+                       ["bad.yaml:9:74: agents.a.rollout.canary.steps[0]: gives setWeight and pause"]),
+    "step-weight-out-of-range": (
+        "    rollout: {strategy: canary, engine: argo, canary: {tag: '2', steps: [{setWeight: 150}]}}\n",
+        ["bad.yaml:9:86: agents.a.rollout.canary.steps[0].setWeight: 150 is out of range"]),
+    "steps-not-a-list": ("    rollout: {strategy: canary, engine: argo, canary: {tag: '2', steps: {setWeight: 5}}}\n",
+                         ["bad.yaml:9:73: agents.a.rollout.canary.steps: expected a list, got a mapping"]),
+    "analysis-without-query": (
+        "    rollout: {strategy: canary, engine: argo, canary: {tag: '2', steps: [{setWeight: 5}]},\n"
+        "              analysis: {prometheus: 'http://p:9090', maxErrorRate: 0.01}}\n",
+        ["bad.yaml:10:25: agents.a.rollout.analysis.query: is required"]),
+    "analysis-without-threshold": (
+        "    rollout: {strategy: canary, engine: argo, canary: {tag: '2', steps: [{setWeight: 5}]},\n"
+        "              analysis: {prometheus: 'http://p:9090', query: up}}\n",
+        ["bad.yaml:10:25: agents.a.rollout.analysis.maxErrorRate: is required"]),
+    "metric-min-and-max": (
+        "    rollout: {strategy: canary, engine: argo, canary: {tag: '2', steps: [{setWeight: 5}]},\n"
+        "              analysis: {prometheus: 'http://p:9090', metrics: [{name: m, query: up, min: 1, max: 2}]}}\n",
+        ["bad.yaml:10:65: agents.a.rollout.analysis.metrics[0]: gives min and max together"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_rollout_input_is_a_positioned_error_and_writes_nothing(tmp_path: Path, case: str) -> None:
+    from tests.conftest import helmgen_cli
+
+    extra, expected = BAD[case]
+    (tmp_path / "bad.yaml").write_text(BAD_HEAD + extra)
+    proc = helmgen_cli("generate", "bad.yaml", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    for want in expected:
+        assert any(line.startswith(want) for line in lines), f"{want!r} not in:\n{proc.stderr}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_images_lists_an_untagged_canary_with_the_app_version(tmp_path: Path) -> None:
+    from tests.conftest import helmgen_cli
+
+    (tmp_path / "spec.yaml").write_text(textwrap.dedent(SHOP).lstrip())
+    proc = helmgen_cli("images", "spec.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ghcr.io/acme/planner-next:1.8.2" in proc.stdout.splitlines()
