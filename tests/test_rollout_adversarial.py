@@ -241,3 +241,37 @@ def test_images_lists_an_untagged_canary_with_the_app_version(tmp_path: Path) ->
     proc = helmgen_cli("images", "spec.yaml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "ghcr.io/acme/planner-next:1.8.2" in proc.stdout.splitlines()
+
+
+BUDGETED = """
+apiVersion: agentgen/v1
+name: pdb
+version: 0.1.0
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0.0
+    ports: {http: 8080, metrics: 9100}
+    replicas: 4
+    disruption: {minAvailable: 3}
+    monitoring: {port: metrics}
+    rollout:
+      strategy: canary
+      canary: {tag: 1.1.0, weight: 10}
+"""
+
+
+def test_a_canary_budget_never_forbids_every_eviction(tmp_path: Path, helm: Path) -> None:
+    """The agent's minAvailable (3, sized for its 4 stable pods) on the 1-pod canary would let no canary pod be
+    evicted, so node drains would stall: the canary's budget lets one pod go at a time; the stable keeps the
+    agent's."""
+    objs = template(helm, chart_of(tmp_path, BUDGETED))
+    assert_sound(objs)
+    pdbs = by_kind(objs, "PodDisruptionBudget")
+    assert by_kind(objs, "Deployment")["rel-api-canary"]["spec"]["replicas"] == 1
+    assert pdbs["rel-api"]["spec"]["minAvailable"] == 3
+    canary_budget = pdbs["rel-api-canary"]["spec"]
+    assert canary_budget == {"maxUnavailable": 1, "selector": canary_budget["selector"]}
+    # the canary's pods are scraped like the stable's
+    deployments = by_kind(objs, "Deployment")
+    annotations = [deployments[n]["spec"]["template"]["metadata"]["annotations"] for n in ("rel-api", "rel-api-canary")]
+    assert all(a["prometheus.io/port"] == "9100" and a["prometheus.io/scrape"] == "true" for a in annotations)
