@@ -111,6 +111,46 @@ def invariant_problems(objs: list[dict[str, Any]]) -> list[str]:
                     host = e["value"].split("://", 1)[1].split(":", 1)[0].split("/", 1)[0]
                     if host not in services:
                         problems.append(f"{name}: {e['name']}={e['value']} names no rendered Service")
+    # a ServiceMonitor scrapes each pod through one Service only (else every sample counts twice); an Argo
+    # preview Service is left out: Argo sets its selector at run time, and the analysis queries it by name
+    argo_previews = {(o["spec"]["strategy"].get("blueGreen") or {}).get("previewService")
+                     for o in objs if o["kind"] == "Rollout"}
+    for sm in (o for o in objs if o["kind"] == "ServiceMonitor"):
+        chosen = [svc for svc in services.values() if svc["metadata"]["name"] not in argo_previews
+                  and selects(sm["spec"]["selector"], svc["metadata"].get("labels", {}))]
+        for name, lab in labels.items():
+            via = [svc["metadata"]["name"] for svc in chosen if svc["spec"].get("selector")
+                   and selects(svc["spec"]["selector"], lab)]
+            if len(via) > 1:
+                problems.append(f"ServiceMonitor {sm['metadata']['name']}: scrapes {name} through {via}")
+    # HTTPRoute backends are rendered Services; weights, when given, add up to 100
+    for route in (o for o in objs if o["kind"] == "HTTPRoute"):
+        for rule in route["spec"].get("rules", []):
+            refs = rule.get("backendRefs", [])
+            for ref in refs:
+                if ref["name"] not in services:
+                    problems.append(f"HTTPRoute {route['metadata']['name']}: backend {ref['name']} is not rendered")
+            weights = [ref["weight"] for ref in refs if "weight" in ref]
+            if weights and sum(weights) != 100:
+                problems.append(f"HTTPRoute {route['metadata']['name']}: weights {weights} do not add up to 100")
+    # an Argo Rollout names rendered Services and AnalysisTemplates
+    analyses = {o["metadata"]["name"] for o in objs if o["kind"] == "AnalysisTemplate"}
+    for ro in (o for o in objs if o["kind"] == "Rollout"):
+        strategy = ro["spec"]["strategy"]
+        bg = strategy.get("blueGreen") or {}
+        for svc in (bg.get("activeService"), bg.get("previewService")):
+            if svc and svc not in services:
+                problems.append(f"Rollout {ro['metadata']['name']}: Service {svc} is not rendered")
+        runs = [(strategy.get("canary") or {}).get("analysis"), bg.get("prePromotionAnalysis")]
+        for run in filter(None, runs):
+            for t in run.get("templates", []):
+                if t["templateName"] not in analyses:
+                    problems.append(f"Rollout {ro['metadata']['name']}: AnalysisTemplate {t['templateName']} "
+                                    "is not rendered")
+            for arg in run.get("args", []):
+                if arg.get("name") == "service" and arg.get("value") not in services:
+                    problems.append(f"Rollout {ro['metadata']['name']}: analysis service {arg.get('value')} "
+                                    "is not rendered")
     # every ConfigMap a pod mounts is rendered
     cms = {o["metadata"]["name"] for o in objs if o["kind"] == "ConfigMap"}
     for name, t in templates.items():

@@ -275,3 +275,94 @@ def test_a_canary_budget_never_forbids_every_eviction(tmp_path: Path, helm: Path
     deployments = by_kind(objs, "Deployment")
     annotations = [deployments[n]["spec"]["template"]["metadata"]["annotations"] for n in ("rel-api", "rel-api-canary")]
     assert all(a["prometheus.io/port"] == "9100" and a["prometheus.io/scrape"] == "true" for a in annotations)
+
+
+def matrix_spec() -> dict[str, Any]:
+    """One chart, 24 rollout agents: each engine and strategy with six mixes of scaling (none, HPA, KEDA),
+    exposure (none, Ingress, Gateway), monitoring (annotations, ServiceMonitor) and config (none, restart,
+    live, the track changing the files), half the Argo ones with several analysis metrics; and a caller of all."""
+    mixes = [("none", "none", False, "none"), ("hpa", "ingress", True, "restart"), ("keda", "gateway", False, "live"),
+             ("hpa", "gateway", True, "none"), ("keda", "ingress", True, "restart"), ("none", "gateway", True, "live")]
+    agents: dict[str, Any] = {}
+    i = 0
+    for engine in ("native", "argo"):
+        for strategy in ("canary", "blueGreen"):
+            for scaling, expose, sm, reload in mixes:
+                name = f"{engine[0]}{strategy[0]}{i}"
+                i += 1
+                a: dict[str, Any] = {"image": f"ghcr.io/acme/{name}:1.0.0", "ports": {"http": 8080, "metrics": 9100},
+                                     "replicas": 3, "env": {"MODEL": "big"},
+                                     "monitoring": {"port": "metrics", "serviceMonitor": sm}}
+                track: dict[str, Any] = {"tag": "1.1.0", "env": {"MODEL": "small"}}
+                if reload != "none":
+                    a["config"] = {"reload": reload, "files": {"p.yaml": "one"}}
+                    track["config"] = {"files": {"p.yaml": "two"}}
+                if scaling == "hpa":
+                    a["scaling"] = {"minReplicas": 2, "maxReplicas": 5, "cpu": 60}
+                elif scaling == "keda":
+                    a["scaling"] = {"engine": "keda", "minReplicas": 1, "maxReplicas": 5, "triggers": [
+                        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "60"}}]}
+                if expose == "ingress":
+                    a["expose"] = {"host": f"{name}.example.com"}
+                elif expose == "gateway":
+                    a["expose"] = {"gateway": {"name": "gw", "namespace": "infra"}, "host": f"{name}.example.com"}
+                rollout: dict[str, Any] = {"strategy": strategy, "engine": engine}
+                if strategy == "canary":
+                    moves = {"weight": 34} if engine == "native" else {"steps": [{"setWeight": 34}, {"pause": {}}]}
+                    rollout["canary"] = {**track, **moves}
+                else:
+                    rollout["blueGreen"] = {"active": "blue", "blue": {}, "green": track}
+                if engine == "argo" and i % 2:
+                    rollout["analysis"] = {"prometheus": "http://prometheus.monitoring:9090", "metrics": [
+                        {"name": "error-rate", "query": 'sum(rate(e{service="{{args.service}}"}[2m]))', "max": 0.01},
+                        {"name": "score", "query": 'avg(s{service="{{args.service}}"})', "min": 0.8,
+                         "interval": "5m", "count": 3, "failureLimit": 1}]}
+                a["rollout"] = rollout
+                agents[name] = a
+    agents["caller"] = {"image": "ghcr.io/acme/caller:1.0.0", "port": 8080, "talksTo": sorted(agents)}
+    return {"apiVersion": "agentgen/v1", "name": "matrix", "version": "0.1.0", "appVersion": "1.0.0",
+            "agents": agents}
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import yaml
+
+    return chart_of(tmp_path_factory.mktemp("matrix"), yaml.safe_dump(matrix_spec(), sort_keys=False), "matrix")
+
+
+def test_every_mix_of_rollout_and_features_is_valid(matrix: Path, helm: Path) -> None:
+    objs = template(helm, matrix, release=LONG_RELEASE)
+    assert_sound(objs)
+    run_helm(helm, "lint", "--strict", str(matrix))
+    # callers reach every agent through its live Service, never a track's
+    caller = by_kind(objs, "Deployment")[f"{LONG_RELEASE}-caller"]
+    urls = {e["name"]: e["value"] for e in caller["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert len(urls) == 24
+    for name, url in urls.items():
+        assert url == f"http://{LONG_RELEASE}-{name[:-4].lower()}:8080"
+
+
+def test_every_mix_switches_by_value(matrix: Path, helm: Path) -> None:
+    """Every blue-green agent switched to green and every native canary moved to weight 100: still valid, and a
+    native blue-green switch changes only its Services' selectors."""
+    spec = matrix_spec()
+    sets: list[str] = []
+    for name, a in spec["agents"].items():
+        if "blueGreen" in a.get("rollout", {}):
+            sets += ["--set", f"agents.{name}.rollout.blueGreen.active=green"]
+    before = template(helm, matrix)
+    after = template(helm, matrix, *sets)
+    assert_sound(after)
+    changed = {(o["kind"], o["metadata"]["name"]) for o in after if o not in before}
+    native_bg = {n for n, a in spec["agents"].items() if a.get("rollout", {}).get("strategy") == "blueGreen"
+                 and a["rollout"]["engine"] == "native"}
+    for kind, name in changed:
+        agent = name.removeprefix("rel-").removesuffix("-preview")
+        if agent in native_bg:
+            assert kind == "Service", (kind, name)
+    assert {("Service", f"rel-{n}{s}") for n in native_bg for s in ("", "-preview")} <= changed
+    canaries = [n for n, a in spec["agents"].items() if a.get("rollout", {}).get("strategy") == "canary"
+                and a["rollout"]["engine"] == "native"]
+    full = template(helm, matrix, *[x for n in canaries for x in ("--set", f"agents.{n}.rollout.canary.weight=100")])
+    assert_sound(full)
