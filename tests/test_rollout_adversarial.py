@@ -366,3 +366,63 @@ def test_every_mix_switches_by_value(matrix: Path, helm: Path) -> None:
                 and a["rollout"]["engine"] == "native"]
     full = template(helm, matrix, *[x for n in canaries for x in ("--set", f"agents.{n}.rollout.canary.weight=100")])
     assert_sound(full)
+
+
+def test_a_long_full_name_override_keeps_every_track_apart(shop: Path, helm: Path) -> None:
+    """fullnameOverride of 63 characters: every name is shortened, and the stable, canary, blue, green, preview
+    and per-track config names stay distinct and valid."""
+    objs = template(helm, shop, "--set", "fullnameOverride=" + "x" * 63)
+    assert_sound(objs)
+    deployments = by_kind(objs, "Deployment")
+    assert len(deployments) == 5
+    assert all(len(n) <= 63 for n in deployments)
+    assert len({o["metadata"]["name"] for o in objs if o["kind"] == "Service"}) == 4  # 3 live + 1 preview
+
+
+ENVIRONMENTS = """
+apiVersion: agentgen/v1
+name: env
+version: 0.1.0
+appVersion: 2.0.0
+defaults:
+  rollout: {strategy: canary, canary: {weight: 20}}
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0.0
+    port: 8080
+    replicas: 5
+    config: {files: {p.yaml: "a"}}
+    scaling: {minReplicas: 5, maxReplicas: 10, cpu: 50}
+  front:
+    image: ghcr.io/acme/front:1.0.0
+    port: 8080
+    talksTo: [api]
+environments:
+  prod:
+    agents:
+      api:
+        rollout: {canary: {image: ghcr.io/acme/api-next, config: {files: {p.yaml: "b"}}}}
+"""
+
+
+def test_an_environment_starts_a_canary_from_defaults_without_touching_the_stable(tmp_path: Path,
+                                                                                   helm: Path) -> None:
+    """`defaults` make every agent a canary agent with weight 20 and no version (so no canary runs); the prod
+    environment gives api a canary image and config: the canary runs (1 pod of ceil(5 × 20%)), with its own
+    ConfigMap and the appVersion tag, and the stable's pod template stays byte for byte the same, so it
+    does not restart."""
+    chart = chart_of(tmp_path, ENVIRONMENTS)
+    base = template(helm, chart)
+    prod = template(helm, chart, "-f", str(chart / "values-prod.yaml"))
+    assert_sound(base)
+    assert_sound(prod)
+    assert sorted(by_kind(base, "Deployment")) == ["rel-api", "rel-front"]
+    deployments = by_kind(prod, "Deployment")
+    assert sorted(deployments) == ["rel-api", "rel-api-canary", "rel-front"]
+    assert deployments["rel-api"] == by_kind(base, "Deployment")["rel-api"]
+    canary = deployments["rel-api-canary"]
+    assert canary["spec"]["replicas"] == 1
+    assert image_of(canary) == "ghcr.io/acme/api-next:2.0.0"
+    assert by_kind(prod, "ConfigMap")["rel-api-canary-config"]["data"] == {"p.yaml": "b"}
+    assert by_kind(prod, "ConfigMap")["rel-api-config"]["data"] == {"p.yaml": "a"}
+    assert by_kind(prod, "HorizontalPodAutoscaler")["rel-api"]["spec"]["scaleTargetRef"]["name"] == "rel-api"
