@@ -426,3 +426,53 @@ def test_an_environment_starts_a_canary_from_defaults_without_touching_the_stabl
     assert by_kind(prod, "ConfigMap")["rel-api-canary-config"]["data"] == {"p.yaml": "b"}
     assert by_kind(prod, "ConfigMap")["rel-api-config"]["data"] == {"p.yaml": "a"}
     assert by_kind(prod, "HorizontalPodAutoscaler")["rel-api"]["spec"]["scaleTargetRef"]["name"] == "rel-api"
+
+
+PUBLIC = """
+apiVersion: agentgen/v1
+name: pub
+version: 0.1.0
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0.0
+    port: 8080
+    replicas: 2
+    service:
+      type: LoadBalancer
+      annotations: {external-dns.alpha.kubernetes.io/hostname: api.example.com}
+    expose: {gateway: {name: gw, namespace: infra}, host: api.example.com}
+    rollout:
+      strategy: canary
+      ENGINE
+      canary: {tag: 1.1.0, MOVES}
+  bg:
+    image: ghcr.io/acme/bg:1.0.0
+    port: 8080
+    service:
+      type: LoadBalancer
+      annotations: {external-dns.alpha.kubernetes.io/hostname: bg.example.com}
+    rollout:
+      strategy: blueGreen
+      ENGINE
+      blueGreen: {active: blue, green: {tag: "2"}}
+"""
+
+
+@pytest.mark.parametrize("engine", ["native", "argo"])
+def test_only_the_live_service_takes_the_agents_service_type_and_annotations(tmp_path: Path, helm: Path,
+                                                                             engine: str) -> None:
+    """A LoadBalancer agent with an external-dns hostname: only its live Service is a LoadBalancer with that
+    annotation. The preview and a gateway canary's per-track Services are ClusterIP without it (else each would
+    be a second paid load balancer claiming the same DNS name as the live one)."""
+    moves = "weight: 30" if engine == "native" else "steps: [{setWeight: 30}]"
+    objs = template(helm, chart_of(tmp_path, PUBLIC.replace("ENGINE", f"engine: {engine}").replace("MOVES", moves)))
+    assert_sound(objs)
+    services = by_kind(objs, "Service")
+    extra = {"rel-bg-preview"} | ({"rel-api-stable", "rel-api-canary"} if engine == "native" else set())
+    assert set(services) == {"rel-api", "rel-bg"} | extra
+    for live in ("rel-api", "rel-bg"):
+        assert services[live]["spec"]["type"] == "LoadBalancer"
+        assert "external-dns.alpha.kubernetes.io/hostname" in services[live]["metadata"]["annotations"]
+    for name in extra:
+        assert services[name]["spec"]["type"] == "ClusterIP", name
+        assert not services[name]["metadata"].get("annotations"), name
