@@ -476,3 +476,33 @@ def test_only_the_live_service_takes_the_agents_service_type_and_annotations(tmp
     for name in extra:
         assert services[name]["spec"]["type"] == "ClusterIP", name
         assert not services[name]["metadata"].get("annotations"), name
+
+
+VALUES_FILE_AGENT = """
+agents:
+  extra:
+    image: {repository: ghcr.io/acme/extra, tag: "1.0.0"}
+    ports: {http: {port: 8080}}
+    replicas: 4
+    disruption: {minAvailable: 3}
+    expose: {gateway: {name: gw, namespace: infra}, host: extra.example.com}
+    rollout:
+      strategy: canary
+      canary: {image: {repository: ghcr.io/acme/extra-next}, weight: 25}
+"""
+
+
+def test_a_values_file_canary_agent_takes_the_app_version_and_its_own_budget(shop: Path, helm: Path,
+                                                                             tmp_path: Path) -> None:
+    values = tmp_path / "extra.yaml"
+    values.write_text(textwrap.dedent(VALUES_FILE_AGENT).lstrip())
+    objs = template(helm, shop, "-f", str(values))
+    assert_sound(objs)
+    deployments = by_kind(objs, "Deployment")
+    assert image_of(deployments["rel-extra"]) == "ghcr.io/acme/extra:1.0.0"
+    assert image_of(deployments["rel-extra-canary"]) == "ghcr.io/acme/extra-next:1.8.2"
+    assert deployments["rel-extra-canary"]["spec"]["replicas"] == 1
+    assert by_kind(objs, "PodDisruptionBudget")["rel-extra-canary"]["spec"]["maxUnavailable"] == 1
+    route = by_kind(objs, "HTTPRoute")["rel-extra"]
+    assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [
+        ("rel-extra-stable", 75), ("rel-extra-canary", 25)]
