@@ -506,3 +506,46 @@ def test_a_values_file_canary_agent_takes_the_app_version_and_its_own_budget(sho
     route = by_kind(objs, "HTTPRoute")["rel-extra"]
     assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [
         ("rel-extra-stable", 75), ("rel-extra-canary", 25)]
+
+
+PROMOTABLE = f"""\
+apiVersion: agentgen/v1
+name: pr
+version: 0.1.0
+appVersion: 1.8.2
+agents:
+  # the planner
+  planner:
+    image: ghcr.io/acme/planner:1.7.0@{DIGEST}
+    port: 8080
+    replicas: 4
+    env: {{MODEL: big}}
+    config: {{files: {{p.yaml: one}}}}
+    rollout:
+      strategy: canary
+      canary:
+        VERSION   # the new version
+        weight: 10
+        env: {{MODEL: small}}
+        config: {{files: {{p.yaml: two}}}}
+"""
+
+
+@pytest.mark.parametrize("version", ["image: ghcr.io/acme/planner-next", "tag: 1.9.0"])
+def test_promotion_makes_the_stable_run_exactly_what_the_canary_ran(tmp_path: Path, helm: Path, version: str) -> None:
+    """An untagged canary image or a canary tag over a pinned digest: after `helmgen promote`, the stable's pod
+    template (image, env, revision) is the canary's before it."""
+    from tests.conftest import helmgen_cli
+
+    spec = tmp_path / "pr.yaml"
+    spec.write_text(PROMOTABLE.replace("VERSION", version))
+    before = by_kind(template(helm, generate(spec, tmp_path / "before")), "Deployment")["rel-planner-canary"]
+    proc = helmgen_cli("promote", str(spec), "planner")
+    assert proc.returncode == 0, proc.stderr
+    after = by_kind(template(helm, generate(spec, tmp_path / "after")), "Deployment")["rel-planner"]
+    for w in (before, after):
+        w["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = None  # the ConfigMap's name differs
+        w["spec"]["template"]["spec"]["volumes"] = None
+        w["spec"]["template"]["metadata"]["labels"].pop("agentgen.io/track")
+    assert image_of(after) == image_of(before) != ""
+    assert after["spec"]["template"] == before["spec"]["template"]
