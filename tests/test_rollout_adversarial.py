@@ -549,3 +549,56 @@ def test_promotion_makes_the_stable_run_exactly_what_the_canary_ran(tmp_path: Pa
         w["spec"]["template"]["metadata"]["labels"].pop("agentgen.io/track")
     assert image_of(after) == image_of(before) != ""
     assert after["spec"]["template"] == before["spec"]["template"]
+
+
+BAD_ENVIRONMENTS = """\
+apiVersion: agentgen/v1
+name: en
+version: 0.1.0
+agents:
+  db:
+    image: ghcr.io/acme/db:1.0.0
+    port: 5432
+    state: {size: 1Gi}
+  api:
+    image: ghcr.io/acme/api:1.0.0
+    port: 8080
+    rollout:
+      strategy: blueGreen
+      blueGreen: {active: blue, green: {tag: "2"}}
+  c:
+    image: ghcr.io/acme/c:1.0.0
+    port: 8080
+    rollout: {strategy: canary, canary: {tag: "2", weight: 5}}
+environments:
+  prod:
+    agents:
+      db: {rollout: {strategy: canary, canary: {tag: "2", weight: 10}}}
+      api: {rollout: {blueGreen: {active: purple}}}
+      c: {rollout: {canary: {weight: 300}}}
+  dev:
+    agents:
+      c: {rollout: {canary: {tag: 1.0.0}}}
+      api: {rollout: {blueGreen: {green: {tag: 1.0.0}}}}
+"""
+
+
+def test_bad_rollouts_in_environments_are_positioned_errors(tmp_path: Path) -> None:
+    """An environment's override is checked as the merged agent: a StatefulSet given a canary, an unknown slot, a
+    weight out of range, a canary or slot made identical to the stable: every problem at once, exit 2."""
+    from tests.conftest import helmgen_cli
+
+    (tmp_path / "en.yaml").write_text(BAD_ENVIRONMENTS)
+    proc = helmgen_cli("generate", "en.yaml", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = [line.split(" (")[0] for line in proc.stderr.splitlines()]
+    assert lines == [
+        "en.yaml:22:22: environments.prod.agents.db.rollout.strategy: canary is not possible for a StatefulSet: it "
+        "takes rolling only",
+        "en.yaml:23:43: environments.prod.agents.api.rollout.blueGreen.active: 'purple' is not allowed",
+        "en.yaml:24:38: environments.prod.agents.c.rollout.canary.weight: 300 is out of range",
+        "en.yaml:27:21: environments.dev.agents.c.rollout.canary: is identical to the stable version",
+        "en.yaml:28:23: environments.dev.agents.api.rollout.blueGreen: blue and green are identical",
+        "5 problems found; nothing written.",
+    ]
+    assert not (tmp_path / "out").exists()
