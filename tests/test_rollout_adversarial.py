@@ -602,3 +602,21 @@ def test_bad_rollouts_in_environments_are_positioned_errors(tmp_path: Path) -> N
         "5 problems found; nothing written.",
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("agents.planner.rollout.canary.steps[0].setWeight=10",
+     "agents.planner.rollout.canary.steps: applies to engine argo, not to native"),
+    ("agents.planner.rollout.analysis.query=up", "agents.planner.rollout.analysis: needs engine: argo"),
+    ("agents.worker.rollout.strategy=blueGreen", "agents.worker.rollout.blueGreen.active: is required"),
+    ("agents.planner.rollout.engine=argo",
+     "agents.planner.rollout.canary.weight: applies to engine native, not to argo"),
+])
+def test_values_the_checker_refuses_fail_the_render_on_the_native_engine(shop: Path, helm: Path, setting: str,
+                                                                         message: str) -> None:
+    """Set with --set or in a values file, rollout settings the spec's checker refuses are not silently ignored
+    (steps or analysis on the native engine would promise checks that never run): the render fails naming the
+    field."""
+    proc = run_helm(helm, "template", "rel", str(shop), *secret_sets(shop), "--set", setting, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr
