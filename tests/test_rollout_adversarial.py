@@ -620,3 +620,34 @@ def test_values_the_checker_refuses_fail_the_render_on_the_native_engine(shop: P
     proc = run_helm(helm, "template", "rel", str(shop), *secret_sets(shop), "--set", setting, check=False)
     assert proc.returncode != 0
     assert message in proc.stderr
+
+
+def test_config_per_track_live_and_restart(shop: Path, helm: Path) -> None:
+    """planner (reload: live): neither track's pods carry a config checksum, and the canary mounts its own
+    ConfigMap of the merged files. coder's green slot (restart, config only on that slot): its checksum covers
+    its own files and the blue slot mounts no config."""
+    objs = template(helm, shop)
+    deployments = by_kind(objs, "Deployment")
+    maps = by_kind(objs, "ConfigMap")
+
+    def mounted(name: str) -> str | None:
+        volumes = deployments[name]["spec"]["template"]["spec"].get("volumes", [])
+        return next((v["configMap"]["name"] for v in volumes if "configMap" in v), None)
+
+    def checksum(name: str) -> str | None:
+        annotations = deployments[name]["spec"]["template"]["metadata"].get("annotations") or {}
+        return annotations.get("checksum/config")
+
+    assert checksum("rel-planner") is None and checksum("rel-planner-canary") is None
+    assert mounted("rel-planner") == "rel-planner-config"
+    assert maps["rel-planner-config"]["data"] == {"prompts.yaml": "greeting: hello", "tools.yaml": "search: on"}
+    assert mounted("rel-planner-canary") == "rel-planner-canary-config"
+    assert maps["rel-planner-canary-config"]["data"] == {"prompts.yaml": "greeting: hi", "tools.yaml": "search: on"}
+    assert mounted("rel-coder-blue") is None and checksum("rel-coder-blue") is None
+    assert mounted("rel-coder-green") == "rel-coder-green-config"
+    assert checksum("rel-coder-green")
+    changed = by_kind(template(helm, shop, "--set-string",
+                               "agents.coder.rollout.blueGreen.green.config.files.p\\.yaml=y"), "Deployment")
+    assert changed["rel-coder-green"]["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != \
+        checksum("rel-coder-green")
+    assert changed["rel-coder-blue"] == deployments["rel-coder-blue"]
