@@ -22,7 +22,11 @@ agentgen.io/revision, and without the chart version, which is no part of a versi
 {{- if $track.image -}}
 {{- $_ := set $v "image" (merge (deepCopy $track.image) (dict "pullPolicy" $a.image.pullPolicy)) -}}
 {{- else if $track.tag -}}
-{{- $_ := set $v "image" (merge (dict "tag" (toString $track.tag) "digest" "") $a.image) -}}
+{{- /* set, not merge: merge would fill the empty digest from the agent's, and the digest wins over the tag */ -}}
+{{- $img := deepCopy $a.image -}}
+{{- $_ := set $img "tag" (toString $track.tag) -}}
+{{- $_ := set $img "digest" "" -}}
+{{- $_ := set $v "image" $img -}}
 {{- end -}}
 {{- if $track.env -}}
 {{- $env := deepCopy ($a.env | default dict) -}}

@@ -15,7 +15,8 @@ agentValues track name; returns YAML {image, env, config}.
 {{- $a := index . 0 -}}
 {{- $t := index . 1 -}}
 {{- $img := deepCopy ($a.image | default dict) -}}
-{{- with $t.image }}{{ $img = mergeOverwrite $img (deepCopy .) }}{{ if not (hasKey . "digest") }}{{ $_ := set $img "digest" "" }}{{ end }}{{ end -}}
+{{- /* a track's image replaces the agent's (its empty tag means the appVersion, as under Argo); only pullPolicy carries over */ -}}
+{{- with $t.image }}{{ $img = merge (deepCopy .) (dict "pullPolicy" $img.pullPolicy) }}{{ end -}}
 {{- with $t.tag }}{{ $_ := set $img "tag" (toString .) }}{{ $_ := set $img "digest" "" }}{{ end -}}
 {{- $env := $a.env | default dict -}}
 {{- with $t.env }}{{ $env = mergeOverwrite (deepCopy $env) (deepCopy .) }}{{ end -}}
@@ -53,6 +54,15 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- /* the spec's checker refuses this; here for an agent set in a values file */ -}}
 {{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
 {{- end -}}
+{{- /* the spec's checker refuses these too; here for values set in a values file or with --set */ -}}
+{{- if and $native (eq $e.kind "Deployment") -}}
+{{- with ($ro.canary | default dict).steps }}{{ fail (printf "agents.%s.rollout.canary.steps: applies to engine argo, not to native (the native engine moves traffic with weight)" $e.name) }}{{ end -}}
+{{- with $ro.analysis }}{{ fail (printf "agents.%s.rollout.analysis: needs engine: argo (the native engine runs no automatic checks)" $e.name) }}{{ end -}}
+{{- if and (eq $strategy "blueGreen") (not ($ro.blueGreen | default dict).active) }}{{ fail (printf "agents.%s.rollout.blueGreen.active: is required (blue or green: the slot that serves live traffic)" $e.name) }}{{ end -}}
+{{- end -}}
+{{- if not $native -}}
+{{- if not (kindIs "invalid" ($ro.canary | default dict).weight) }}{{ fail (printf "agents.%s.rollout.canary.weight: applies to engine native, not to argo (argo moves traffic with steps)" $e.name) }}{{ end -}}
+{{- end -}}
 {{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
 {{- if or (ne $e.kind "Deployment") (not $native) -}}
 {{- $specs = list (list "" nil $base $autoscaled) -}}
@@ -81,7 +91,12 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $version := dict "image" $a.image "env" $a.env "config" $a.config -}}
 {{- with index $s 1 -}}
 {{- $version = include "agentgen.trackVersion" (list $a . $e.name) | fromYaml -}}
-{{- $vals = merge (dict "image" $version.image "env" $version.env "config" $version.config) $a -}}
+{{- /* set, not merge: merge would fill the version's empty tag or digest from the agent's */ -}}
+{{- $vals = dict -}}
+{{- range $k, $v := $a }}{{ $_ := set $vals $k $v }}{{ end -}}
+{{- $_ := set $vals "image" $version.image -}}
+{{- $_ := set $vals "env" $version.env -}}
+{{- $_ := set $vals "config" $version.config -}}
 {{- end -}}
 {{- $sel := $e.selectorLabels -}}
 {{- $podLabels := deepCopy $e.podLabels -}}

@@ -41,6 +41,15 @@ def merged_track(track: dict[str, Any], name: str, image: dict[str, Any], env: d
     return {"image": img, "env": {**env, **track.get("env", {})}, "config": cfg}
 
 
+def _app_tagged(track: dict[str, Any], app_tag: str) -> dict[str, Any]:
+    """The track with the tag its pods run: an image with no tag and no digest (`image: repo`) takes the
+    appVersion, as the agent's own image does (so `repo` beside `repo:<appVersion>` is the same version)."""
+    img = track["image"]
+    if not img.get("tag") and not img.get("digest"):
+        track["image"] = {**img, "tag": app_tag}
+    return track
+
+
 def _version(t: dict[str, Any]) -> tuple[Any, ...]:
     img = t["image"]
     return (img.get("repository"), img.get("tag"), img.get("digest")), t["env"], (t["config"] or {}).get("files")
@@ -79,13 +88,14 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
             chk.err(f"rollout.canary.{f}", f"applies to engine {other}, not to {engine}",
                     "argo moves traffic with steps" if engine == "argo" else "steps need engine: argo")
     tracks: dict[str, dict[str, Any]] = {}
+    app_tag = str(chk.spec.get("_appVersion", "")).replace("+", "_")
     if strategy == "canary" and "canary" in raw:
         rollout["canary"] = dict(canary)
         if in_flight(canary):
             if engine == "native" and "weight" not in canary:
                 chk.err("rollout.canary.weight", "is required while a canary runs",
                         "the percent of traffic the canary gets, 0..100")
-            tracks["canary"] = merged_track(canary, chk.name, image, env, config)
+            tracks["canary"] = _app_tagged(merged_track(canary, chk.name, image, env, config), app_tag)
             stable = {"image": image, "env": env, "config": config}
             if _version(tracks["canary"]) == _version(stable):
                 chk.err("rollout.canary", "is identical to the stable version (same image, env and config)",
@@ -98,7 +108,8 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
             rollout["blueGreen"] = {"active": bg["active"], "blue": dict(bg.get("blue", {})),
                                     "green": dict(bg.get("green", {}))}
             for slot in ("blue", "green"):
-                tracks[slot] = merged_track(rollout["blueGreen"][slot], chk.name, image, env, config)
+                tracks[slot] = _app_tagged(merged_track(rollout["blueGreen"][slot], chk.name, image, env, config),
+                                           app_tag)
             if _version(tracks["blue"]) == _version(tracks["green"]):
                 chk.err("rollout.blueGreen", "blue and green are identical (same image, env and config)",
                         "give the new version to the inactive slot")
