@@ -88,7 +88,7 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
             chk.err(f"rollout.canary.{f}", f"applies to engine {other}, not to {engine}",
                     "argo moves traffic with steps" if engine == "argo" else "steps need engine: argo")
     tracks: dict[str, dict[str, Any]] = {}
-    app_tag = str(chk.spec.get("_appVersion", "")).replace("+", "_")
+    app_tag = chk.book.app_version.replace("+", "_")
     if strategy == "canary" and "canary" in raw:
         rollout["canary"] = dict(canary)
         if in_flight(canary):
