@@ -3,19 +3,13 @@ track's merged version (image, env, config) for the model."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
+from helmgen.spec.aspects import Checker
 from helmgen.spec.fields import VERSION_FIELDS
 
 NATIVE_ONLY = ("weight",)  # traffic by replica ratio or HTTPRoute weight
 ARGO_ONLY = ("steps",)  # and `analysis` beside canary/blueGreen
-
-
-class Checker(Protocol):
-    name: str
-    spec: dict[str, Any]
-
-    def err(self, field: str, message: str, hint: str = "") -> None: ...
 
 
 def in_flight(track: dict[str, Any] | None) -> bool:
