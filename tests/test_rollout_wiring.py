@@ -383,3 +383,54 @@ def test_a_hook_job_cannot_be_canaried(tmp_path: Path) -> None:
         """).lstrip())
     proc = helmgen_cli("generate", str(f), "-o", str(tmp_path / "out"))
     assert proc.returncode == 2 and "agents.migrate.rollout" in proc.stderr, proc.stderr
+
+
+def test_revision_hashes_the_version_as_written_not_as_resolved(helm: Path, shop: Path) -> None:
+    """agentgen.io/revision names what the spec wrote (image, env, config), so a version keeps its
+    revision across releases and environments; a changed referenced value still rolls the pods,
+    through the changed env or the config checksum."""
+    one = by_kind(template(helm, shop), "Deployment")["rel-planner-canary"]
+    two = by_kind(template(helm, shop, "--set", "agents.search.ports.http.port=9999", "--set",
+                           "fullnameOverride=prod", release="other"), "Deployment")["prod-planner-canary"]
+    rev = "agentgen.io/revision"
+    assert pod(one)["metadata"]["labels"][rev] == pod(two)["metadata"]["labels"][rev]
+    assert env_of(two)["SEARCH"] == "http://prod-search:9999" != env_of(one)["SEARCH"]
+    ann = "checksum/config"
+    assert pod(one)["metadata"]["annotations"][ann] != pod(two)["metadata"]["annotations"][ann]
+
+
+TRACK_AGENT = ("  p:\n    image: ghcr.io/acme/p:1.0\n    port: 8080\n    replicas: 2\n"
+               "    env: {A: one, B: '$(A)-two'}\n    config: {files: {f.txt: 'at ${self.host}'}}\n"
+               "    rollout:\n      strategy: canary\n      canary:\n        tag: '1.1'\n        weight: 50\n"
+               "        env: {B: '$(Z)', Z: '${agents.base.url}', W: '$(B)'}\n"
+               "        config: {files: {f.txt: 'base at ${agents.base.fqdn}'}}\n")
+TRACK_VALUES = {"agents": {"p": {
+    "image": {"repository": "ghcr.io/acme/p", "tag": "1.0"}, "ports": {"http": {"port": 8080}}, "replicas": 2,
+    "env": {"A": {"value": "one"}, "B": {"value": "$(A)-two"}},
+    "config": {"files": {"f.txt": "at ${self.host}"}},
+    "rollout": {"strategy": "canary", "canary": {
+        "tag": "1.1", "weight": 50,
+        "env": {"B": {"value": "$(Z)"}, "Z": {"value": "${agents.base.url}"}, "W": {"value": "$(B)"}},
+        "config": {"files": {"f.txt": "base at ${agents.base.fqdn}"}}}}}}}
+
+
+def test_a_canary_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, helm: Path) -> None:
+    head = "apiVersion: agentgen/v1\nname: demo\nversion: 0.1.0\nappVersion: '1.0.0'\nagents:\n"
+    base = "  base: {image: ghcr.io/acme/base:1, port: 8000}\n"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "without").mkdir()
+    in_spec = chart_of(tmp_path / "in", head + base + TRACK_AGENT)
+    without = chart_of(tmp_path / "without", head + base)
+    values = tmp_path / "agents.yaml"
+    values.write_text(yaml.safe_dump(TRACK_VALUES))
+    want = {(o["kind"], o["metadata"]["name"]): o for o in template(helm, in_spec)}
+    got = {(o["kind"], o["metadata"]["name"]): o for o in template(helm, without, "-f", str(values))}
+    assert sorted(got) == sorted(want)
+    for k in want:
+        assert got[k] == want[k], k
+    canary = got[("Deployment", "rel-p-canary")]
+    names = [e["name"] for e in env_list(canary)]
+    assert names.index("Z") < names.index("B") < names.index("W")
+    assert env_of(canary)["Z"] == "http://rel-base:8000"
+    assert got[("ConfigMap", "rel-p-canary-config")]["data"] == {"f.txt": "base at rel-base.default.svc"}
+    assert [e["name"] for e in env_list(got[("Deployment", "rel-p")])] == ["A", "B"]
