@@ -30,7 +30,9 @@ agentValues track name; returns YAML {image, env, config}.
 {{/*
 Sets .tracks on an agent's cache entry: one entry per workload (the agent's entry itself when it
 runs one workload, else a copy of it for each), with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
-configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them); and sets liveTrack /
+configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them), and, when the agent
+runs several, ownEnv (the track has env of its own: agentgen.pod orders it by $(VAR) use) and checksumSecrets (those
+this track reads, agentgen.trackChecksums); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
 canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 */}}
