@@ -434,3 +434,12 @@ def test_a_canary_added_in_a_values_file_renders_as_in_the_spec(tmp_path: Path, 
     assert env_of(canary)["Z"] == "http://rel-base:8000"
     assert got[("ConfigMap", "rel-p-canary-config")]["data"] == {"f.txt": "base at rel-base.default.svc"}
     assert [e["name"] for e in env_list(got[("Deployment", "rel-p")])] == ["A", "B"]
+
+
+def test_reloader_watches_an_existing_secret_an_argo_canary_reads(helm: Path, tmp_path: Path) -> None:
+    spec = ARGO.replace("llm: {keys: [apiKey]}", "llm: {keys: [apiKey], existingSecret: llm-keys, reload: restart}")
+    objs = template(helm, chart_of(tmp_path, spec))
+    rollout = by_kind(objs, "Rollout")["rel-planner"]
+    assert rollout["metadata"]["annotations"]["secret.reloader.stakater.com/reload"] == "llm-keys"
+    assert env_of(rollout)["AGENTGEN_SECRET_LLM_APIKEY"] == {"secretKeyRef": {"name": "llm-keys", "key": "apiKey"}}
+    assert_crd_valid(rollout)
