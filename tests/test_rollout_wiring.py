@@ -7,6 +7,7 @@ Helm 4.3.1 and 3.17.3."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,7 @@ def test_canary_env_is_ordered_by_its_uses(helm: Path, shop: Path) -> None:
     for workload in deps.values():
         names = [e["name"] for e in env_list(workload)]
         for i, e in enumerate(env_list(workload)):
-            for used in __import__("re").findall(r"\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)", e.get("value", "")):
+            for used in re.findall(r"\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)", e.get("value", "")):
                 if used in names:
                     assert names.index(used) < i, (workload["metadata"]["name"], names)
     names = [e["name"] for e in env_list(deps["rel-planner-canary"])]
@@ -443,3 +444,12 @@ def test_reloader_watches_an_existing_secret_an_argo_canary_reads(helm: Path, tm
     assert rollout["metadata"]["annotations"]["secret.reloader.stakater.com/reload"] == "llm-keys"
     assert env_of(rollout)["AGENTGEN_SECRET_LLM_APIKEY"] == {"secretKeyRef": {"name": "llm-keys", "key": "apiKey"}}
     assert_crd_valid(rollout)
+
+
+def test_a_track_may_not_reference_an_agent_an_environment_disables(tmp_path: Path) -> None:
+    f = tmp_path / "spec.yaml"
+    f.write_text(textwrap.dedent(ARGO).lstrip() + "environments:\n  prod:\n    agents:\n      search: {enabled: false}\n")
+    proc = helmgen_cli("generate", str(f), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert "environments.prod.agents.planner.rollout.canary.env.SEARCH: ${agents.search.url}: agent 'search' " \
+           "is disabled in environment 'prod'" in proc.stderr
