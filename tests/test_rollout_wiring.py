@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import by_kind, generate, helmgen_cli, template
-from tests.crd import assert_crd_valid
+from tests.crd import assert_crd_valid, is_custom
 
 SPEC = """
 apiVersion: agentgen/v1
@@ -132,9 +132,9 @@ def validate(objs: list[dict[str, Any]]) -> None:
     import kubernetes_validate
 
     for o in objs:
-        if o["apiVersion"].startswith("argoproj.io/"):
+        if is_custom(o):
             assert_crd_valid(o)
-        elif "." not in o["apiVersion"].split("/")[0] or o["apiVersion"].split("/")[0].endswith("k8s.io"):
+        else:
             kubernetes_validate.validate(o, "1.30.0", strict=True)
 
 
@@ -453,3 +453,57 @@ def test_a_track_may_not_reference_an_agent_an_environment_disables(tmp_path: Pa
     assert proc.returncode == 2, proc.stderr
     assert "environments.prod.agents.planner.rollout.canary.env.SEARCH: ${agents.search.url}: agent 'search' " \
            "is disabled in environment 'prod'" in proc.stderr
+
+
+RICH = """
+apiVersion: agentgen/v1
+name: shop
+version: 0.1.0
+appVersion: 1.8.2
+secrets:
+  llm: {keys: [apiKey]}
+agents:
+  planner:
+    image: ghcr.io/acme/planner:1.8.2
+    protocol: a2a
+    ports: {http: 8080, metrics: 9090}
+    scaling: {minReplicas: 4, maxReplicas: 8, cpu: 70}
+    env: {MODEL: gpt-5, K: {secret: llm, key: apiKey}}
+    envFrom: [{secret: llm, prefix: LLM_}]
+    config: {files: {a.txt: x}, reload: live}
+    monitoring: {port: metrics, serviceMonitor: true}
+    expose: {gateway: {name: gw}, host: a.example.com}
+    podAnnotations: {team: ai}
+    podLabels: {tier: brain}
+    initContainers: [{name: init, image: busybox:1.36, command: [sh, -c, "true"]}]
+    volumes: [{name: cache, emptyDir: {}}]
+    volumeMounts: [{name: cache, mountPath: /cache}]
+    securityContext: {runAsUser: null}
+    rbac: {rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}
+    talksTo: [coder]
+    rollout:
+      strategy: canary
+      canary: {tag: 1.9.0, weight: 25, env: {MODEL: gpt-5-mini}}
+  coder:
+    image: ghcr.io/acme/coder:2.0.0
+    port: 8080
+"""
+RICH_BLUE_GREEN = RICH.replace(
+    "strategy: canary\n      canary: {tag: 1.9.0, weight: 25, env: {MODEL: gpt-5-mini}}",
+    "strategy: blueGreen\n      blueGreen: {active: blue, blue: {}, green: {tag: 1.9.0, env: {MODEL: gpt-5-mini}}}")
+
+
+@pytest.mark.parametrize(("spec", "first", "second"), [(RICH, "rel-planner", "rel-planner-canary"),
+                                                       (RICH_BLUE_GREEN, "rel-planner-blue", "rel-planner-green")],
+                         ids=["canary", "blueGreen"])
+def test_with_every_pod_setting_only_the_version_differs(helm: Path, tmp_path: Path, spec: str, first: str,
+                                                         second: str) -> None:
+    objs = template(helm, chart_of(tmp_path, spec))
+    validate(objs)
+    deps = by_kind(objs, "Deployment")
+    a, b = pod(deps[first]), pod(deps[second])
+    assert _strip(deps[first]) == _strip(deps[second])
+    assert {k for k in a["metadata"]["labels"] if a["metadata"]["labels"][k] != b["metadata"]["labels"].get(k)} == \
+        {"agentgen.io/track", "agentgen.io/revision"}
+    assert a["metadata"]["annotations"]["checksum/secret-llm"] == b["metadata"]["annotations"]["checksum/secret-llm"]
+    assert a["metadata"]["labels"]["tier"] == "brain" and b["metadata"]["annotations"]["team"] == "ai"
