@@ -131,7 +131,7 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $roll := dict -}}
 {{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end -}}
 {{- /* and what a canary's or a blue-green slot's own env reads (agentgen.trackChecksums keeps each track's own) */ -}}
-{{- range include "agentgen.trackEnvSecrets" $a | splitList "\n" }}{{ if . }}{{ $_ := set $roll . true }}{{ end }}{{ end -}}
+{{- with $a.rollout }}{{ if or .canary .blueGreen }}{{ range include "agentgen.trackEnvSecrets" $a | splitList "\n" }}{{ if . }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end }}{{ end -}}
 {{- range $a.envFrom }}{{ with .secret }}{{ $_ := set $roll . true }}{{ end }}{{ end -}}
 {{- range $sname, $_ := $roll }}{{ $_ := set $uses $sname true }}{{ end -}}
 {{- $mountRestart := dict -}}
