@@ -92,7 +92,7 @@ a resolved copy, returns nothing.
 
 {{/*
 The agents whose names an agent's strings reference (${agents.NAME.…}, not ${self.…}, not an
-escaped $${): its NetworkPolicy callers, like its talksTo targets. Takes the agent's cache entry;
+escaped $${; its canary's and blue-green slots' env and config files too): its NetworkPolicy callers, like its talksTo targets. Takes the agent's cache entry;
 returns the names, one a line (none when its strings hold no reference).
 */}}
 {{- define "agentgen.referencedAgents" -}}
