@@ -34,8 +34,8 @@ from helmgen.spec.model import Agent, Spec
 from helmgen.spec import references, runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
-from helmgen.spec.track_wiring import check_tracks
 from helmgen.spec.rollout_names import check_rollout_names
+from helmgen.spec.track_wiring import check_tracks
 from helmgen.spec.types import INVALID, Ctx
 
 

@@ -56,9 +56,9 @@ def check_tracks(chk: Any, a: dict[str, Any], rollout: dict[str, Any], tracks: d
     turns `${secrets.S.K}` in its env into `$(AGENTGEN_SECRET_S_K)` plus that variable (in `rollout`
     and in `tracks`); returns the agent's callers list with the agents its tracks reference added."""
     found = set(calls)
-    agent_env = runtime._with_secret_refs(a.get("env") or {})  # noqa: SLF001 - the same rewrite as env_order
+    agent_env = runtime._with_secret_refs(a.get("env") or {})  # the same rewrite as env_order
     for track, where, block in _versions(rollout):
-        c = references._Checker(chk.err, chk.spec, chk.spec["agents"], chk.name, chk.book,  # noqa: SLF001
+        c = references._Checker(chk.err, chk.spec, chk.spec["agents"], chk.name, chk.book,
                                 f" in environment {chk.where.split('.')[1]!r}" if chk.where else "")
         own = block.get("env") or {}
         for var, e in own.items():
