@@ -193,7 +193,7 @@ def test_after_promotion_one_config_map_and_the_same_pod_template(tmp_path: Path
                                                                   objs: list[dict[str, Any]]) -> None:
     spec = yaml.safe_load(ARGO_SPEC.read_text())
     promoted = tmp_path / "promoted.yaml"
-    promoted.write_text(yaml.safe_dump(_promoted(spec), sort_keys=False))  # env renders in the order written
+    promoted.write_text(yaml.safe_dump(_promoted(spec), sort_keys=False))  # as promote edits: env keeps its order
     after = template(helm, generate(promoted, tmp_path / "out"))
     maps = _config_maps(after, "planner")
     assert list(maps.values())[0]["data"] == {"prompts.yaml": "system: plan briefly\n"}

@@ -41,6 +41,8 @@ agentgen.io/revision, and without the chart version, which is no part of a versi
 {{- $out := dict -}}
 {{- range $k, $x := $d }}{{ $_ := set $out $k $x }}{{ end -}}
 {{- $_ := set $out "values" $v -}}
+{{- if $track.env }}{{ $_ := set $out "ownEnv" true }}{{ end -}}
+{{- $_ := set $out "checksumSecrets" (include "agentgen.trackChecksums" (list $d $v) | fromYamlArray) -}}
 {{- /* no chart version in the pod template: a new chart version alone would start an Argo rollout */ -}}
 {{- $podLabels := omit $d.podLabels "helm.sh/chart" "app.kubernetes.io/version" -}}
 {{- /* the revision: the same hash as agentgen.tracks gives a native track of this version */ -}}

@@ -27,7 +27,7 @@ with the component); selectorLabels; podLabels (a Job's, whose pod template cann
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
 configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout replaces its Deployment); hook, hookWeight and preHook (a hook
 Job's events, comma-separated, its weight, and whether one is pre-*); usesSecrets (the declared secrets it
-reads); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
+reads, its rollout tracks' own env included); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
 checksumSecrets (the created Secrets whose change rolls its pods); reloaderSecrets (the existing or
 external Secret names stakater Reloader watches for it, comma-separated); cache (the cache itself, for
 agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentgen.tracks). Release-wide
@@ -130,6 +130,8 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $uses := dict -}}
 {{- $roll := dict -}}
 {{- range $var, $ev := $a.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end -}}
+{{- /* and what a canary's or a blue-green slot's own env reads (agentgen.trackChecksums keeps each track's own) */ -}}
+{{- with $a.rollout }}{{ if or .canary .blueGreen }}{{ range include "agentgen.trackEnvSecrets" $a | splitList "\n" }}{{ if . }}{{ $_ := set $roll . true }}{{ end }}{{ end }}{{ end }}{{ end -}}
 {{- range $a.envFrom }}{{ with .secret }}{{ $_ := set $roll . true }}{{ end }}{{ end -}}
 {{- range $sname, $_ := $roll }}{{ $_ := set $uses $sname true }}{{ end -}}
 {{- $mountRestart := dict -}}

@@ -140,6 +140,8 @@ the pod template as block YAML.
             {{- $placed := dict }}
             {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ $_ := set $placed . true }}{{ end }}{{ end }}
             {{- if ne (len $names) (len $env) }}{{ $names = concat $names (include "agentgen.envExtras" (list $env $placed) | fromYamlArray) }}{{ end }}
+            {{- /* a rollout track's own env (merged over the agent's) may make an earlier variable use a later one: each after those it uses */}}
+            {{- if $d.ownEnv }}{{ $names = include "agentgen.envSorted" (list $env $names) | fromYamlArray }}{{ end }}
             {{- range $var := $names }}
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
@@ -322,6 +324,40 @@ env placed (a dict of the names already placed; changed); returns a YAML list of
 {{- end -}}
 {{- end -}}
 {{- range $rest }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The names of env in the given order, each moved after the variables it uses through $(VAR) (the
+first one ready goes next, so an order that needs no move stays as it is; a cycle keeps its order
+at the end). Takes list env names; returns a YAML list of names.
+*/}}
+{{- define "agentgen.envSorted" -}}
+{{- $env := index . 0 -}}
+{{- $names := index . 1 -}}
+{{- $uses := dict -}}
+{{- range $var := $names -}}
+{{- $list := list -}}
+{{- $e := index $env $var -}}
+{{- if and (kindIs "map" $e) (hasKey $e "value") -}}
+{{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $list = append $list $used }}{{ end }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $uses $var $list -}}
+{{- end -}}
+{{- $placed := dict -}}
+{{- $out := list -}}
+{{- range until (len $names) -}}
+{{- range $var := $names -}}
+{{- if not (hasKey $placed $var) -}}
+{{- $ready := true -}}
+{{- range index $uses $var }}{{ if not (hasKey $placed .) }}{{ $ready = false }}{{ end }}{{ end -}}
+{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ break }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $names }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
 {{- toYaml $out -}}
 {{- end -}}
 

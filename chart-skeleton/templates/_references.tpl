@@ -92,12 +92,15 @@ a resolved copy, returns nothing.
 
 {{/*
 The agents whose names an agent's strings reference (${agents.NAME.…}, not ${self.…}, not an
-escaped $${): its NetworkPolicy callers, like its talksTo targets. Takes the agent's cache entry;
+escaped $${; its canary's and blue-green slots' env and config files too): its NetworkPolicy callers, like its talksTo targets. Takes the agent's cache entry;
 returns the names, one a line (none when its strings hold no reference).
 */}}
 {{- define "agentgen.referencedAgents" -}}
 {{- $a := .values -}}
-{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files) -}}
+{{- $ro := $a.rollout | default dict -}}
+{{- $bg := $ro.blueGreen | default dict -}}
+{{- $tracks := list ($ro.canary | default dict) ($bg.blue | default dict) ($bg.green | default dict) -}}
+{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $tracks) -}}
 {{- if contains "${agents." $text -}}
 {{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 -}}
 {{- if hasPrefix "${" . }}{{ trimSuffix "." (trimPrefix "${agents." .) }}{{ "\n" }}{{ end -}}

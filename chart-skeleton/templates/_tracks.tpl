@@ -31,7 +31,9 @@ agentValues track name; returns YAML {image, env, config}.
 {{/*
 Sets .tracks on an agent's cache entry: one entry per workload (the agent's entry itself when it
 runs one workload, else a copy of it for each), with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
-configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them); and sets liveTrack /
+configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them), and, when the agent
+runs several, ownEnv (the track has env of its own: agentgen.pod orders it by $(VAR) use) and checksumSecrets (those
+this track reads, agentgen.trackChecksums); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
 canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 */}}
@@ -125,6 +127,10 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $_ := set $t "ownConfig" (ne $cfgName $e.configName) -}}
 {{- $_ := set $t "replicas" (index $s 2) -}}
 {{- $_ := set $t "autoscaled" (index $s 3) -}}
+{{- if gt (len $specs) 1 -}}
+{{- $_ := set $t "ownEnv" false }}{{ with index $s 1 }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
+{{- $_ := set $t "checksumSecrets" (include "agentgen.trackChecksums" (list $e $vals) | fromYamlArray) -}}
+{{- end -}}
 {{- $tracks = append $tracks $t -}}
 {{- if eq $track "canary" }}{{ $_ := set $e "canary" $t }}{{ end -}}
 {{- end -}}
@@ -133,4 +139,33 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $_ := set $e "liveTrack" $live -}}
 {{- $_ := set $e "previewTrack" $preview -}}
 {{- if not (hasKey $e "canary") }}{{ $_ := set $e "canary" nil }}{{ end -}}
+{{- end -}}
+
+{{/*
+The declared secrets a rollout track's or blue-green slot's own env reads (secretKeyRef entries,
+with the strategy that runs it). Takes the agent's values; returns the names, one a line.
+*/}}
+{{- define "agentgen.trackEnvSecrets" -}}
+{{- $ro := .rollout | default dict -}}
+{{- $blocks := list -}}
+{{- if eq (toString $ro.strategy) "canary" }}{{ $blocks = list ($ro.canary | default dict) }}{{ end -}}
+{{- if eq (toString $ro.strategy) "blueGreen" }}{{ with $ro.blueGreen }}{{ $blocks = list (.blue | default dict) (.green | default dict) }}{{ end }}{{ end -}}
+{{- range $blocks }}{{ range $var, $ev := .env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ . }}{{ "\n" }}{{ end }}{{ end }}{{ end }}{{ end -}}
+{{- end -}}
+
+{{/*
+The checksummed Secrets of one track's pods: those of the agent's entry that this version reads
+through env (its merged env), envFrom, or a secretMount with reload: restart, so a Secret only a
+canary reads rolls the canary, not the stable. Takes list entry values; returns a YAML list.
+*/}}
+{{- define "agentgen.trackChecksums" -}}
+{{- $e := index . 0 -}}
+{{- $v := index . 1 -}}
+{{- $reads := dict -}}
+{{- range $var, $ev := $v.env }}{{ if kindIs "map" $ev }}{{ with $ev.secret }}{{ $_ := set $reads . true }}{{ end }}{{ end }}{{ end -}}
+{{- range $v.envFrom }}{{ with .secret }}{{ $_ := set $reads . true }}{{ end }}{{ end -}}
+{{- range $sname, $m := $v.secretMounts }}{{ if eq ($m.reload | default "live") "restart" }}{{ $_ := set $reads $sname true }}{{ end }}{{ end -}}
+{{- $out := list -}}
+{{- range $e.checksumSecrets }}{{ if hasKey $reads . }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- toYaml $out -}}
 {{- end -}}

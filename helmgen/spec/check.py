@@ -35,6 +35,7 @@ from helmgen.spec import references, runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
+from helmgen.spec.track_wiring import check_tracks
 from helmgen.spec.types import INVALID, Ctx
 
 
@@ -288,6 +289,7 @@ class _AgentChecker:
             if not self.follows_a_problem(field):  # e.g. no "untagged" warning for an image that is itself wrong
                 self.warn(field, message, hint)
         calls = references.agent_references(self, a)
+        calls = check_tracks(self, a, rollout_, tracks, calls)
         talks_to_ = references.talks_to(self, a)
         if len(self.ctx.problems) > n0:
             return None
