@@ -225,3 +225,22 @@ def test_a_disabled_agent_may_name_a_dependency_disabled_in_its_environment(tmp_
     with pytest.raises(SpecError) as exc:
         load_spec(str(spec))
     assert any("environments.dev.agents.app.env.DB_HOST" in line and "disabled" in line for line in exc.value.lines())
+
+
+def test_published_schema_takes_null_entries_in_an_environments_maps(tmp_path: Path) -> None:
+    """`env: {X: null}` removes one variable in an environment (both examples' dev do it): the checker takes
+    it, and so must the published schema an editor checks the spec with."""
+    import jsonschema
+
+    spec = {"apiVersion": "agentgen/v1", "name": "sys", "version": "0.1.0",
+            "agents": {"a": {"image": "ghcr.io/acme/a:1.0", "ports": {"http": 8080, "grpc": 9090},
+                             "env": {"X": "1", "Y": "2"}, "podAnnotations": {"a": "b"}}},
+            "environments": {"dev": {"agents": {"a": {"env": {"X": None}, "ports": {"grpc": None},
+                                                      "podAnnotations": {"a": None}}}}}}
+    path = tmp_path / "sys.yaml"
+    path.write_text(json.dumps(spec))
+    load_spec(str(path))
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "agentgen-v1.schema.json").read_text())
+    jsonschema.validate(spec, schema)
+    with pytest.raises(jsonschema.ValidationError):  # still typed: a variable is not a list
+        jsonschema.validate({**spec, "environments": {"dev": {"agents": {"a": {"env": {"X": [1]}}}}}}, schema)
