@@ -24,7 +24,8 @@ def render_all(charts: dict[str, Path]) -> Rendered:
         for version in HELM_VERSIONS:
             for release in RELEASES:
                 objs = template(helm_path(version), chart, release=release)
-                out[(name, version, release)] = [o for o in objs if own(o, chart.name)]
+                subcharts = (chart / "charts").is_dir()
+                out[(name, version, release)] = [o for o in objs if not subcharts or own(o, chart.name)]
     return out
 
 

@@ -126,6 +126,11 @@ def test_n8n_starter_kit_sets_every_compose_variable_to_this_release(helm: Path,
     # the NetworkPolicies admit the callers the references make
     assert {"n8n", "n8n-import", "ollama-pull"} <= admitted(objs, "ollama")
     assert "n8n" in admitted(objs, "qdrant")
+    # `helm test` checks that PostgreSQL answers where n8n looks for it (compose's healthcheck on postgres)
+    n8n_test = next(o for o in objs if o["kind"] == "Job" and o["metadata"]["annotations"].get("helm.sh/hook") == "test"
+                    and o["metadata"]["labels"].get("app.kubernetes.io/component") == "n8n")
+    container = n8n_test["spec"]["template"]["spec"]["containers"][0]
+    assert f"tcp {pg} 5432" in [*container.get("command", []), *container.get("args", [])]
     # compose's volumes: the agents' state
     claims = {o["metadata"]["name"]: o["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
               for o in objs if o["kind"] == "StatefulSet" and "volumeClaimTemplates" in o["spec"]}
