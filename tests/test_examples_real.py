@@ -239,9 +239,10 @@ def test_published_schema_takes_null_entries_in_an_environments_maps(tmp_path: P
 
     spec = {"apiVersion": "agentgen/v1", "name": "sys", "version": "0.1.0",
             "agents": {"a": {"image": "ghcr.io/acme/a:1.0", "ports": {"http": 8080, "grpc": 9090},
-                             "env": {"X": "1", "Y": "2"}, "podAnnotations": {"a": "b"}}},
+                             "env": {"X": "1", "Y": "2"}, "podAnnotations": {"a": "b"},
+                             "expose": {"host": "a.example.org", "tls": {"secretName": "a-tls"}}}},
             "environments": {"dev": {"agents": {"a": {"env": {"X": None}, "ports": {"grpc": None},
-                                                      "podAnnotations": {"a": None}}}}}}
+                                                      "podAnnotations": {"a": None}, "expose": {"tls": None}}}}}}
     path = tmp_path / "sys.yaml"
     path.write_text(json.dumps(spec))
     load_spec(str(path))
@@ -249,3 +250,5 @@ def test_published_schema_takes_null_entries_in_an_environments_maps(tmp_path: P
     jsonschema.validate(spec, schema)
     with pytest.raises(jsonschema.ValidationError):  # still typed: a variable is not a list
         jsonschema.validate({**spec, "environments": {"dev": {"agents": {"a": {"env": {"X": [1]}}}}}}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # and closed: no unknown field
+        jsonschema.validate({**spec, "environments": {"dev": {"agents": {"a": {"expose": {"tsl": None}}}}}}, schema)

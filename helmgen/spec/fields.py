@@ -945,7 +945,13 @@ class Overrides(T):
 
 def _override_map(name: str, field: dict[str, Any]) -> dict[str, Any] | None:
     """A map field (env, ports, nodeSelector, …) in an override: an entry may be null too, which removes
-    it (`env: {DEBUG: null}`). None for any other field."""
+    it (`env: {DEBUG: null}`); so may a field of an object field (`expose: {tls: null}`). None for any
+    other field."""
+    if field.get("type") == "object" and isinstance(field.get("properties"), dict):
+        out = {k: v for k, v in field.items() if k not in ("description", "properties")}
+        out["properties"] = {p: {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/properties/{p}"},
+                                           {"type": "null"}]} for p in field["properties"]}
+        return out
     if field.get("type") != "object" or not isinstance(field.get("additionalProperties"), dict):
         return None
     out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
