@@ -63,7 +63,23 @@ def generate(spec: Path | str, out: Path) -> Path:
     model = load_spec(str(spec))
     target = out / model.name
     write_chart(render_chart(model), target, force=True)
+    add_stand_ins(target)
     return target
+
+
+# Registries the tests may not reach, and the folder of offline stand-ins for their charts.
+STAND_INS = {"oci://registry-1.docker.io/bitnamicharts": ROOT / "tests" / "charts" / "bitnami"}
+
+
+def add_stand_ins(chart: Path) -> None:
+    """Copies the stand-in of each dependency served by a registry of STAND_INS into charts/, as
+    `helm dependency build` would put the real chart there (the examples depend on Bitnami charts)."""
+    import shutil
+
+    for dep in yaml.safe_load((chart / "Chart.yaml").read_text()).get("dependencies") or []:
+        folder = STAND_INS.get(str(dep.get("repository", "")).rstrip("/"))
+        if folder is not None and (folder / dep["name"]).is_dir():
+            shutil.copytree(folder / dep["name"], chart / "charts" / dep["name"], dirs_exist_ok=True)
 
 
 def secret_sets(chart: Path) -> list[str]:

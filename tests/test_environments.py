@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from helmgen.chart.render import render_chart
 from helmgen.spec.check import load_spec
 from helmgen.write import write_chart
-from tests.conftest import EXAMPLES, HELM_VERSIONS, SPECS, helm_path, run_helm, secret_sets
+from tests.conftest import EXAMPLES, HELM_VERSIONS, SPECS, add_stand_ins, helm_path, run_helm, secret_sets
 
 BASE = textwrap.dedent("""\
     apiVersion: agentgen/v1
@@ -74,10 +74,14 @@ def check_environments(spec_path: Path, out: Path, helm: Path) -> None:
     spec = load_spec(str(spec_path))
     chart = out / "chart" / spec.name
     write_chart(render_chart(spec), chart, force=True)
+    add_stand_ins(chart)
     for env, agents in spec.environments.items():
-        expected_spec = dataclasses.replace(spec, agents=agents, environments={})
+        expected_spec = dataclasses.replace(spec, agents=agents, environments={},
+                                            dependencies=spec.environment_dependencies.get(env, spec.dependencies),
+                                            secrets=spec.environmentSecrets.get(env, spec.secrets))
         expected = out / f"expected-{env}" / spec.name
         write_chart(render_chart(expected_spec), expected, force=True)
+        add_stand_ins(expected)
         got = objects(helm, chart, "-f", str(chart / f"values-{env}.yaml"))
         want = objects(helm, expected)
         assert [(o["kind"], o["metadata"]["name"]) for o in got] == [(o["kind"], o["metadata"]["name"]) for o in want]

@@ -130,7 +130,7 @@ def check_tables(spec: Spec, page: _Html) -> None:
         assert len(row) == 6, row  # a pipe in a description stays inside its cell
         assert row[0].split(" ")[0] == agent.name
         assert row[1] == agent.kind
-        assert row[4] == ", ".join(agent.talksTo)
+        assert row[4] == ", ".join(t if isinstance(t, str) else t["agent"] for t in agent.talksTo)
         assert flat(row[5]) == flat(agent.description)
     assert values_table[0] == ["key", "description"]
     docs = {k: v for k, v in DOCS.items() if v}
@@ -186,7 +186,8 @@ def test_chart_readme_diagram_is_read_by_mermaid(tmp_path: Path) -> None:
         assert set(nodes) == set(ids.values()) | ({"ingress"} if exposed else set())
         if exposed:
             assert nodes["ingress"]["lines"] == ["outside"] and nodes["ingress"]["shape"] == "circle"
-        edges = {(a.name, t) for a in model.agents.values() if a.enabled for t in a.talksTo
+        edges = {(a.name, t) for a in model.agents.values() if a.enabled  # talksTo items and references
+                 for t in [*(t if isinstance(t, str) else t["agent"] for t in a.talksTo), *a.calls]
                  if t in model.agents and model.agents[t].enabled}
         assert sorted(map(tuple, result["edges"])) == sorted(
             [(ids[a], ids[b]) for a, b in edges] + [("ingress", ids[a]) for a in exposed])

@@ -110,7 +110,7 @@ def talks_to_dependency(chk: Any, i: int, target: str) -> bool:
     deps: dict[str, Dependency] = chk.book.dependencies
     if target not in deps or target in chk.spec["agents"]:
         return False
-    if not deps[target].enabled:
+    if not deps[target].enabled and chk.spec["agents"].get(chk.name, {}).get("enabled", True) is not False:
         chk.err(f"talksTo[{i}]", f"dependency {target!r} is disabled here, so there is nothing to talk to",
                 "drop it from talksTo where it is disabled, or enable it")
     elif target[0].isdigit():

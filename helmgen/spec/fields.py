@@ -950,9 +950,27 @@ class Overrides(T):
         """The agent's fields, each also null; each refers to the agent's own definition of that field."""
         s = self.agent.schema()
         s["properties"] = {k: {"description": v["description"],
-                               "anyOf": [{"$ref": f"#/definitions/agent/properties/{k}"}, {"type": "null"}]}
+                               "anyOf": [_override_map(k, v) or {"$ref": f"#/definitions/agent/properties/{k}"},
+                                         {"type": "null"}]}
                            for k, v in s["properties"].items()}
         return s
+
+
+def _override_map(name: str, field: dict[str, Any]) -> dict[str, Any] | None:
+    """A map field (env, ports, nodeSelector, …) in an override: an entry may be null too, which removes
+    it (`env: {DEBUG: null}`); so may a field of an object field (`expose: {tls: null}`). None for any
+    other field."""
+    if field.get("type") == "object" and isinstance(field.get("properties"), dict):
+        out = {k: v for k, v in field.items() if k not in ("description", "properties")}
+        out["properties"] = {p: {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/properties/{p}"},
+                                           {"type": "null"}]} for p in field["properties"]}
+        return out
+    if field.get("type") != "object" or not isinstance(field.get("additionalProperties"), dict):
+        return None
+    out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
+    out["additionalProperties"] = {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/additionalProperties"},
+                                             {"type": "null"}]}
+    return out
 
 
 # an environment's view of a secret: what it changes (a new secret needs its keys, checked in spec/runtime.py)

@@ -118,6 +118,11 @@ class _Checker:
             return False
         return True
 
+    def _holder_enabled(self) -> bool:
+        """Whether the agent holding the string is enabled (a disabled one renders nothing, so its
+        references to disabled agents and dependencies are no problem)."""
+        return self.agents.get(self.self_name or "", {}).get("enabled", True) is not False
+
     def agent_attr(self, ref: str, name: str, attr: str, field: str, prefix: str) -> bool:
         target = self.agents[name]
         if not attr:
@@ -170,7 +175,7 @@ class _Checker:
                      "attributes: " + ", ".join(DEP_ATTRS))
         elif attr == "port" and deps[name].port is None:
             self.err(field, f"{ref}: dependency {name!r} has no port", f"set dependencies.{name}.port")
-        elif not deps[name].enabled and not deps[name].host:
+        elif not deps[name].enabled and not deps[name].host and self._holder_enabled():
             self.err(field, f"{ref}: dependency {name!r} is disabled{self.env_where}",
                      f"enable it, or set dependencies.{name}.host to a service outside the chart")
 
