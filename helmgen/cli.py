@@ -12,8 +12,8 @@ from helmgen import __version__
 from helmgen.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, HelmgenError, OutOfDate
 
 if TYPE_CHECKING:
-    from helmgen.spec.model import Spec
     from helmgen.deploy import Revision
+    from helmgen.spec.model import Spec
 
 
 class _DefaultGenerate(click.Group):

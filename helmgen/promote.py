@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from helmgen.problems import Problem, SpecError
-
 from helmgen.spec.fields import VERSION_FIELDS  # what a canary changes; weight, steps... are settings
 
 

@@ -25,9 +25,10 @@ import stat
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, cast
+from typing import IO, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm

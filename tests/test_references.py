@@ -5,7 +5,6 @@ generate time with their position."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

@@ -11,7 +11,8 @@ import difflib
 import functools
 import math
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
