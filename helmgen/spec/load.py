@@ -37,7 +37,7 @@ class Scalar:
 class Mapping:
     line: int
     column: int
-    items: dict[str, tuple[Scalar, "Node"]] = field(default_factory=dict)
+    items: dict[str, tuple[Scalar, Node]] = field(default_factory=dict)
     merged: set[str] = field(default_factory=set)  # keys brought in by '<<'
 
 
@@ -45,7 +45,7 @@ class Mapping:
 class Sequence:
     line: int
     column: int
-    items: list["Node"] = field(default_factory=list)
+    items: list[Node] = field(default_factory=list)
 
 
 Node = Union[Scalar, Mapping, Sequence]
