@@ -212,11 +212,11 @@ class _Capped:
 class _GuardedTarInfo(tarfile.TarInfo):
     """tarfile reads a GNU long name or a PAX header whole into memory: refuse a big one first."""
 
-    def _proc_gnulong(self, tarfile: Any) -> Any:  # noqa: A002 - tarfile's own signature
+    def _proc_gnulong(self, tarfile: Any) -> Any:  # tarfile's own signature (shadows the module name)
         self._check_header()
         return super()._proc_gnulong(tarfile)  # type: ignore[misc]
 
-    def _proc_pax(self, tarfile: Any) -> Any:  # noqa: A002
+    def _proc_pax(self, tarfile: Any) -> Any:
         self._check_header()
         return super()._proc_pax(tarfile)  # type: ignore[misc]
 

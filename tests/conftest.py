@@ -159,7 +159,7 @@ def _runs_a_program(item: pytest.Item) -> bool:
         return False
     if item.originalname in _spawners(item.module):
         return True
-    defs = item._fixtureinfo.name2fixturedefs  # noqa: SLF001 - the fixtures this test uses
+    defs = item._fixtureinfo.name2fixturedefs  # private pytest API: the fixtures this test uses
     for name in item.fixturenames:
         if name == "helm":
             return True
