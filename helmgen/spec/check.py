@@ -407,10 +407,10 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     book = SpecContext(app_version=v.get("appVersion", v["version"]), all_agents=list(v["agents"]))
     agents, environments = _check(v, ctx, book)
     secrets = runtime.secrets_model(v["secrets"])
-    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, env))
-                           for name, env in v.get("environments", {}).items() if env.get("secrets")}
-    for name, env in v.get("environments", {}).items():
-        runtime.environment_secret_problems(ctx, name, env, v)
+    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, overlay))
+                           for name, overlay in v.get("environments", {}).items() if overlay.get("secrets")}
+    for name, overlay in v.get("environments", {}).items():
+        runtime.environment_secret_problems(ctx, name, overlay, v)
     runtime.hook_copy_collisions(ctx, v["secrets"], agents)
     runtime.hook_service_accounts(ctx, agents)
     return Spec(
