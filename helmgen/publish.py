@@ -349,10 +349,8 @@ def check_chart_links(chart: Path) -> None:
             p = Path(dirpath) / n
             if not p.is_symlink():
                 if n in filenames:
-                    try:
+                    with contextlib.suppress(OSError):
                         total += p.stat().st_size
-                    except OSError:
-                        pass
                 continue
             target = os.readlink(p)
             try:

@@ -29,6 +29,7 @@ behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -486,10 +487,7 @@ def _mark(folder: Path) -> None:
 
 
 def _unmark(folder: Path) -> None:
-    try:
-        (folder / TEMP_MARK).unlink()
-    except FileNotFoundError:
-        pass
+    (folder / TEMP_MARK).unlink(missing_ok=True)
 
 
 def _swap(tmp: Path, real: Path, target: Path) -> None:
@@ -521,10 +519,8 @@ def _swap(tmp: Path, real: Path, target: Path) -> None:
             _unmark(real)
             _remove(old)
         except BaseException:  # not swapped: the previous chart is in place, without the mark
-            try:
+            with contextlib.suppress(OSError):
                 _unmark(real)
-            except OSError:
-                pass
             raise
     except OSError as exc:
         if exc.errno == errno.EBUSY:
