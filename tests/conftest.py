@@ -134,9 +134,9 @@ def _spawners(module: Any) -> set[str]:
         found = {name for name, src in own.items() if _RUNS_A_PROGRAM.search(src)}
         for name, f in funcs.items():  # helpers imported from other test modules
             other = sys.modules.get(f.__module__)
-            if f.__module__ != module.__name__ and other is not None and _is_test_module(other):
-                if f.__name__ in _spawners(other):
-                    found.add(name)
+            if (f.__module__ != module.__name__ and other is not None and _is_test_module(other)
+                    and f.__name__ in _spawners(other)):
+                found.add(name)
         while True:
             more = {name for name, src in own.items() if name not in found and _calls(src, found)}
             if not more:
