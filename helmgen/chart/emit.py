@@ -22,7 +22,7 @@ Comment = Callable[[tuple[str, ...]], str]
 
 def quote(s: str) -> str:
     text = json.dumps(s, ensure_ascii=False)
-    return _NONPRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _NONPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def key(k: str) -> str:
