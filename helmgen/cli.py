@@ -12,8 +12,9 @@ from helmgen import __version__
 from helmgen.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, HelmgenError, OutOfDate
 
 if TYPE_CHECKING:
-    from helmgen.spec.model import Spec
     from helmgen.deploy import Revision
+    from helmgen.publish import Signing
+    from helmgen.spec.model import Spec
 
 
 class _DefaultGenerate(click.Group):
@@ -327,56 +328,14 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
     from helmgen.helm import HelmError
 
     src = Path(source)
-    kind = "package" if src.is_file() and (src.name.endswith(".tgz") or _gzip(src)) else \
-        "chart" if src.is_dir() else "spec"
-    if bump and kind != "spec":
-        raise click.UsageError("--bump raises the version in a spec; SOURCE is a " + kind)
-    if sign and not (key and keyring):
-        raise click.UsageError("--sign needs --key and --keyring")
-    if sign and kind == "package":
-        raise click.UsageError("--sign packages the chart itself: give a spec or a chart folder, not a .tgz")
-    if "://" in target and not target.startswith("oci://"):
-        raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
+    kind = _publish_kind(src)
+    _publish_usage(kind, target, sign, key, keyring, bump)
     signing = pub.Signing(key, keyring, passphrase_file) if sign else None
     bumped: tuple[str, str, str] | None = None
     try:
-        if not src.is_dir() and not src.is_file():  # a FIFO or a device: reading it could wait forever
-            raise pub.BadInput(f"{source}: not a regular file, a folder or a package")
-        if not target.strip():
-            raise pub.BadInput("--to is empty: give oci://HOST/PATH or a folder (a classic repository)")
-        if target.startswith("oci://"):
-            pub.oci_target(target, strict=True)
-        if url:
-            pub.check_url(url)
-        for option, value in (("--keyring", keyring), ("--passphrase-file", passphrase_file)):
-            if sign and value and not Path(value).is_file():
-                raise pub.BadInput(f"{option} {value}: no such file")
+        _publish_inputs(source, target, url, sign, keyring, passphrase_file)
         with pub.work_dir() as work:
-            prov = None
-            if kind == "spec":
-                from helmgen.chart import render_chart
-                from helmgen.write import write_chart
-
-                model = _load(source)
-                if bump:  # the spec file changes only once the publish succeeded
-                    bumped = pub.bump_text(src.read_bytes().decode("utf-8"), bump)
-                    model = _load_bumped(bumped[0], source)
-                chart = work / "chart" / model.name
-                write_chart(render_chart(model), chart)
-                if model.dependencies:
-                    _fetch_dependencies(chart, plain_http)
-                tgz = pub.package(chart, work / "pkg", signing)
-                prov = tgz.with_name(tgz.name + ".prov")
-            elif kind == "chart":
-                if not (src / "Chart.yaml").exists():
-                    raise pub.BadInput(f"{source} is a folder without Chart.yaml")
-                pub.check_chart_links(src)
-                _fetch_dependencies(src, plain_http)
-                tgz = pub.package(src, work / "pkg", signing)
-                prov = tgz.with_name(tgz.name + ".prov")
-            else:
-                tgz = src
-                prov = src.with_name(src.name + ".prov")  # a signed package's provenance goes with it
+            tgz, prov, bumped = _publish_package(kind, source, work, signing, bump, plain_http)
             package = pub.read_package(tgz, "SOURCE" if kind == "package" else "the package")
             if target.startswith("oci://"):
                 result = pub.to_oci(package, target, plain_http, work)
@@ -393,6 +352,75 @@ def publish(source: str, target: str, plain_http: bool, url: str, sign: bool, ke
             _fail(f"{source}: cannot raise its version to {bumped[2]} ({exc.strerror or exc}); "
                   f"{result.name} {result.version} is published: raise the version by hand", EXIT_FAILURE)
         click.echo(f"{source}: version {bumped[1]} -> {bumped[2]}")
+
+
+def _publish_kind(src: Path) -> str:
+    """What SOURCE is: "package" (a .tgz or gzip data), "chart" (a folder) or "spec"."""
+    if src.is_file() and (src.name.endswith(".tgz") or _gzip(src)):
+        return "package"
+    return "chart" if src.is_dir() else "spec"
+
+
+def _publish_usage(kind: str, target: str, sign: bool, key: str, keyring: str, bump: str | None) -> None:
+    """Options of publish that do not go together (a usage error)."""
+    if bump and kind != "spec":
+        raise click.UsageError("--bump raises the version in a spec; SOURCE is a " + kind)
+    if sign and not (key and keyring):
+        raise click.UsageError("--sign needs --key and --keyring")
+    if sign and kind == "package":
+        raise click.UsageError("--sign packages the chart itself: give a spec or a chart folder, not a .tgz")
+    if "://" in target and not target.startswith("oci://"):
+        raise click.UsageError("--to takes oci://HOST/PATH or a folder (a classic repository)")
+
+
+def _publish_inputs(source: str, target: str, url: str, sign: bool, keyring: str, passphrase_file: str) -> None:
+    """Inputs of publish that are wrong before anything is packaged (publish.BadInput)."""
+    from helmgen import publish as pub
+
+    src = Path(source)
+    if not src.is_dir() and not src.is_file():  # a FIFO or a device: reading it could wait forever
+        raise pub.BadInput(f"{source}: not a regular file, a folder or a package")
+    if not target.strip():
+        raise pub.BadInput("--to is empty: give oci://HOST/PATH or a folder (a classic repository)")
+    if target.startswith("oci://"):
+        pub.oci_target(target, strict=True)
+    if url:
+        pub.check_url(url)
+    for option, value in (("--keyring", keyring), ("--passphrase-file", passphrase_file)):
+        if sign and value and not Path(value).is_file():
+            raise pub.BadInput(f"{option} {value}: no such file")
+
+
+def _publish_package(kind: str, source: str, work: Path, signing: Signing | None, bump: str | None,
+                     plain_http: bool) -> tuple[Path, Path, tuple[str, str, str] | None]:
+    """The package of SOURCE (built in `work` unless SOURCE is one), the provenance file that goes with it
+    (it may not exist), and the spec's text with its version raised (with --bump)."""
+    from helmgen import publish as pub
+
+    src = Path(source)
+    if kind == "package":
+        return src, src.with_name(src.name + ".prov"), None  # a signed package's provenance goes with it
+    bumped: tuple[str, str, str] | None = None
+    if kind == "spec":
+        from helmgen.chart import render_chart
+        from helmgen.write import write_chart
+
+        model = _load(source)
+        if bump:  # the spec file changes only once the publish succeeded
+            bumped = pub.bump_text(src.read_bytes().decode("utf-8"), bump)
+            model = _load_bumped(bumped[0], source)
+        chart = work / "chart" / model.name
+        write_chart(render_chart(model), chart)
+        if model.dependencies:
+            _fetch_dependencies(chart, plain_http)
+    else:
+        if not (src / "Chart.yaml").exists():
+            raise pub.BadInput(f"{source} is a folder without Chart.yaml")
+        pub.check_chart_links(src)
+        _fetch_dependencies(src, plain_http)
+        chart = src
+    tgz = pub.package(chart, work / "pkg", signing)
+    return tgz, tgz.with_name(tgz.name + ".prov"), bumped
 
 
 def _gzip(path: Path) -> bool:

@@ -205,5 +205,6 @@ def history_table(history: list[Revision]) -> str:
                       r.deployment or "", "" if r.deployment and _DESCRIPTION.match(r.description) else r.description)
                      for r in history]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
-    return "".join(("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]).rstrip() + "\n"
+    # widths has no entry for the last column (not padded): zip stops before it
+    return "".join(("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]).rstrip() + "\n"
                    for row in rows)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from helmgen.problems import Problem, SpecError
-
 from helmgen.spec.fields import VERSION_FIELDS  # what a canary changes; weight, steps... are settings
 
 
@@ -486,7 +486,7 @@ def _run(text: str, filename: str, agent: str, steps: list[_Step]) -> tuple[str,
     return text, changes
 
 
-def _drop_step(doc: _Doc, a: "_Agent", canary: Any, path: str) -> str:
+def _drop_step(doc: _Doc, a: _Agent, canary: Any, path: str) -> str:
     for k, v in canary.value:
         used = _used_elsewhere(doc, v, k.start_mark.index) if k.value in VERSION_FIELDS else None
         if used is not None:  # removing it would leave its aliases (*name) without their anchor
@@ -533,7 +533,7 @@ def abort(text: str, filename: str, agent: str) -> Edit:
     green = doc.get(rollout, "blueGreen")
     if green is not None:
         raise doc.fail(green[0], f"{path}.blueGreen", "a blue-green agent has no canary to abort",
-                       f"'helmgen promote' switches the active slot back, or 'helm rollback' undoes the last upgrade")
+                       "'helmgen promote' switches the active slot back, or 'helm rollback' undoes the last upgrade")
     _canary(doc, a, rollout, path)
     return Edit(_run(text, filename, agent, [_drop_step])[0], f"aborted {agent}'s canary", [])
 

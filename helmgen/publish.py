@@ -25,9 +25,10 @@ import stat
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, cast
+from typing import IO, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from helmgen import helm
@@ -211,11 +212,11 @@ class _Capped:
 class _GuardedTarInfo(tarfile.TarInfo):
     """tarfile reads a GNU long name or a PAX header whole into memory: refuse a big one first."""
 
-    def _proc_gnulong(self, tarfile: Any) -> Any:  # noqa: A002 - tarfile's own signature
+    def _proc_gnulong(self, tarfile: Any) -> Any:  # tarfile's own signature (shadows the module name)
         self._check_header()
         return super()._proc_gnulong(tarfile)  # type: ignore[misc]
 
-    def _proc_pax(self, tarfile: Any) -> Any:  # noqa: A002
+    def _proc_pax(self, tarfile: Any) -> Any:
         self._check_header()
         return super()._proc_pax(tarfile)  # type: ignore[misc]
 
@@ -348,10 +349,8 @@ def check_chart_links(chart: Path) -> None:
             p = Path(dirpath) / n
             if not p.is_symlink():
                 if n in filenames:
-                    try:
+                    with contextlib.suppress(OSError):
                         total += p.stat().st_size
-                    except OSError:
-                        pass
                 continue
             target = os.readlink(p)
             try:
@@ -902,6 +901,100 @@ def _means(text: str, expected: Iterator[int]) -> bool:
     return next(expected, None) is None
 
 
+@dataclass
+class _Splice:
+    """What adding Helm's entry for a package to index.yaml's text needs: the index as it is, the entry's
+    lines (as Helm indents them under `entries:`) and the event signatures of Helm's new index that the
+    spliced text must add."""
+
+    index: Index
+    pkg: Package
+    block: list[str]  # the entry's lines, "  - " first
+    key_block: array.array[int]  # chart key, list start, entry, list end
+    entry_block: array.array[int]  # the entry alone
+    entries_open: array.array[int]  # "entries" key, mapping start
+    entries_close: array.array[int]  # mapping end
+
+    def indented(self, column: int) -> str:
+        """The entry's lines for a chart key at `column`."""
+        if column >= 2:
+            return "".join(" " * (column - 2) + ln if ln.strip() else ln for ln in self.block)
+        return "".join(ln[2 - column:] if ln.strip() else ln for ln in self.block)
+
+    def spliced(self, at: int, inserted: array.array[int], skip: int = 0) -> Iterable[int]:
+        """The old index's signatures with `inserted` at event `at` (replacing `skip` events)."""
+        old = self.index.signatures
+        return itertools.chain(itertools.islice(old, at), inserted, itertools.islice(old, at + skip, None))
+
+
+_Spliced = tuple[str, Iterable[int]]  # the new text and the signatures its events must have
+
+
+def _into_empty_flow_map(sp: _Splice, text: str) -> _Spliced | None:
+    """`entries: {}`: the chart's key becomes the first of a block mapping."""
+    s, e = sp.index.entries_span
+    if text[s:e].replace(" ", "") != "{}":
+        return None
+    new = text[:s].rstrip(" \t") + "\n  " + sp.pkg.name + ":\n" + sp.indented(2).rstrip("\n") + text[e:]
+    return new, sp.spliced(sp.index.entries_event + 1, sp.key_block)
+
+
+def _into_chart_list(sp: _Splice, text: str, same: dict[str, Any]) -> _Spliced | None:
+    """The chart has a block list of versions already: the entry goes first in it."""
+    mark = same.get("seq")
+    if mark is None or same["seq_flow"]:
+        return None
+    start = mark.index - mark.column
+    if text[start:mark.index].strip() != "" or text[mark.index] != "-":
+        return None
+    return text[:start] + sp.indented(mark.column) + text[start:], sp.spliced(same["seq_event"] + 1, sp.entry_block)
+
+
+def _new_chart_key(sp: _Splice, text: str) -> _Spliced | None:
+    """A chart the block mapping of entries does not have yet: its key goes in name order."""
+    index = sp.index
+    column = min(k["key"].column for k in index.keys.values()) if index.keys else 2
+    later = sorted((name, k) for name, k in index.keys.items() if name > sp.pkg.name)
+    mark, at = (later[0][1]["key"], later[0][1]["key_event"]) if later else \
+        (index.entries_end_mark, index.entries_end_event)
+    start = mark.index - mark.column
+    if text[start:mark.index].strip() != "" or not (later or mark.column <= column):
+        return None
+    head = text[:start] if not text[:start] or text[:start].endswith("\n") else text[:start] + "\n"
+    return head + " " * column + sp.pkg.name + ":\n" + sp.indented(column) + text[start:], sp.spliced(at, sp.key_block)
+
+
+def _into_null_entries(sp: _Splice, text: str) -> _Spliced | None:
+    """`entries:` with a null value: it becomes a block mapping with the chart's key."""
+    s, e = sp.index.entries_span
+    if text[s:e].strip() not in _NULLS:
+        return None
+    new = text[:s].rstrip(" \t") + "\n  " + sp.pkg.name + ":\n" + sp.indented(2).rstrip("\n") + text[e:]
+    inserted = sp.entries_open[1:] + sp.key_block + sp.entries_close
+    return new, sp.spliced(sp.index.entries_event, inserted, skip=1)
+
+
+def _new_entries(sp: _Splice, text: str) -> _Spliced:
+    """No `entries` key: it goes last in the root block mapping."""
+    new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + sp.pkg.name + ":\n" + sp.indented(2)
+    return new, sp.spliced(sp.index.root_end, sp.entries_open + sp.key_block + sp.entries_close)
+
+
+def _splice(sp: _Splice, text: str) -> _Spliced | None:
+    """The new text for the index's layout, or None when helmgen cannot add the entry to it in place."""
+    index = sp.index
+    if index.entries_kind == "map" and not index.keys and index.entries_flow:
+        return _into_empty_flow_map(sp, text)
+    if index.entries_kind == "map" and not index.entries_flow:
+        same = index.keys.get(sp.pkg.name)
+        return _new_chart_key(sp, text) if same is None else _into_chart_list(sp, text, same)
+    if index.entries_kind == "null":
+        return _into_null_entries(sp, text)
+    if index.entries_kind == "absent" and index.root_block:
+        return _new_entries(sp, text)
+    return None
+
+
 def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
     """index.yaml's text with Helm's entry for the package added; nothing else changes (checked:
     the new text's events are the old ones with the entry's inserted, and nothing else)."""
@@ -914,11 +1007,6 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
         return helm_text
     info = helm_index.keys[pkg.name]
     sigs = helm_index.signatures
-    # Helm's events: entries' key and start, the chart's key, its list start, the entry, the list's end, entries' end
-    key_block = sigs[info["key_event"]:helm_index.entries_end_event]  # chart key, list, entry, list end
-    entry_block = sigs[info["seq_event"] + 1:helm_index.entries_end_event - 1]
-    entries_open = sigs[helm_index.entries_event - 1:helm_index.entries_event + 1]  # "entries" key, mapping start
-    entries_close = sigs[helm_index.entries_end_event:helm_index.entries_end_event + 1]
     lines = helm_text.splitlines(keepends=True)
     first = info["key"].line + 1
     last = next((i for i in range(first, len(lines)) if lines[i].strip() and not lines[i].startswith(" ")),
@@ -926,56 +1014,15 @@ def _with_entry(index: Index, helm_text: str, pkg: Package) -> str:
     block = [ln if ln.endswith("\n") else ln + "\n" for ln in lines[first:last]]
     if not block or not block[0].startswith("  - ") or any(ln.strip() and not ln.startswith("  ") for ln in block):
         raise PublishError(f"cannot read Helm's entry for {pkg.name} {pkg.version}; {index.path.parent} is unchanged")
-
-    def indented(column: int) -> str:
-        if column >= 2:
-            return "".join(" " * (column - 2) + ln if ln.strip() else ln for ln in block)
-        return "".join(ln[2 - column:] if ln.strip() else ln for ln in block)
-
-    text, old = index.text, index.signatures
-    new: str | None = None
-    expected: Iterable[int] = ()
-
-    def spliced(at: int, inserted: list[int], skip: int = 0) -> Iterable[int]:
-        return itertools.chain(itertools.islice(old, at), inserted, itertools.islice(old, at + skip, None))
-
-    if index.entries_kind == "map" and not index.keys and index.entries_flow:
-        s, e = index.entries_span
-        if text[s:e].replace(" ", "") == "{}":
-            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
-            expected = spliced(index.entries_event + 1, key_block)
-    elif index.entries_kind == "map" and not index.entries_flow:
-        same = index.keys.get(pkg.name)
-        if same is not None:
-            mark = same.get("seq")
-            if mark is not None and not same["seq_flow"]:
-                start = mark.index - mark.column
-                if text[start:mark.index].strip() == "" and text[mark.index] == "-":
-                    new = text[:start] + indented(mark.column) + text[start:]
-                    at = same["seq_event"] + 1
-                    expected = spliced(at, entry_block)
-        else:
-            column = min(k["key"].column for k in index.keys.values()) if index.keys else 2
-            later = sorted((name, k) for name, k in index.keys.items() if name > pkg.name)
-            mark, at = (later[0][1]["key"], later[0][1]["key_event"]) if later else \
-                (index.entries_end_mark, index.entries_end_event)
-            start = mark.index - mark.column
-            if text[start:mark.index].strip() == "" and (later or mark.column <= column):
-                head = text[:start] if not text[:start] or text[:start].endswith("\n") else text[:start] + "\n"
-                new = head + " " * column + pkg.name + ":\n" + indented(column) + text[start:]
-                expected = spliced(at, key_block)
-    elif index.entries_kind == "null":
-        s, e = index.entries_span
-        if text[s:e].strip() in _NULLS:
-            new = text[:s].rstrip(" \t") + "\n  " + pkg.name + ":\n" + indented(2).rstrip("\n") + text[e:]
-            at = index.entries_event
-            expected = spliced(at, entries_open[1:] + key_block + entries_close, skip=1)
-    elif index.entries_kind == "absent" and index.root_block:
-        new = (text if text.endswith("\n") else text + "\n") + "entries:\n  " + pkg.name + ":\n" + indented(2)
-        at = index.root_end
-        expected = spliced(at, entries_open + key_block + entries_close)
-    if new is not None and _means(new, iter(expected)):
-        return new
+    # Helm's events: entries' key and start, the chart's key, its list start, the entry, the list's end, entries' end
+    sp = _Splice(index, pkg, block,
+                 key_block=sigs[info["key_event"]:helm_index.entries_end_event],
+                 entry_block=sigs[info["seq_event"] + 1:helm_index.entries_end_event - 1],
+                 entries_open=sigs[helm_index.entries_event - 1:helm_index.entries_event + 1],
+                 entries_close=sigs[helm_index.entries_end_event:helm_index.entries_end_event + 1])
+    spliced = _splice(sp, index.text)
+    if spliced is not None and _means(spliced[0], iter(spliced[1])):
+        return spliced[0]
     raise BadInput(f"{index.path} is not laid out as Helm writes it (block style), so helmgen cannot add "
                        f"{pkg.name} {pkg.version} to it without rewriting it; {index.path.parent} is unchanged "
                        "(rewrite it once with `helm repo index`)")

@@ -29,6 +29,7 @@ behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -432,7 +433,15 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
     owner = real.lstat() if real.exists() else None
     for rel in chart.dirs:  # the user's folders, empty ones too (os.walk lists a folder before its subfolders)
         _mkdir(tmp, rel)
-    for rel, p in chart.files.items():  # the user's files come along untouched
+    _copy_user_files(files, chart, drop, tmp, as_root)
+    _write_files(files, tmp, owner if as_root else None)
+    _keep_modes(chart, real, tmp, owner, as_root)
+    _pause("built")
+
+
+def _copy_user_files(files: dict[str, bytes], chart: Chart, drop: set[str], tmp: Path, as_root: bool) -> None:
+    """The user's files come along untouched (those helmgen writes or drops stay behind)."""
+    for rel, p in chart.files.items():
         if rel in files or rel in drop:
             continue
         dest = tmp / rel
@@ -443,6 +452,11 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
             if as_root:
                 st = p.lstat()
                 os.lchown(dest, st.st_uid, st.st_gid)
+
+
+def _write_files(files: dict[str, bytes], tmp: Path, owner: os.stat_result | None) -> None:
+    """helmgen's files and the manifest, mode 0644, and the folders they need; owned as the chart folder
+    (`owner`, when running as root and the folder exists)."""
     for n, (rel, data) in enumerate({**files, MANIFEST: manifest_bytes(files)}.items()):
         if n == len(files) // 2:
             _pause("writing")
@@ -450,13 +464,17 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
         for up in reversed(PurePosixPath(rel).parents):
             if up.as_posix() != "." and not (tmp / up).is_dir():
                 _mkdir(tmp, up.as_posix())
-                if as_root and owner is not None:
+                if owner is not None:
                     os.lchown(tmp / up, owner.st_uid, owner.st_gid)
         p.write_bytes(data)
         os.chmod(p, 0o644)
-        if as_root and owner is not None:
+        if owner is not None:
             os.lchown(p, owner.st_uid, owner.st_gid)
-    for rel in reversed(chart.dirs):  # folders keep their modes and owners (last: a read-only one is filled first)
+
+
+def _keep_modes(chart: Chart, real: Path, tmp: Path, owner: os.stat_result | None, as_root: bool) -> None:
+    """The user's folders and the chart folder keep their modes and owners; a new chart folder gets the umask's mode."""
+    for rel in reversed(chart.dirs):  # last: a read-only folder is filled first
         st = (real / rel).lstat()
         if as_root:
             os.lchown(tmp / rel, st.st_uid, st.st_gid)
@@ -469,7 +487,6 @@ def _build(files: dict[str, bytes], chart: Chart, drop: set[str], real: Path, tm
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
-    _pause("built")
 
 
 def _mkdir(tmp: Path, rel: str) -> None:
@@ -486,10 +503,7 @@ def _mark(folder: Path) -> None:
 
 
 def _unmark(folder: Path) -> None:
-    try:
-        (folder / TEMP_MARK).unlink()
-    except FileNotFoundError:
-        pass
+    (folder / TEMP_MARK).unlink(missing_ok=True)
 
 
 def _swap(tmp: Path, real: Path, target: Path) -> None:
@@ -521,10 +535,8 @@ def _swap(tmp: Path, real: Path, target: Path) -> None:
             _unmark(real)
             _remove(old)
         except BaseException:  # not swapped: the previous chart is in place, without the mark
-            try:
+            with contextlib.suppress(OSError):
                 _unmark(real)
-            except OSError:
-                pass
             raise
     except OSError as exc:
         if exc.errno == errno.EBUSY:

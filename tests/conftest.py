@@ -7,8 +7,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -149,9 +150,9 @@ def _spawners(module: Any) -> set[str]:
         found = {name for name, src in own.items() if _RUNS_A_PROGRAM.search(src)}
         for name, f in funcs.items():  # helpers imported from other test modules
             other = sys.modules.get(f.__module__)
-            if f.__module__ != module.__name__ and other is not None and _is_test_module(other):
-                if f.__name__ in _spawners(other):
-                    found.add(name)
+            if (f.__module__ != module.__name__ and other is not None and _is_test_module(other)
+                    and f.__name__ in _spawners(other)):
+                found.add(name)
         while True:
             more = {name for name, src in own.items() if name not in found and _calls(src, found)}
             if not more:
@@ -174,7 +175,7 @@ def _runs_a_program(item: pytest.Item) -> bool:
         return False
     if item.originalname in _spawners(item.module):
         return True
-    defs = item._fixtureinfo.name2fixturedefs  # noqa: SLF001 - the fixtures this test uses
+    defs = item._fixtureinfo.name2fixturedefs  # private pytest API: the fixtures this test uses
     for name in item.fixturenames:
         if name == "helm":
             return True

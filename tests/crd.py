@@ -8,7 +8,7 @@ field fails. kubernetes-validate knows no CRDs, hence this helper.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ def is_custom(obj: dict[str, Any]) -> bool:
     return not builtin
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(path: Path) -> Any:
     import jsonschema
 

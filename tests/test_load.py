@@ -191,7 +191,7 @@ def test_a_control_character_is_positioned_on_one_line(tmp_path: Path) -> None:
 
 def test_an_alias_bomb_is_positioned_at_the_alias(tmp_path: Path) -> None:
     rows = ["x-a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
-    for prev, name in zip("abcdefg", "bcdefgh"):
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
         rows.append(f"x-{name}: &{name} [{','.join(['*' + prev] * 9)}]")
     lines = _cli_problems(tmp_path, "\n".join(rows) + "\n" + HEAD2 + "agents: {a: {image: x}}\n")
     assert len(lines) == 1 and lines[0].startswith("spec.yaml:6:10: x-f[0]: aliases expand to more than 100000 "

@@ -11,8 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
@@ -149,7 +149,7 @@ def test_install_hook_names_a_missing_venv_module(tmp_path: Path) -> None:
     proc = subprocess.run(["/bin/sh", str(plugin_dir / "bin" / "install-hook")], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 0  # never fails the plugin install
-    version = "%d.%d" % sys.version_info[:2]
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert f"python3 {version} cannot create a virtualenv: its venv module is missing" in proc.stderr
     assert "apt-get install python3-venv" in proc.stderr and f"python{version}-venv" in proc.stderr
     assert "once python3" not in proc.stderr and "could not find python3" not in proc.stderr

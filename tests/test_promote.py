@@ -494,7 +494,7 @@ def test_promote_any_layout(case: tuple[str, dict[str, Any]]) -> None:
         a["image"].update(repository=new_repo, tag="2.0")
     elif what["c_image"]:
         a["image"] = f"{new_repo}:2.0"
-    if "env" in canary and canary["env"]:
+    if canary.get("env"):
         a["env"] = {**(a.get("env") or {}), **canary["env"]}
     if "config" in canary and canary["config"]["files"]:
         a.setdefault("config", {"files": {}})

@@ -18,8 +18,9 @@ import sys
 import tarfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -82,7 +83,7 @@ def link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
 
 ALIAS_BOMB = (b"apiVersion: v2\nname: crew\nversion: 1.0.0\na: &a [x, x, x, x, x, x, x, x, x]\n"
               + b"".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n".encode()
-                         for p, c in zip("abcdefgh", "bcdefghi"))
+                         for p, c in zip("abcdefgh", "bcdefghi", strict=True))
               + b"description: *i\n")
 HUGE = 200 * 1024 * 1024
 
@@ -113,7 +114,7 @@ def crafted(kind: str, tmp: Path, legit: Path) -> Path:
     if kind == "alias-bomb-under-2m":  # 1.97 million values once expanded (1.77 million in f)
         bomb = b"a: &a [" + b", ".join([b"x"] * 11) + b"]\n" + b"".join(
             f"{c}: &{c} [{', '.join([f'*{q}'] * (11 if c != 'f' else 10))}]\n".encode()
-            for q, c in zip("abcde", "bcdef"))
+            for q, c in zip("abcde", "bcdef", strict=True))
         return build(p, [("crew/Chart.yaml", CHART_YAML + bomb)])
     if kind == "many-values-chart-yaml":  # 3.8 MB, 1.9 million values
         return build(p, [("crew/Chart.yaml", CHART_YAML + b"x: [" + b"1," * 1_900_000 + b"1]\n")])

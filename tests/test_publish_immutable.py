@@ -5,8 +5,8 @@ version value and only after a publish that succeeded."""
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import re
 import tarfile
 import urllib.request

@@ -5,7 +5,6 @@ generate time with their position."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +143,8 @@ def test_rendered_objects_are_valid_kubernetes(chart: Path, helm: Path) -> None:
 
 
 def _callers(objs: list[dict[str, Any]], agent: str) -> list[str]:
-    np = [o for o in objs if o["kind"] == "NetworkPolicy"
-          and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent][0]
+    np = next(o for o in objs if o["kind"] == "NetworkPolicy"
+              and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent)
     out: list[str] = []
     for rule in np["spec"]["ingress"]:
         for peer in rule.get("from", []):
@@ -165,8 +164,8 @@ def test_network_policy_admits_referrers_not_the_agent_itself(chart: Path, helm:
 def test_a_change_of_a_referenced_port_changes_the_config_checksum(chart: Path, helm: Path) -> None:
     def checksum(*args: str) -> str:
         objs = template(helm, chart, *args)
-        dep = [o for o in objs if o["kind"] == "Deployment"
-               and o["metadata"]["labels"]["app.kubernetes.io/component"] == PLANNER][0]
+        dep = next(o for o in objs if o["kind"] == "Deployment"
+                   and o["metadata"]["labels"]["app.kubernetes.io/component"] == PLANNER)
         return str(dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
 
     assert checksum() != checksum("--set", "agents.worker.ports.http.port=9001")
@@ -176,7 +175,7 @@ VALUES_AGENT = {"agents": {
     "extra": {"image": {"repository": "ghcr.io/acme/extra", "tag": "1"}, "ports": {"http": {"port": 7070}},
               "env": {"NATS": {"value": "nats://${agents.nats.host}:${agents.nats.ports.client}"},
                       "ME": {"value": "${self.fqdn}"}},
-              "command": ["run", "--planner=${agents.%s.url}" % PLANNER]},
+              "command": ["run", "--planner=${agents.%s.url}" % PLANNER]},  # noqa: UP031 - ${...} reads better than ${{...}}
     PLANNER: {"env": {"EXTRA_URL": {"value": "${agents.extra.url}/v1"}}},
 }}
 

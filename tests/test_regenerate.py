@@ -68,7 +68,8 @@ def test_the_manifest_stays_out_of_the_packaged_chart(chart: Path, helm: Path, t
 
     run_helm(helm, "package", str(chart), "-d", str(tmp_path / "pkg"))
     (tgz,) = (tmp_path / "pkg").glob("*.tgz")
-    names = tarfile.open(tgz).getnames()
+    with tarfile.open(tgz) as tar:
+        names = tar.getnames()
     assert "research-crew/Chart.yaml" in names and "research-crew/templates/extra-cm.yaml" in names
     assert not [n for n in names if MANIFEST in n]
 

@@ -196,7 +196,7 @@ def test_after_promotion_one_config_map_and_the_same_pod_template(tmp_path: Path
     promoted.write_text(yaml.safe_dump(_promoted(spec), sort_keys=False))  # as promote edits: env keeps its order
     after = template(helm, generate(promoted, tmp_path / "out"))
     maps = _config_maps(after, "planner")
-    assert list(maps.values())[0]["data"] == {"prompts.yaml": "system: plan briefly\n"}
+    assert next(iter(maps.values()))["data"] == {"prompts.yaml": "system: plan briefly\n"}
     assert len(maps) == 1
     before_r, after_r = by_kind(objs, "Rollout")["rel-planner"], by_kind(after, "Rollout")["rel-planner"]
     # promoting by values changes nothing Argo sees, even with a new chart version: the pods Argo promoted stay

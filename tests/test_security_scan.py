@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import yaml
 
 from tests.conftest import EXAMPLES, SPECS, generate, helm_path, run_helm, secret_sets

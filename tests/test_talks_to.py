@@ -33,21 +33,21 @@ LONG = "a-release-name-that-is-long-enough-to-shorten-names-x"
 
 
 def _env(objs: list[dict[str, Any]], agent: str) -> dict[str, str]:
-    dep = [o for o in objs if o["kind"] == "Deployment"
-           and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent][0]
+    dep = next(o for o in objs if o["kind"] == "Deployment"
+               and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent)
     env = dep["spec"]["template"]["spec"]["containers"][0].get("env", [])
     assert len(env) == len({e["name"] for e in env}), env  # no variable twice
     return {e["name"]: e["value"] for e in env}
 
 
 def _service(objs: list[dict[str, Any]], agent: str) -> str:
-    return str([o for o in objs if o["kind"] == "Service"
-                and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent][0]["metadata"]["name"])
+    return str(next(o for o in objs if o["kind"] == "Service"
+                    and o["metadata"]["labels"]["app.kubernetes.io/component"] == agent)["metadata"]["name"])
 
 
 def _callers(objs: list[dict[str, Any]], agent: str) -> list[str]:
-    np = [o for o in objs if o["kind"] == "NetworkPolicy"
-          and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent][0]
+    np = next(o for o in objs if o["kind"] == "NetworkPolicy"
+              and o["metadata"]["labels"].get("app.kubernetes.io/component") == agent)
     return [v for rule in np["spec"]["ingress"] for peer in rule.get("from", [])
             for e in peer.get("podSelector", {}).get("matchExpressions", []) for v in e["values"]]
 
@@ -151,8 +151,8 @@ def test_a_renamed_variable_allows_a_target_that_starts_with_a_digit(tmp_path: P
 
 def test_helm_test_checks_each_called_port_once(chart: Path, helm: Path) -> None:
     objs = template(helm, chart)
-    job = [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("app.kubernetes.io/component") == "caller"
-           and "helm.sh/hook" in o["metadata"].get("annotations", {})][0]
+    job = next(o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("app.kubernetes.io/component") == "caller"
+               and "helm.sh/hook" in o["metadata"].get("annotations", {}))
     text = yaml.safe_dump(job["spec"]["template"]["spec"]["containers"])
     checks = [line.strip().strip("-").strip().strip("'\"") for line in text.splitlines() if "tcp rel-" in line]
     # its own port; api (primary port, twice in talksTo), nats client and monitor, db (env: false still calls it)

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import yaml
 
 from tests.conftest import EXAMPLES, by_kind, helm_path, helmgen_cli
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
@@ -21,7 +22,7 @@ Comment = Callable[[tuple[str, ...]], str]
 
 def quote(s: str) -> str:
     text = json.dumps(s, ensure_ascii=False)
-    return _NONPRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _NONPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def key(k: str) -> str:

@@ -7,7 +7,6 @@ import re
 from helmgen.chart.values import DOCS
 from helmgen.spec.model import Agent, Spec
 
-
 # Markdown turns these into markup (emphasis, links, code, raw HTML such as a `<release>` word, entities,
 # table cell breaks); a backslash before any of them shows the character as written.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from helmgen.spec.fields import AGENT_FIELDS, SECRET_DOCS
 from helmgen.spec.model import DEFAULT_REQUESTS, POD_FIELDS, Agent, Dependency, Secret, Spec

@@ -11,6 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
+from helmgen.spec import references, runtime
+from helmgen.spec.argo import check_argo
 from helmgen.spec.aspects import (
     env,
     expose,
@@ -26,12 +28,10 @@ from helmgen.spec.aspects import (
     workload,
 )
 from helmgen.spec.context import NO_MARKS, Marks, SpecContext
-from helmgen.spec.argo import check_argo
 from helmgen.spec.dependencies import build_dependencies, environment_dependencies
 from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import Agent, Spec
-from helmgen.spec import references, runtime
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
@@ -409,10 +409,10 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
     book = SpecContext(app_version=v.get("appVersion", v["version"]), all_agents=list(v["agents"]))
     agents, environments = _check(v, ctx, book)
     secrets = runtime.secrets_model(v["secrets"])
-    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, env))
-                           for name, env in v.get("environments", {}).items() if env.get("secrets")}
-    for name, env in v.get("environments", {}).items():
-        runtime.environment_secret_problems(ctx, name, env, v)
+    environment_secrets = {name: runtime.secrets_model(runtime.environment_secrets(v, overlay))
+                           for name, overlay in v.get("environments", {}).items() if overlay.get("secrets")}
+    for name, overlay in v.get("environments", {}).items():
+        runtime.environment_secret_problems(ctx, name, overlay, v)
     runtime.hook_copy_collisions(ctx, v["secrets"], agents)
     runtime.hook_service_accounts(ctx, agents)
     return Spec(

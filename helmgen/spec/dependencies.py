@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import difflib
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from helmgen.spec.model import Dependency
 from helmgen.spec.types import Ctx

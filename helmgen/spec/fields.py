@@ -108,7 +108,7 @@ _OPS = "|".join(re.escape(op) for op in sorted(("", "=", "!=", ">", "<", ">=", "
                                                  key=len, reverse=True))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _constraint_grammar() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """Range, whole-constraint, one-comparison and version patterns (compiled when first needed)."""
     return (re.compile(rf"\s*({_CV})\s+-\s+({_CV})\s*", re.ASCII),
@@ -152,8 +152,9 @@ INT_OR_PERCENT = Union(Int(0), Str(PERCENT_OR_INT, "an integer or a percentage",
 
 _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 _CRON_NAMES = [{}, {}, {},
-               {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())},
-               {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}]
+               {m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])},
+               {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}]
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 

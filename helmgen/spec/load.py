@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any
 
 from helmgen.problems import Problem, SpecError
 
@@ -36,7 +37,7 @@ class Scalar:
 class Mapping:
     line: int
     column: int
-    items: dict[str, tuple[Scalar, "Node"]] = field(default_factory=dict)
+    items: dict[str, tuple[Scalar, Node]] = field(default_factory=dict)
     merged: set[str] = field(default_factory=set)  # keys brought in by '<<'
 
 
@@ -44,10 +45,10 @@ class Mapping:
 class Sequence:
     line: int
     column: int
-    items: list["Node"] = field(default_factory=list)
+    items: list[Node] = field(default_factory=list)
 
 
-Node = Union[Scalar, Mapping, Sequence]
+Node = Scalar | Mapping | Sequence
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL_TRUE = re.compile(r"^(?:true|True|TRUE)$")
@@ -197,9 +198,8 @@ class _Builder:
         import yaml
 
         self.root: Node | None = None
-        documents = count = 0
-        for ev in events:
-            count += 1
+        documents = 0
+        for count, ev in enumerate(events, 1):
             if count > MAX_EXPANDED_NODES:  # about one event a value
                 self._stop(ev, "", f"the file holds more than {MAX_EXPANDED_NODES} values",
                            "a spec never needs this; is the file what you meant?")

@@ -97,9 +97,9 @@ class _Checker:
         if not name:
             self.err(field, f"{ref} names no agent", "for example ${agents.NAME.host}")
             return
-        if self.agent_exists(ref, name, field):
-            if self.agent_attr(ref, name, attr, field, f"${{agents.{name}.") and name != self.self_name:
-                self.calls.add(name)
+        if (self.agent_exists(ref, name, field)
+                and self.agent_attr(ref, name, attr, field, f"${{agents.{name}.") and name != self.self_name):
+            self.calls.add(name)
 
     def agent_exists(self, ref: str, name: str, field: str) -> bool:
         if name not in self.agents:

@@ -6,7 +6,8 @@ Each check takes one agent's merged fields (plain data) and yields (field, messa
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 Finding = tuple[str, str, str]
 

@@ -57,9 +57,25 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
     raw = a.get("rollout", {})
     rollout: dict[str, Any] = _int_or_percent({"strategy": "rolling", "engine": "native", "maxSurge": "25%",
                                                "maxUnavailable": 0, **raw})
-    strategy, engine = rollout["strategy"], rollout["engine"]
     if kind not in ("Deployment", "StatefulSet"):
         return rollout, {}  # `rollout` itself is refused there (check.py)
+    _strategy_problems(chk, raw, rollout, kind)
+    _engine_problems(chk, raw, rollout)
+    canary = raw.get("canary", {})
+    tracks = {**_canary_track(chk, raw, rollout, image, env, config),
+              **_blue_green_tracks(chk, raw, rollout, image, env, config)}
+    if "analysis" in raw:
+        rollout["analysis"] = dict(raw["analysis"])
+    versions = {"rollout.canary": canary, **{f"rollout.blueGreen.{k}": v for k, v in (raw.get("blueGreen") or {}).items()
+                                             if isinstance(v, dict)}}
+    for where, track in versions.items():
+        _secret_keys(chk, where, track.get("env", {}))
+    return rollout, tracks
+
+
+def _strategy_problems(chk: Checker, raw: dict[str, Any], rollout: dict[str, Any], kind: str) -> None:
+    """Settings the strategy (or the workload kind) does not take."""
+    strategy, engine = rollout["strategy"], rollout["engine"]
     if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
         chk.err("rollout", "maxSurge and maxUnavailable cannot both be 0")
     if strategy != "rolling" and kind == "StatefulSet":
@@ -71,6 +87,11 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
             chk.err(f"rollout.{other}", f"applies to strategy {needs}, not to {strategy}", f"set strategy: {needs}")
     if strategy == "rolling" and engine == "argo":
         chk.err("rollout.engine", "argo takes strategy canary or blueGreen", "drop engine or choose a strategy")
+
+
+def _engine_problems(chk: Checker, raw: dict[str, Any], rollout: dict[str, Any]) -> None:
+    """Settings the engine does not take."""
+    strategy, engine = rollout["strategy"], rollout["engine"]
     if engine == "native" and "analysis" in raw:
         chk.err("rollout.analysis", "needs engine: argo", "the native engine runs no automatic checks")
     elif strategy == "rolling" and "analysis" in raw:
@@ -81,39 +102,46 @@ def check_rollout(chk: Checker, a: dict[str, Any], kind: str, image: dict[str, A
             other = "native" if engine == "argo" else "argo"
             chk.err(f"rollout.canary.{f}", f"applies to engine {other}, not to {engine}",
                     "argo moves traffic with steps" if engine == "argo" else "steps need engine: argo")
-    tracks: dict[str, dict[str, Any]] = {}
+
+
+def _canary_track(chk: Checker, raw: dict[str, Any], rollout: dict[str, Any], image: dict[str, Any],
+                  env: dict[str, Any], config: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """{canary: its version} while a canary runs, else {} (the canary block goes into `rollout`)."""
+    canary = raw.get("canary", {})
+    if rollout["strategy"] != "canary" or "canary" not in raw:
+        return {}
+    rollout["canary"] = dict(canary)
+    if not in_flight(canary):
+        return {}
+    if rollout["engine"] == "native" and "weight" not in canary:
+        chk.err("rollout.canary.weight", "is required while a canary runs",
+                "the percent of traffic the canary gets, 0..100")
+    track = _app_tagged(merged_track(canary, chk.name, image, env, config), chk.book.app_version.replace("+", "_"))
+    stable = {"image": image, "env": env, "config": config}
+    if _version(track) == _version(stable):
+        chk.err("rollout.canary", "is identical to the stable version (same image, env and config)",
+                "change its image, tag, env or config, or remove them to run no canary")
+    return {"canary": track}
+
+
+def _blue_green_tracks(chk: Checker, raw: dict[str, Any], rollout: dict[str, Any], image: dict[str, Any],
+                       env: dict[str, Any], config: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """{blue, green: their versions} for a blue-green rollout (the slots go into `rollout`), else {}."""
+    if rollout["strategy"] != "blueGreen":
+        return {}
+    bg = raw.get("blueGreen")
+    if not bg or "active" not in bg:
+        chk.err("rollout.blueGreen.active", "is required", "blue or green: the slot that serves live traffic")
+        return {}
+    rollout["blueGreen"] = {"active": bg["active"], "blue": dict(bg.get("blue", {})),
+                            "green": dict(bg.get("green", {}))}
     app_tag = chk.book.app_version.replace("+", "_")
-    if strategy == "canary" and "canary" in raw:
-        rollout["canary"] = dict(canary)
-        if in_flight(canary):
-            if engine == "native" and "weight" not in canary:
-                chk.err("rollout.canary.weight", "is required while a canary runs",
-                        "the percent of traffic the canary gets, 0..100")
-            tracks["canary"] = _app_tagged(merged_track(canary, chk.name, image, env, config), app_tag)
-            stable = {"image": image, "env": env, "config": config}
-            if _version(tracks["canary"]) == _version(stable):
-                chk.err("rollout.canary", "is identical to the stable version (same image, env and config)",
-                        "change its image, tag, env or config, or remove them to run no canary")
-    if strategy == "blueGreen":
-        bg = raw.get("blueGreen")
-        if not bg or "active" not in bg:
-            chk.err("rollout.blueGreen.active", "is required", "blue or green: the slot that serves live traffic")
-        else:
-            rollout["blueGreen"] = {"active": bg["active"], "blue": dict(bg.get("blue", {})),
-                                    "green": dict(bg.get("green", {}))}
-            for slot in ("blue", "green"):
-                tracks[slot] = _app_tagged(merged_track(rollout["blueGreen"][slot], chk.name, image, env, config),
-                                           app_tag)
-            if _version(tracks["blue"]) == _version(tracks["green"]):
-                chk.err("rollout.blueGreen", "blue and green are identical (same image, env and config)",
-                        "give the new version to the inactive slot")
-    if "analysis" in raw:
-        rollout["analysis"] = dict(raw["analysis"])
-    versions = {"rollout.canary": canary, **{f"rollout.blueGreen.{k}": v for k, v in (raw.get("blueGreen") or {}).items()
-                                             if isinstance(v, dict)}}
-    for where, track in versions.items():
-        _secret_keys(chk, where, track.get("env", {}))
-    return rollout, tracks
+    tracks = {slot: _app_tagged(merged_track(rollout["blueGreen"][slot], chk.name, image, env, config), app_tag)
+              for slot in ("blue", "green")}
+    if _version(tracks["blue"]) == _version(tracks["green"]):
+        chk.err("rollout.blueGreen", "blue and green are identical (same image, env and config)",
+                "give the new version to the inactive slot")
+    return tracks
 
 
 def _secret_keys(chk: Checker, where: str, env: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ agent; each returns the normalised piece the model holds.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Protocol
 
@@ -35,32 +36,33 @@ def uses(value: str) -> list[str]:
     return [m.group(1) for m in _EXPANSION.finditer(value) if m.group(1)]
 
 
+def _swap_secret_ref(m: re.Match[str], env: dict[str, dict[str, Any]], added: dict[str, dict[str, Any]],
+                     out: dict[str, dict[str, Any]]) -> str:
+    """One `${secrets.S.K}` → `$(AGENTGEN_SECRET_S_K)`, recording the variable (in `added` and `out`) at once,
+    so the next reference of the same value sees it."""
+    if m.group(0) == "$${":
+        return m.group(0)
+    ref = {"secret": m.group(1), "key": m.group(3)}
+    name = secret_variable(m.group(1), m.group(3))
+    if (name in env or name in added) and added.get(name) != ref:
+        # another secret and key that upper-case the same (a-b.c, a.b-c), or a variable of env
+        import hashlib
+
+        name += "_" + hashlib.sha256(f"{ref['secret']}/{ref['key']}".encode()).hexdigest()[:8].upper()
+    if name not in added:
+        added[name] = ref
+        out[name] = added[name]
+    return f"$({name})"
+
+
 def _with_secret_refs(env: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """`${secrets.S.K}` in literals → `$(AGENTGEN_SECRET_S_K)`, the variable added in front of the first user."""
     out: dict[str, dict[str, Any]] = {}
     added: dict[str, dict[str, Any]] = {}
+    swap = functools.partial(_swap_secret_ref, env=env, added=added, out=out)
     for var, e in env.items():
         if "value" in e and isinstance(e["value"], str) and "${secrets." in e["value"]:
-            refs: list[tuple[str, str, str]] = []
-
-            def swap(m: re.Match[str]) -> str:
-                if m.group(0) == "$${":
-                    return m.group(0)
-                ref = {"secret": m.group(1), "key": m.group(3)}
-                name = secret_variable(m.group(1), m.group(3))
-                if (name in env or name in added) and added.get(name) != ref:
-                    # another secret and key that upper-case the same (a-b.c, a.b-c), or a variable of env
-                    import hashlib
-
-                    name += "_" + hashlib.sha256(f"{ref['secret']}/{ref['key']}".encode()).hexdigest()[:8].upper()
-                refs.append((name, m.group(1), m.group(3)))
-                return f"$({name})"
-
             e = {**e, "value": _SECRET_REF.sub(swap, e["value"])}
-            for name, secret, key in refs:
-                if name not in added:
-                    added[name] = {"secret": secret, "key": key}
-                    out[name] = added[name]
         out[var] = e
     return out
 

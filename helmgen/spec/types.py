@@ -11,7 +11,8 @@ import difflib
 import functools
 import math
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from helmgen.problems import Problem, join_path
 from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
@@ -19,7 +20,7 @@ from helmgen.spec.load import Mapping, Node, Scalar, Sequence, to_python
 INVALID: Any = object()  # a value that failed its check; the problem is already recorded
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rx(pattern: str) -> re.Pattern[str]:
     """A compiled pattern, compiled once (the types are built once and check many values)."""
     return re.compile(pattern)
@@ -96,7 +97,7 @@ class T:
         ctx.err(node, path, f"expected {self.expects()}, got {_kind(node)}", hint)
         return INVALID
 
-    def doc(self, text: str) -> "T":
+    def doc(self, text: str) -> T:
         self.description = text
         return self
 
