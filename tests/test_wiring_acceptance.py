@@ -1,0 +1,282 @@
+"""Acceptance of issue 10's wiring on a realistic system, used as a user would: the CLI generates an A2A
+deep-research cluster (a NATS StatefulSet cluster, MySQL, an MCP tool server, a pre-install migration hook,
+an A2A planner with callers outside the release and cluster-scoped RBAC), and the real Helm 4 and 3 render it
+under a short release, a 53-character one and fullnameOverride; every object is checked and validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import helmgen_cli, run_helm
+
+SPEC = """\
+apiVersion: agentgen/v1
+name: deep-research
+version: 0.2.0
+appVersion: "1.4.0"
+description: A2A deep-research cluster on NATS JetStream and MySQL
+secrets:
+  mysql: {keys: [root-password]}
+  llm: {keys: [openai]}
+  unused: {keys: [token]}
+defaults:
+  resources: {cpu: 50m, memory: 64Mi}
+agents:
+  nats:
+    image: nats:2.10.22-alpine
+    kind: StatefulSet
+    replicas: 3
+    ports: {client: 4222, cluster: 6222, monitor: 8222}
+    service: {type: None}
+    state: {size: 1Gi, mountPath: /data}
+    command: [nats-server]
+    args: ["--jetstream", "--store_dir=/data", "--cluster_name=${release}", "--cluster=nats://0.0.0.0:6222",
+           "--routes=nats://${self.host}:${self.ports.cluster}", "--http_port=8222"]
+    health: {liveness: {path: /healthz, port: monitor}, readiness: {path: /healthz?js-enabled-only=true, port: monitor}}
+  mysql:
+    image: mysql:8.4
+    kind: StatefulSet
+    port: 3306
+    state: {size: 2Gi, mountPath: /var/lib/mysql}
+    env:
+      MYSQL_ROOT_PASSWORD: {secret: mysql, key: root-password}
+      MYSQL_DATABASE: planner
+  tools:
+    image: ghcr.io/acme/mcp-tools:1.0
+    protocol: mcp
+    port: 8000
+  planner:
+    image: ghcr.io/acme/planner:1.4.0
+    protocol: a2a
+    agentCard: /.well-known/agent.json
+    port: 9999
+    talksTo:
+      - {agent: nats, port: client, scheme: nats, env: NATS_URL}
+      - {agent: tools, path: /sse, env: MCP_SSE_URL}
+      - {agent: mysql, env: false}
+    env:
+      DB_PASSWORD: {secret: mysql, key: root-password}
+      MYSQL_DSN: root:$(DB_PASSWORD)@tcp(${agents.mysql.host}:3306)/planner
+      MYSQL_DSN2: root:${secrets.mysql.root-password}@tcp(${agents.mysql.host}:${agents.mysql.port})/planner
+      NATS_ADDR: nats://${agents.nats.host}:${agents.nats.ports.client}
+      MCP_URL: ${agents.tools.url}/sse
+      SELF_URL: ${self.url}
+      OPENAI_API_KEY: {secret: llm, key: openai}
+      BOTH: $(MYSQL_DSN)|$(NATS_ADDR)
+      FQDN: ${agents.nats.fqdn}
+    allowFrom:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gateway}}
+        podSelector: {matchLabels: {app: edge}}
+    rbac:
+      rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+      clusterRules: [{apiGroups: [""], resources: [nodes], verbs: [get, list]}]
+  worker:
+    image: ghcr.io/acme/worker:1.4.0
+    protocol: a2a
+    port: 9000
+    env:
+      NATS_URL: nats://${agents.nats.host}:${agents.nats.ports.client}
+      PLANNER_CARD: ${agents.planner.url}/.well-known/agent.json
+  migrate:
+    image: ghcr.io/acme/migrate:1.4.0
+    kind: Job
+    job: {hook: [pre-install, pre-upgrade], hookWeight: -5, backoffLimit: 2}
+    env:
+      DSN: root:${secrets.mysql.root-password}@tcp(${agents.mysql.host}:3306)/planner
+    config:
+      mountPath: /etc/migrate
+      files:
+        migrate.sh: |
+          #!/bin/sh
+          until nc -z ${agents.mysql.host} 3306; do sleep 1; done
+          echo "${MYSQL_HOST}" $${release}
+    secretMounts:
+      mysql: {mountPath: /secrets/mysql}
+    rbac:
+      rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+environments:
+  prod:
+    secrets:
+      llm: {existingSecret: prod-llm, reload: restart}
+  lite:
+    agents:
+      worker: {enabled: false}
+"""
+LONG = "a-release-name-that-is-long-enough-to-shorten-names-x"  # 53 characters, Helm's limit
+SECRETS = ("--set", "secrets.mysql.values.root-password=pw", "--set", "secrets.llm.values.openai=k")
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("wiring")
+    (tmp / "research.yaml").write_text(SPEC)
+    proc = helmgen_cli("generate", str(tmp / "research.yaml"), "-o", str(tmp / "out"))
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "out" / "deep-research"
+
+
+def _render(helm: Path, chart: Path, *args: str, release: str = "rel") -> list[dict[str, Any]]:
+    out = run_helm(helm, "template", release, str(chart), "--namespace", "team", *SECRETS, *args).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def _named(objs: list[dict[str, Any]], kind: str, component: str) -> dict[str, Any]:
+    found = [o for o in objs if o["kind"] == kind and not _hook(o) == "test"
+             and (o["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == component]
+    assert len(found) == 1, (kind, component, [o["metadata"]["name"] for o in found])
+    return found[0]
+
+
+def _hook(o: dict[str, Any]) -> str | None:
+    return (o["metadata"].get("annotations") or {}).get("helm.sh/hook")
+
+
+def _container(objs: list[dict[str, Any]], kind: str, component: str) -> dict[str, Any]:
+    c: dict[str, Any] = _named(objs, kind, component)["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def _env(c: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(e["name"], e.get("value", e.get("valueFrom"))) for e in c.get("env", [])]
+
+
+CASES = [("rel", ()), (LONG, ()), ("rel", ("--set", "fullnameOverride=x"))]
+
+
+@pytest.mark.parametrize("release,args", CASES, ids=["rel", "long", "fullnameOverride"])
+def test_the_system_renders_wired_to_its_own_service_names(chart: Path, helm: Path, release: str,
+                                                           args: tuple[str, ...]) -> None:
+    objs = _render(helm, chart, *args, release=release)
+    svc = {a: _named(objs, "Service", a)["metadata"]["name"] for a in ("nats", "mysql", "tools", "planner", "worker")}
+    for name in svc.values():
+        assert len(name) <= 63
+    if args:
+        assert svc == {a: f"x-{a}" for a in svc}
+    sts = _named(objs, "StatefulSet", "nats")
+    assert sts["spec"]["serviceName"] == svc["nats"]
+    nats = _container(objs, "StatefulSet", "nats")
+    assert nats["args"] == ["--jetstream", "--store_dir=/data", f"--cluster_name={release}",
+                            "--cluster=nats://0.0.0.0:6222", f"--routes=nats://{svc['nats']}:6222",
+                            "--http_port=8222"]
+    planner = _container(objs, "Deployment", "planner")
+    secret = f"{'x' if args else release}-mysql"
+    assert _env(planner) == [
+        ("DB_PASSWORD", {"secretKeyRef": {"name": secret, "key": "root-password"}}),
+        ("MYSQL_DSN", f"root:$(DB_PASSWORD)@tcp({svc['mysql']}:3306)/planner"),
+        ("AGENTGEN_SECRET_MYSQL_ROOT_PASSWORD", {"secretKeyRef": {"name": secret, "key": "root-password"}}),
+        ("MYSQL_DSN2", f"root:$(AGENTGEN_SECRET_MYSQL_ROOT_PASSWORD)@tcp({svc['mysql']}:3306)/planner"),
+        ("NATS_ADDR", f"nats://{svc['nats']}:4222"),
+        ("MCP_URL", f"http://{svc['tools']}:8000/sse"),
+        ("SELF_URL", f"http://{svc['planner']}:9999"),
+        ("OPENAI_API_KEY", {"secretKeyRef": {"name": f"{'x' if args else release}-llm", "key": "openai"}}),
+        ("BOTH", "$(MYSQL_DSN)|$(NATS_ADDR)"),
+        ("FQDN", f"{svc['nats']}.team.svc"),
+        ("NATS_URL", f"nats://{svc['nats']}:4222"),
+        ("MCP_SSE_URL", f"http://{svc['tools']}:8000/sse"),
+    ]
+    assert planner["readinessProbe"]["httpGet"]["path"] == "/.well-known/agent.json"
+    worker = dict(_env(_container(objs, "Deployment", "worker")))
+    assert worker == {"NATS_URL": f"nats://{svc['nats']}:4222",
+                      "PLANNER_CARD": f"http://{svc['planner']}:9999/.well-known/agent.json"}
+    card_checks = [o for o in objs if o["kind"] == "Job" and _hook(o) == "test"
+                   and f"http http://{svc['planner']}:9999/.well-known/agent.json" in str(o)]
+    assert len(card_checks) == 1  # helm test fetches the same card
+    script = next(o for o in objs if o["kind"] == "ConfigMap" and "migrate.sh" in o.get("data", {}))
+    assert script["data"]["migrate.sh"] == (f"#!/bin/sh\nuntil nc -z {svc['mysql']} 3306; do sleep 1; done\n"
+                                            'echo "${MYSQL_HOST}" ${release}\n')
+
+
+@pytest.mark.parametrize("release,args", CASES, ids=["rel", "long", "fullnameOverride"])
+def test_every_object_is_valid_and_the_chart_lints(chart: Path, helm: Path, release: str,
+                                                   args: tuple[str, ...]) -> None:
+    import kubernetes_validate
+
+    objs = _render(helm, chart, *args, release=release)
+    for obj in objs:
+        kubernetes_validate.validate(obj, "1.30.0", strict=True)
+    names = [(o["kind"], o["metadata"]["name"]) for o in objs]
+    assert len(names) == len(set(names)), names
+    run_helm(helm, "lint", "--strict", str(chart), *SECRETS, *args)
+
+
+def _admitted(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    peers: list[dict[str, Any]] = [p for rule in policy["spec"]["ingress"] for p in rule["from"]]
+    return peers
+
+
+def _components(peer: dict[str, Any]) -> set[str]:
+    sel = peer.get("podSelector", {})
+    out = {e for m in sel.get("matchExpressions", []) if m["key"] == "app.kubernetes.io/component"
+           for e in m["values"]}
+    comp = sel.get("matchLabels", {}).get("app.kubernetes.io/component")
+    return out | ({comp} if comp and "namespaceSelector" not in peer else set())
+
+
+def test_network_policies_admit_callers_own_pods_and_outside_peers(chart: Path, helm: Path) -> None:
+    objs = _render(helm, chart)
+    admitted = {a: set().union(*(_components(p) for p in _admitted(_named(objs, "NetworkPolicy", a))))
+                for a in ("nats", "mysql", "tools", "planner")}
+    assert admitted["nats"] >= {"planner", "worker", "nats"}  # referrers and its own cluster pods
+    assert admitted["mysql"] >= {"planner", "migrate", "mysql"}  # the hook reads it from env and a file
+    assert admitted["tools"] >= {"planner"} and "worker" not in admitted["tools"]
+    assert "worker" in admitted["planner"]
+    outside = [p for p in _admitted(_named(objs, "NetworkPolicy", "planner")) if "namespaceSelector" in p]
+    assert outside == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}},
+                        "podSelector": {"matchLabels": {"app": "edge"}}}]
+    nats_ports = {p["port"] for rule in _named(objs, "NetworkPolicy", "nats")["spec"]["ingress"]
+                  for p in rule["ports"]}
+    assert nats_ports == {4222, 6222, 8222}
+
+
+def test_cluster_rbac_names_differ_per_namespace_and_release(chart: Path, helm: Path) -> None:
+    a = _render(helm, chart)
+    b = run_helm(helm, "template", "rel", str(chart), "--namespace", "other", *SECRETS).stdout
+    other = [d for d in yaml.safe_load_all(b) if d]
+    names_a = {o["metadata"]["name"] for o in a if o["kind"] in ("ClusterRole", "ClusterRoleBinding")}
+    names_b = {o["metadata"]["name"] for o in other if o["kind"] in ("ClusterRole", "ClusterRoleBinding")}
+    assert len(names_a) == 1 and not names_a & names_b
+    binding = next(o for o in a if o["kind"] == "ClusterRoleBinding")
+    role = next(o for o in a if o["kind"] == "ClusterRole")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": role["metadata"]["name"]}
+    sa = _named(a, "ServiceAccount", "planner")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": "team"}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]
+
+
+def test_the_migration_hook_finds_what_it_needs_already_there(chart: Path, helm: Path) -> None:
+    objs = _render(helm, chart)
+    job = next(o for o in objs if o["kind"] == "Job" and _hook(o) != "test")
+    ann = job["metadata"]["annotations"]
+    assert ann["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert ann["helm.sh/hook-weight"] == "-5"
+    assert "before-hook-creation" in ann["helm.sh/hook-delete-policy"].split(",")
+    assert job["spec"]["backoffLimit"] == 2
+    pod = job["spec"]["template"]["spec"]
+    needs: set[tuple[str, str]] = {("ServiceAccount", pod["serviceAccountName"])}
+    for vol in pod["volumes"]:
+        if "configMap" in vol:
+            needs.add(("ConfigMap", vol["configMap"]["name"]))
+        if "secret" in vol:
+            needs.add(("Secret", vol["secret"]["secretName"]))
+    for e in pod["containers"][0]["env"]:
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            needs.add(("Secret", ref["name"]))
+    assert {k for k, _ in needs} == {"ServiceAccount", "ConfigMap", "Secret"}
+    rb = [o for o in objs if o["kind"] == "RoleBinding" and o["subjects"][0]["name"] == pod["serviceAccountName"]]
+    assert len(rb) == 1
+    needs |= {("RoleBinding", rb[0]["metadata"]["name"]), ("Role", rb[0]["roleRef"]["name"])}
+    by_key = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    for key in needs:  # each a hook of the same events, created before the Job (a lower weight)
+        obj = by_key[key]
+        a = obj["metadata"]["annotations"]
+        assert set(a["helm.sh/hook"].split(",")) >= {"pre-install", "pre-upgrade"}, key
+        assert int(a["helm.sh/hook-weight"]) < -5, key
+        assert "before-hook-creation" in a["helm.sh/hook-delete-policy"], key
+    secret = next(o for k, o in by_key.items() if k[0] == "Secret" and k in needs)
+    assert secret["data"] == {"root-password": "cHc="}  # the value given at install time
