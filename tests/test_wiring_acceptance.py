@@ -280,3 +280,28 @@ def test_the_migration_hook_finds_what_it_needs_already_there(chart: Path, helm:
         assert "before-hook-creation" in a["helm.sh/hook-delete-policy"], key
     secret = next(o for k, o in by_key.items() if k[0] == "Secret" and k in needs)
     assert secret["data"] == {"root-password": "cHc="}  # the value given at install time
+
+
+def _order(c: dict[str, Any]) -> list[str]:
+    return [e["name"] for e in c["env"]]
+
+
+def test_a_values_file_that_makes_a_written_variable_use_a_new_one_keeps_expansion_working(
+        chart: Path, helm: Path, tmp_path: Path) -> None:
+    # NATS_ADDR (written in the spec, listed in envOrder) now uses ZZ_HOST, which only the values file adds:
+    # Kubernetes expands $(ZZ_HOST) only when ZZ_HOST comes first, and BOTH still comes after NATS_ADDR.
+    objs = _render(helm, chart, "--set", "agents.planner.env.NATS_ADDR.value=nats://$(ZZ_HOST):4222",
+                   "--set", "agents.planner.env.ZZ_HOST.value=nats.example.org")
+    names = _order(_container(objs, "Deployment", "planner"))
+    assert names.index("ZZ_HOST") < names.index("NATS_ADDR") < names.index("BOTH")
+    values = tmp_path / "v.yaml"
+    values.write_text(yaml.safe_dump({"agents": {"planner": {"env": {
+        "DB_PASSWORD": {"value": "$(A_ROOT)"}, "A_ROOT": {"value": "$(B_LEAF)-x"}, "B_LEAF": {"value": "leaf"},
+        "C_NEW": {"value": "$(MYSQL_DSN)"}}}}}))
+    names = _order(_container(_render(helm, chart, "-f", str(values)), "Deployment", "planner"))
+    assert names.index("B_LEAF") < names.index("A_ROOT") < names.index("DB_PASSWORD") < names.index("MYSQL_DSN")
+    assert names.index("MYSQL_DSN") < names.index("C_NEW")
+    # what the values file leaves alone keeps the spec's written order
+    written = [n for n in names if n not in ("B_LEAF", "A_ROOT", "C_NEW", "DB_PASSWORD")]
+    assert written == ["MYSQL_DSN", "AGENTGEN_SECRET_MYSQL_ROOT_PASSWORD", "MYSQL_DSN2", "NATS_ADDR", "MCP_URL",
+                       "SELF_URL", "OPENAI_API_KEY", "BOTH", "FQDN", "NATS_URL", "MCP_SSE_URL"]

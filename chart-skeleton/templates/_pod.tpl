@@ -135,11 +135,10 @@ the pod template as block YAML.
           {{- if not $env }}{{ $env = $g.emptyMap }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
-            {{- /* in envOrder's order (as the spec wrote them, each after the variables it uses through $(VAR)); then any a values file added */}}
+            {{- /* in envOrder's order (as the spec wrote them), then any a values file added; each after the variables it uses through $(VAR) */}}
             {{- $names := list }}
-            {{- $placed := dict }}
-            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ $_ := set $placed . true }}{{ end }}{{ end }}
-            {{- if ne (len $names) (len $env) }}{{ $names = concat $names (include "agentgen.envExtras" (list $env $placed) | fromYamlArray) }}{{ end }}
+            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ end }}{{ end }}
+            {{- $names = include "agentgen.envOrder" (list $env $names) | fromYamlArray }}
             {{- range $var := $names }}
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
@@ -297,31 +296,48 @@ the pod template as block YAML.
 {{- end -}}
 
 {{/*
-The variables of env that envOrder does not list (added in a values file): in name order, each held back
-until the variables it uses through $(VAR) are placed ($$ is Kubernetes' escape; a cycle keeps name order). Takes list
-env placed (a dict of the names already placed; changed); returns a YAML list of names.
+The order of env's variables: those envOrder lists, in its order, then those it does not (added in a values
+file) in name order; a values file may make any variable use any other, so each variable comes after the
+variables it uses through $(VAR), which are placed just before it when it is reached, as the generator does
+($$ is Kubernetes' escape; a cycle keeps its order). Takes list env listed (the names envOrder lists that env
+holds); returns a YAML list of names.
 */}}
-{{- define "agentgen.envExtras" -}}
+{{- define "agentgen.envOrder" -}}
 {{- $env := index . 0 -}}
-{{- $placed := index . 1 -}}
-{{- $rest := list -}}
-{{- range $var, $_ := $env }}{{ if not (hasKey $placed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
-{{- $out := list -}}
-{{- range until (len $rest) -}}
+{{- $rest := index . 1 -}}
+{{- $listed := dict -}}
+{{- range $rest }}{{ $_ := set $listed . true }}{{ end -}}
+{{- range $var, $_ := $env }}{{ if not (hasKey $listed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
+{{- $uses := dict -}}
 {{- range $var := $rest -}}
-{{- if not (hasKey $placed $var) -}}
-{{- $ready := true -}}
+{{- $deps := list -}}
 {{- $e := index $env $var -}}
 {{- if and (kindIs "map" $e) (hasKey $e "value") -}}
 {{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
-{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) (not (hasKey $placed $used)) }}{{ $ready = false }}{{ end }}{{ end -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $deps = append $deps $used }}{{ end }}{{ end -}}
 {{- end -}}
 {{- end -}}
-{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ end -}}
+{{- $_ := set $uses $var $deps -}}
+{{- end -}}
+{{- $placed := dict -}}
+{{- $out := list -}}
+{{- range $head := $rest -}}
+{{- /* each round places one variable: the first unplaced one that $head uses, followed down, or $head */ -}}
+{{- range until (len $rest) -}}
+{{- if not (hasKey $placed $head) -}}
+{{- $cur := $head -}}
+{{- $path := dict $head true -}}
+{{- $done := false -}}
+{{- range until (len $rest) -}}
+{{- if not $done -}}
+{{- $next := "" -}}
+{{- range (index $uses $cur) }}{{ if and (not $next) (not (hasKey $placed .)) (not (hasKey $path .)) }}{{ $next = . }}{{ end }}{{ end -}}
+{{- if $next }}{{ $_ := set $path $next true }}{{ $cur = $next }}{{ else }}{{ $out = append $out $cur }}{{ $_ := set $placed $cur true }}{{ $done = true }}{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- range $rest }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
 

@@ -689,7 +689,7 @@ AGENT_FIELDS: dict[str, AgentField] = {
                            "${deps.NAME.…}, ${secrets.S.K}, ${release}, ${namespace}."),
     "envOrder": AgentField(None, "The order of env's variables in the container: as written, each after the "
                                  "variables it uses through $(VAR).", "A variable not listed (added in a values file) "
-                                 "comes after\nthem, in name order, each held back until the variables it uses are placed."),
+                                 "comes after\nthem, in name order; any variable comes after the variables it uses."),
     "secretMounts": AgentField(SECRET_MOUNTS, "Secrets whose keys appear as files: secret name -> {mountPath, reload}; "
                                               "no subPath, so a rotated value reaches the running pod."),
     "allowFrom": AgentField(List(NETWORK_PEER), "NetworkPolicy peers (podSelector, namespaceSelector, ipBlock) also "
