@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from decimal import Decimal
@@ -607,23 +608,53 @@ class PolicyRule(Raw):
 
     LISTS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
 
+    def __init__(self, namespaced: bool = False) -> None:
+        super().__init__()
+        self.namespaced = namespaced  # a Role's rule (rules), not a ClusterRole's (clusterRules)
+
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         v = super().check(node, path, ctx)
         if v is INVALID:
             return INVALID
+        assert isinstance(node, Mapping)
         ok = True
+        for key in v:
+            if key not in self.LISTS:
+                close = difflib.get_close_matches(key, self.LISTS, n=1, cutoff=0.6)
+                ctx.err(node.items[key][0], f"{path}.{key}", "unknown field",
+                        f'did you mean "{close[0]}"?' if close else "known fields: " + ", ".join(self.LISTS))
+                ok = False
         for key in self.LISTS:
             items = v.get(key)
             if key in v and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
-                assert isinstance(node, Mapping)
                 knode = node.items[key][0]
                 ctx.err(knode, f"{path}.{key}", "expected a list of strings",
                         f"for example {key}: ['*']" if items == "*" else "")
                 ok = False
+        if ok:  # what the API server's rbac validation refuses (a Role or ClusterRole it would not create)
+            ok = self._grants(v, node, path, ctx)
         return v if ok else INVALID
 
+    def _grants(self, v: dict[str, Any], node: Mapping, path: str, ctx: Ctx) -> bool:
+        problem, hint = "", ""
+        if not v.get("verbs"):
+            problem, hint = "a rule needs verbs", "for example verbs: [get, list, watch]"
+        elif v.get("nonResourceURLs"):
+            if self.namespaced:
+                problem, hint = "nonResourceURLs apply to the whole cluster, not to a Role", "move it to clusterRules"
+            elif v.get("apiGroups") or v.get("resources"):
+                problem, hint = ("a rule gives either nonResourceURLs or apiGroups and resources, not both",
+                                 "split it into two rules")
+        elif not v.get("apiGroups"):
+            problem, hint = "a resource rule needs apiGroups", "for example apiGroups: [''] for the core group"
+        elif not v.get("resources"):
+            problem, hint = "a resource rule needs resources", "for example resources: [pods]"
+        if problem:
+            ctx.err(node, path, problem, hint)
+        return not problem
+
     def schema(self) -> dict[str, Any]:
-        return self._described({"type": "object", "properties": {
+        return self._described({"type": "object", "required": ["verbs"], "additionalProperties": False, "properties": {
             k: {"type": "array", "items": {"type": "string"}} for k in self.LISTS}})
 
 
@@ -708,7 +739,7 @@ AGENT_FIELDS: dict[str, AgentField] = {
                          "null: none."),
     "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "
                                                   "rbac is set."),
-    "rbac": AgentField(Obj({"rules": List(PolicyRule()), "clusterRules": List(PolicyRule())}),
+    "rbac": AgentField(Obj({"rules": List(PolicyRule(namespaced=True)), "clusterRules": List(PolicyRule())}),
                        "Role (rules) and ClusterRole (clusterRules) bound to the agent's ServiceAccount.",
                        "null: none."),
     "protocol": AgentField(Str(enum=("http", "a2a", "mcp")), "http, a2a (readiness on the agent card, checked "
