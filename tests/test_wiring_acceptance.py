@@ -305,3 +305,84 @@ def test_a_values_file_that_makes_a_written_variable_use_a_new_one_keeps_expansi
     written = [n for n in names if n not in ("B_LEAF", "A_ROOT", "C_NEW", "DB_PASSWORD")]
     assert written == ["MYSQL_DSN", "AGENTGEN_SECRET_MYSQL_ROOT_PASSWORD", "MYSQL_DSN2", "NATS_ADDR", "MCP_URL",
                        "SELF_URL", "OPENAI_API_KEY", "BOTH", "FQDN", "NATS_URL", "MCP_SSE_URL"]
+
+
+def test_environments_drop_a_secret_and_an_agent(chart: Path, helm: Path) -> None:
+    # prod reads llm from an existing Secret: install demands only mysql's value, and only the pods that
+    # read llm carry Reloader's annotation
+    out = run_helm(helm, "template", "rel", str(chart), "-f", str(chart / "values-prod.yaml"),
+                   "--set", "secrets.mysql.values.root-password=pw").stdout
+    objs = [d for d in yaml.safe_load_all(out) if d]
+    planner = _named(objs, "Deployment", "planner")
+    assert planner["metadata"]["annotations"]["secret.reloader.stakater.com/reload"] == "prod-llm"
+    assert ("OPENAI_API_KEY", {"secretKeyRef": {"name": "prod-llm", "key": "openai"}}) in _env(
+        _container(objs, "Deployment", "planner"))
+    others = [o for o in objs if o["kind"] in ("Deployment", "StatefulSet", "Job") and o is not planner]
+    assert all("secret.reloader.stakater.com/reload" not in (o["metadata"].get("annotations") or {}) for o in others)
+    assert {o["metadata"]["name"] for o in objs if o["kind"] == "Secret"} == {"rel-mysql", "rel-mysql-hook"}
+    # without a value for a secret an enabled agent uses, install stops and names it; `unused` is never asked for
+    proc = run_helm(helm, "template", "rel", str(chart), check=False)
+    assert proc.returncode != 0 and "secrets.mysql.values.root-password" in proc.stderr
+    assert "unused" not in proc.stderr
+    # lite drops the worker: nothing of it renders, and no NetworkPolicy still names it as a caller
+    lite = _render(helm, chart, "-f", str(chart / "values-lite.yaml"))
+    assert not [o for o in lite if "worker" in o["metadata"]["name"]]
+    assert "worker" not in str([o for o in lite if o["kind"] == "NetworkPolicy"])
+    run_helm(helm, "lint", "--strict", str(chart), "-f", str(chart / "values-lite.yaml"), *SECRETS)
+
+
+DEP_SPEC = """\
+apiVersion: agentgen/v1
+name: depsys
+version: 0.1.0
+secrets:
+  db: {keys: [password]}
+  search: {keys: [api-key]}
+dependencies:
+  pg: {repository: "file://SUBCHART", chart: minidb, version: 1.2.x, values: {port: 5433}, port: 5433}
+agents:
+  api:
+    image: ghcr.io/acme/api:1
+    port: 8080
+    talksTo: [pg]
+    env:
+      DATABASE_URL: postgres://app:${secrets.db.password}@${deps.pg.host}:${deps.pg.port}/app
+  searcher:
+    image: ghcr.io/acme/searcher:1
+    port: 8081
+    env:
+      KEY: {secret: search, key: api-key}
+environments:
+  dev:
+    dependencies:
+      pg: {enabled: false}
+    agents:
+      searcher: {enabled: false}
+      api:
+        env: {DATABASE_URL: "sqlite:///tmp/app.db"}
+        talksTo: []
+"""
+
+
+def test_an_environment_drops_a_dependency_and_the_secrets_nothing_uses(tmp_path: Path, helm: Path) -> None:
+    sub = tmp_path / "minidb"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: minidb\nversion: 1.2.3\n")
+    (sub / "templates" / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}-{{ .Chart.Name }}}\n"
+        "spec: {ports: [{port: {{ .Values.port }}}], selector: {app: minidb}}\n")
+    (tmp_path / "dep.yaml").write_text(DEP_SPEC.replace("SUBCHART", str(sub)))
+    proc = helmgen_cli("generate", str(tmp_path / "dep.yaml"), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    chart = tmp_path / "out" / "depsys"
+    run_helm(helm, "dependency", "build", str(chart))
+    sets = ("--set", "secrets.db.values.password=p", "--set", "secrets.search.values.api-key=k")
+    full = [d for d in yaml.safe_load_all(run_helm(helm, "template", "rel", str(chart), *sets).stdout) if d]
+    assert "rel-pg" in {o["metadata"]["name"] for o in full if o["kind"] == "Service"}
+    assert dict(_env(_container(full, "Deployment", "api")))["DATABASE_URL"] == (
+        "postgres://app:$(AGENTGEN_SECRET_DB_PASSWORD)@rel-pg:5433/app")
+    dev_values = str(chart / "values-dev.yaml")
+    dev = [d for d in yaml.safe_load_all(run_helm(helm, "template", "rel", str(chart), "-f", dev_values).stdout) if d]
+    assert not [o for o in dev if o["kind"] == "Secret" or "pg" in o["metadata"]["name"].split("-")]
+    assert _env(_container(dev, "Deployment", "api")) == [("DATABASE_URL", "sqlite:///tmp/app.db")]
+    run_helm(helm, "lint", "--strict", str(chart), "-f", dev_values)
