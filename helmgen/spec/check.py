@@ -31,7 +31,7 @@ from helmgen.spec.dependencies import build_dependencies, environment_dependenci
 from helmgen.spec.fields import spec_type
 from helmgen.spec.load import Node, load_file
 from helmgen.spec.model import Agent, Spec
-from helmgen.spec import references, runtime
+from helmgen.spec import references, runtime, wiring
 from helmgen.spec.risks import agent_warnings, manifest_warnings
 from helmgen.spec.rollout import check_rollout
 from helmgen.spec.rollout_names import check_rollout_names
@@ -413,6 +413,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         runtime.environment_secret_problems(ctx, name, env, v)
     runtime.hook_copy_collisions(ctx, v["secrets"], agents)
     runtime.hook_service_accounts(ctx, agents)
+    wiring.pre_install_hook_calls(ctx, agents, book.dependencies)
     return Spec(
         name=v["name"], version=v["version"], appVersion=book.app_version, description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),
