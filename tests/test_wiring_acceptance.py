@@ -386,3 +386,28 @@ def test_an_environment_drops_a_dependency_and_the_secrets_nothing_uses(tmp_path
     assert not [o for o in dev if o["kind"] == "Secret" or "pg" in o["metadata"]["name"].split("-")]
     assert _env(_container(dev, "Deployment", "api")) == [("DATABASE_URL", "sqlite:///tmp/app.db")]
     run_helm(helm, "lint", "--strict", str(chart), "-f", dev_values)
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"X": {"value": "$(NOPE)/x"}}, "agents.planner.env.X: uses $(NOPE), which is no variable of the container"),
+    ({"P": {"value": "$(Q)"}, "Q": {"value": "a$(P)"}}, "agents.planner.env.P: uses itself through $(VAR): P → Q → P"),
+    ({"NATS_ADDR": {"value": "$(ZED)"}, "ZED": {"value": "$(BOTH)"}},
+     "agents.planner.env.NATS_ADDR: uses itself through $(VAR): NATS_ADDR → ZED → BOTH → NATS_ADDR"),
+    ({"X": {"value": "$(NATS_URL)"}}, "agents.planner.env.X: uses $(NATS_URL), which is no variable of the container"),
+], ids=["unknown", "cycle", "cycle-through-the-spec", "talks-to-variable"])
+def test_a_values_file_dollar_paren_naming_nothing_or_a_cycle_fails_the_render(
+        chart: Path, helm: Path, tmp_path: Path, env: dict[str, Any], message: str) -> None:
+    values = tmp_path / "bad.yaml"
+    values.write_text(yaml.safe_dump({"agents": {"planner": {"env": env}}}))
+    proc = run_helm(helm, "template", "rel", str(chart), *SECRETS, "-f", str(values), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+
+
+def test_a_values_file_dollar_paren_is_fine_when_env_from_may_bring_it_or_escaped(chart: Path, helm: Path) -> None:
+    objs = _render(helm, chart, "--set", "agents.planner.env.X.value=$$(NOPE)",
+                   "--set", "agents.migrate.env.Y.value=$(FROM_CONFIGMAP)",
+                   "--set", "agents.migrate.envFrom[0].configMap=migrate-extra")
+    assert dict(_env(_container(objs, "Deployment", "planner")))["X"] == "$$(NOPE)"
+    job = next(o for o in objs if o["kind"] == "Job" and _hook(o) != "test")
+    assert ("Y", "$(FROM_CONFIGMAP)") in _env(job["spec"]["template"]["spec"]["containers"][0])

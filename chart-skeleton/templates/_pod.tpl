@@ -138,7 +138,7 @@ the pod template as block YAML.
             {{- /* in envOrder's order (as the spec wrote them), then any a values file added; each after the variables it uses through $(VAR) */}}
             {{- $names := list }}
             {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ end }}{{ end }}
-            {{- $names = include "agentgen.envOrder" (list $env $names) | fromYamlArray }}
+            {{- $names = include "agentgen.envOrder" (list $env $names (printf "agents.%s.env" $name) (not (empty $a.envFrom))) | fromYamlArray }}
             {{- range $var := $names }}
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
@@ -299,12 +299,15 @@ the pod template as block YAML.
 The order of env's variables: those envOrder lists, in its order, then those it does not (added in a values
 file) in name order; a values file may make any variable use any other, so each variable comes after the
 variables it uses through $(VAR), which are placed just before it when it is reached, as the generator does
-($$ is Kubernetes' escape; a cycle keeps its order). Takes list env listed (the names envOrder lists that env
-holds); returns a YAML list of names.
+($$ is Kubernetes' escape). As at generate time, a cycle fails the render, and so does a $(VAR) naming no
+variable of env unless envFrom may bring it. Takes list env listed (the names envOrder lists that env holds)
+where (agents.NAME.env, for messages) envFrom (whether the container has envFrom); returns a YAML list of names.
 */}}
 {{- define "agentgen.envOrder" -}}
 {{- $env := index . 0 -}}
 {{- $rest := index . 1 -}}
+{{- $where := index . 2 -}}
+{{- $envFrom := index . 3 -}}
 {{- $listed := dict -}}
 {{- range $rest }}{{ $_ := set $listed . true }}{{ end -}}
 {{- range $var, $_ := $env }}{{ if not (hasKey $listed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
@@ -314,7 +317,9 @@ holds); returns a YAML list of names.
 {{- $e := index $env $var -}}
 {{- if and (kindIs "map" $e) (hasKey $e "value") -}}
 {{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
-{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $deps = append $deps $used }}{{ end }}{{ end -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $deps = append $deps $used }}{{ end -}}
+{{- if eq $used $var }}{{ fail (printf "%s.%s: uses itself through $(VAR): %s → %s" $where $var $var $var) }}{{ end -}}
+{{- if and (not (hasKey $env $used)) (not $envFrom) }}{{ fail (printf "%s.%s: uses $(%s), which is no variable of the container (define it in env, or write $$(%s) for a literal $(%s))" $where $var $used $used $used) }}{{ end }}{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- $_ := set $uses $var $deps -}}
@@ -327,12 +332,17 @@ holds); returns a YAML list of names.
 {{- if not (hasKey $placed $head) -}}
 {{- $cur := $head -}}
 {{- $path := dict $head true -}}
+{{- $walk := list $head -}}
 {{- $done := false -}}
 {{- range until (len $rest) -}}
 {{- if not $done -}}
 {{- $next := "" -}}
-{{- range (index $uses $cur) }}{{ if and (not $next) (not (hasKey $placed .)) (not (hasKey $path .)) }}{{ $next = . }}{{ end }}{{ end -}}
-{{- if $next }}{{ $_ := set $path $next true }}{{ $cur = $next }}{{ else }}{{ $out = append $out $cur }}{{ $_ := set $placed $cur true }}{{ $done = true }}{{ end -}}
+{{- range (index $uses $cur) }}{{ if and (not $next) (not (hasKey $placed .)) }}{{ $next = . }}{{ end }}{{ end -}}
+{{- if and $next (hasKey $path $next) -}}
+{{- $from := 0 }}{{ range $i, $v := $walk }}{{ if eq $v $next }}{{ $from = $i }}{{ end }}{{ end -}}
+{{- fail (printf "%s.%s: uses itself through $(VAR): %s → %s" $where $next (join " → " (slice $walk $from)) $next) -}}
+{{- end -}}
+{{- if $next }}{{ $_ := set $path $next true }}{{ $walk = append $walk $next }}{{ $cur = $next }}{{ else }}{{ $out = append $out $cur }}{{ $_ := set $placed $cur true }}{{ $done = true }}{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
