@@ -411,3 +411,24 @@ def test_a_values_file_dollar_paren_is_fine_when_env_from_may_bring_it_or_escape
     assert dict(_env(_container(objs, "Deployment", "planner")))["X"] == "$$(NOPE)"
     job = next(o for o in objs if o["kind"] == "Job" and _hook(o) != "test")
     assert ("Y", "$(FROM_CONFIGMAP)") in _env(job["spec"]["template"]["spec"]["containers"][0])
+
+
+@pytest.mark.parametrize("sets", [
+    ("agents.planner.rbac.clusterRules[0].apiGroups[0]=",),  # no verbs
+    ("agents.planner.rbac.rules[0].verbs[0]=get",),  # no apiGroups, no resources
+    ("agents.planner.rbac.rules[0].verbs[0]=get", "agents.planner.rbac.rules[0].nonResourceURLs[0]=/healthz"),
+    ("agents.planner.rbac.clusterRules[0].verbs[0]=get", "agents.planner.rbac.clusterRules[0].verb[0]=list"),
+], ids=["no-verbs", "no-resources", "non-resource-in-role", "unknown-key"])
+def test_a_values_file_rbac_rule_the_api_server_refuses_fails_the_schema(chart: Path, helm: Path,
+                                                                         sets: tuple[str, ...]) -> None:
+    args = [a for s in sets for a in ("--set", s)]
+    proc = run_helm(helm, "template", "rel", str(chart), *SECRETS, *args, check=False)
+    where = proc.stderr.replace(".", "/")  # Helm 4 writes /agents/planner/rbac/…, Helm 3 agents.planner.rbac.…
+    assert proc.returncode != 0 and "agents/planner/rbac/" in where, proc.stderr
+
+
+def test_a_values_file_rbac_rule_the_api_server_takes_renders(chart: Path, helm: Path) -> None:
+    objs = _render(helm, chart, "--set", "agents.planner.rbac.clusterRules[0].verbs[0]=get",
+                   "--set", "agents.planner.rbac.clusterRules[0].nonResourceURLs[0]=/metrics")
+    role = next(o for o in objs if o["kind"] == "ClusterRole")
+    assert role["rules"] == [{"verbs": ["get"], "nonResourceURLs": ["/metrics"]}]

@@ -27,6 +27,25 @@ NN_INT = {"type": "integer", "minimum": 0}
 BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
 ARR = {"type": "array"}
+
+
+def _rule(cluster: bool) -> dict[str, Any]:
+    """A PolicyRule the API server takes: verbs, and apiGroups with resources, or (a ClusterRole's only)
+    nonResourceURLs."""
+    lists = ["apiGroups", "resources", "verbs", "resourceNames"] + (["nonResourceURLs"] if cluster else [])
+    words = {"type": "array", "items": {"type": "string"}}
+    rule: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                            "properties": {k: {**words, "minItems": 1} if k == "verbs" else words for k in lists}}
+    resource_rule = {"required": ["verbs", "apiGroups", "resources"],
+                     "properties": {"apiGroups": {"minItems": 1}, "resources": {"minItems": 1}}}
+    if cluster:
+        rule["oneOf"] = [resource_rule, {"required": ["verbs", "nonResourceURLs"],
+                                         "properties": {"nonResourceURLs": {"minItems": 1}},
+                                         "not": {"anyOf": [{"required": ["apiGroups"]}, {"required": ["resources"]}]}}]
+    else:
+        rule.update(resource_rule, properties={**rule["properties"], "apiGroups": {**words, "minItems": 1},
+                                               "resources": {**words, "minItems": 1}})
+    return rule
 STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 NUM = {"type": "number"}
 PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
@@ -143,7 +162,8 @@ def agent_schema() -> dict[str, Any]:
             "gateway": _obj({"name": STR, "namespace": STR, "sectionName": STR}, required=("name",), nullable=True),
         }, nullable=True),
         "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
-        "rbac": _obj({"rules": ARR, "clusterRules": ARR}, nullable=True),
+        "rbac": _obj({"rules": {"type": "array", "items": _rule(cluster=False)},
+                      "clusterRules": {"type": "array", "items": _rule(cluster=True)}}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
                          "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
