@@ -432,3 +432,22 @@ def test_a_values_file_rbac_rule_the_api_server_takes_renders(chart: Path, helm:
                    "--set", "agents.planner.rbac.clusterRules[0].nonResourceURLs[0]=/metrics")
     role = next(o for o in objs if o["kind"] == "ClusterRole")
     assert role["rules"] == [{"verbs": ["get"], "nonResourceURLs": ["/metrics"]}]
+
+
+@pytest.mark.parametrize("sets", [
+    ("agents.planner.allowFrom[0].podSelector.app=edge",),  # dropped by the API server: admits every pod
+    ("agents.planner.monitoring.allowFrom[0].namespaceSelector.team=a", "agents.planner.monitoring.port=9999"),
+    ("agents.planner.allowFrom[0].podSelector.matchExpressions[0].key=a",
+     "agents.planner.allowFrom[0].podSelector.matchExpressions[0].operator=Equals"),
+], ids=["pod-selector", "monitoring-namespace-selector", "bad-operator"])
+def test_a_values_file_peer_that_is_no_label_selector_fails_the_schema(chart: Path, helm: Path,
+                                                                       sets: tuple[str, ...]) -> None:
+    args = [a for s in sets for a in ("--set", s)]
+    proc = run_helm(helm, "template", "rel", str(chart), *SECRETS, *args, check=False)
+    assert proc.returncode != 0 and "allowFrom" in proc.stderr, proc.stderr
+
+
+def test_a_values_file_label_selector_peer_renders(chart: Path, helm: Path) -> None:
+    objs = _render(helm, chart, "--set", "agents.planner.allowFrom[0].podSelector.matchLabels.app=edge")
+    peers = _admitted(_named(objs, "NetworkPolicy", "planner"))
+    assert {"podSelector": {"matchLabels": {"app": "edge"}}} in peers

@@ -92,3 +92,33 @@ def test_rules_the_api_server_takes_are_accepted(tmp_path: Path) -> None:
                     " {apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n")
     proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("peer,expected", [
+    # Helm 3 creates client-side: the API server drops the unknown `app`, leaving podSelector: {}, which admits
+    # every pod of the namespace; so a selector that is not a LabelSelector is an error
+    ("{podSelector: {app: edge}}", "14:32: agents.me.allowFrom[0].podSelector.app: unknown field"),
+    ("{namespaceSelector: {matchLabels: {team: a}, matchExpressions: [{key: tier, operator: Equals, values: [x]}]}}",
+     "14:103: agents.me.allowFrom[0].namespaceSelector.matchExpressions[0].operator: 'Equals' is not allowed"),
+    ("{podSelector: {matchExpressions: [{key: tier, operator: In}]}}",
+     "14:51: agents.me.allowFrom[0].podSelector.matchExpressions[0]: operator In needs values"),
+    ("{podSelector: {matchExpressions: [{key: tier, operator: Exists, values: [a]}]}}",
+     "14:51: agents.me.allowFrom[0].podSelector.matchExpressions[0]: operator Exists takes no values"),
+    ("{ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}}",
+     "14:55: agents.me.allowFrom[0].ipBlock.except[0]: '192.168.0.0/16' is not inside cidr 10.0.0.0/8"),
+], ids=["not-a-selector", "bad-operator", "in-without-values", "exists-with-values", "except-outside"])
+def test_allow_from_peers_the_api_server_would_refuse_or_widen(tmp_path: Path, peer: str, expected: str) -> None:
+    problems = _fails(tmp_path, HEAD + f"    allowFrom: [{peer}]\n")
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_allow_from_label_selectors_are_accepted(tmp_path: Path) -> None:
+    spec = tmp_path / "ok.yaml"
+    spec.write_text(HEAD + "    allowFrom:\n"
+                    "      - {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gw}}, "
+                    "podSelector: {matchExpressions: [{key: app, operator: In, values: [edge]}, "
+                    "{key: canary, operator: DoesNotExist}]}}\n"
+                    "      - {ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}\n"
+                    "      - {namespaceSelector: {}}\n")
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr

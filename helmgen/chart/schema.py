@@ -27,6 +27,12 @@ NN_INT = {"type": "integer", "minimum": 0}
 BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
 ARR = {"type": "array"}
+# a LabelSelector: any other key would be dropped by the API server, widening a NetworkPolicy peer to every pod
+SELECTOR = _obj({"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+                 "matchExpressions": {"type": "array", "items": _obj({
+                     "key": {"type": "string", "minLength": 1},
+                     "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                     "values": {"type": "array", "items": {"type": "string"}}}, required=("key", "operator"))}})
 
 
 def _rule(cluster: bool) -> dict[str, Any]:
@@ -141,7 +147,7 @@ def agent_schema() -> dict[str, Any]:
             "field": STR, "resource": STR, "optional": BOOL})},
         "envOrder": STRS,
         "allowFrom": {"type": "array", "items": {**_obj({
-            "podSelector": OBJ, "namespaceSelector": OBJ,
+            "podSelector": SELECTOR, "namespaceSelector": SELECTOR,
             "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}}, required=("cidr",))}),
             "minProperties": 1}},
         "agentCard": {"type": "string", "pattern": "^/"},
@@ -177,7 +183,7 @@ def agent_schema() -> dict[str, Any]:
                                                             required=("name", "query"))}}, nullable=True)}),
         "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,
                             "allowFrom": {"type": "array", "items": {**_obj({
-                                "podSelector": OBJ, "namespaceSelector": OBJ,
+                                "podSelector": SELECTOR, "namespaceSelector": SELECTOR,
                                 "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}},
                                                 required=("cidr",))}), "minProperties": 1}}},
                            nullable=True),

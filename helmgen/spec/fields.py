@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from helmgen import SPEC_API_VERSIONS
-from helmgen.spec.load import Mapping, Node
+from helmgen.spec.load import Mapping, Node, Sequence
 from helmgen.spec.runtime import HOOK_EVENTS
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
@@ -584,9 +584,45 @@ def _peer_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return v
 
 
+def _expression_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    """A label selector requirement as the API server takes it: In/NotIn need values, Exists/DoesNotExist none."""
+    if v["operator"] in ("In", "NotIn") and not v.get("values"):
+        ctx.err(node, path, f"operator {v['operator']} needs values", "for example values: [a, b]")
+        return INVALID
+    if v["operator"] in ("Exists", "DoesNotExist") and v.get("values"):
+        ctx.err(node, path, f"operator {v['operator']} takes no values", "drop values, or use In")
+        return INVALID
+    return v
+
+
+def _ip_block_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    """Each `except` must lie inside `cidr` (the API server refuses the NetworkPolicy otherwise)."""
+    import ipaddress
+
+    cidr = ipaddress.ip_network(v["cidr"], strict=False)
+    for i, text in enumerate(v.get("except") or []):
+        inner = ipaddress.ip_network(text, strict=False)
+        if inner.version != cidr.version or not inner.subnet_of(cidr) or inner == cidr:  # type: ignore[arg-type]
+            assert isinstance(node, Mapping)
+            seq = node.items["except"][1]
+            where = seq.items[i] if isinstance(seq, Sequence) else node
+            ctx.err(where, f"{path}.except[{i}]", f"{text!r} is not inside cidr {v['cidr']}",
+                    "an except is a smaller range within cidr")
+            return INVALID
+    return v
+
+
+# a LabelSelector (meta/v1): a selector with any other key would be dropped by the API server, widening it
+LABEL_SELECTOR = Obj({"matchLabels": Map(Str(LABEL_VALUE, "a valid label value", max_len=63),
+                                         key=Str(LABEL_KEY, "a valid label key", max_len=316)),
+                      "matchExpressions": List(Obj(
+    {"key": Str(LABEL_KEY, "a valid label key", max_len=316),
+     "operator": Str(enum=("In", "NotIn", "Exists", "DoesNotExist")),
+     "values": List(Str(LABEL_VALUE, "a valid label value", max_len=63))},
+    required=("key", "operator"), post=_expression_post))})
 # a NetworkPolicy peer, as in Kubernetes (networking.k8s.io/v1 NetworkPolicyPeer)
-NETWORK_PEER = Obj({"podSelector": Raw(), "namespaceSelector": Raw(),
-                    "ipBlock": Obj({"cidr": CIDR, "except": List(CIDR)}, required=("cidr",))},
+NETWORK_PEER = Obj({"podSelector": LABEL_SELECTOR, "namespaceSelector": LABEL_SELECTOR,
+                    "ipBlock": Obj({"cidr": CIDR, "except": List(CIDR)}, required=("cidr",), post=_ip_block_post)},
                    post=_peer_post, what="a NetworkPolicy peer (podSelector, namespaceSelector or ipBlock)")
 MONITORING = Obj({"port": PORT_REF, "path": Str(r"/.*", "a path starting with '/'"), "serviceMonitor": Bool(),
                   "interval": Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s"),
