@@ -451,3 +451,24 @@ def test_a_values_file_label_selector_peer_renders(chart: Path, helm: Path) -> N
     objs = _render(helm, chart, "--set", "agents.planner.allowFrom[0].podSelector.matchLabels.app=edge")
     peers = _admitted(_named(objs, "NetworkPolicy", "planner"))
     assert {"podSelector": {"matchLabels": {"app": "edge"}}} in peers
+
+
+@pytest.mark.parametrize("values,where", [
+    ({"agents": {"seed": {"image": {"repository": "ghcr.io/acme/seed"}, "kind": "Job",
+                          "env": {"DSN": {"value": "root:${secrets.mysql.root-password}@tcp(db:3306)/x"}}}}},
+     "agents.seed.env.DSN"),
+    ({"agents": {"planner": {"env": {"MYSQL_DSN": {"value": "root:${secrets.mysql.root-password}@tcp(db)/x"}}}}},
+     "agents.planner.env.MYSQL_DSN"),
+    ({"agents": {"migrate": {"config": {"files": {"migrate.sh": "pw=${secrets.mysql.root-password}"}}}}},
+     "agents.migrate.config.files"),
+], ids=["new-agent-env", "spec-agent-env", "config-file"])
+def test_a_secret_reference_written_in_a_values_file_fails_instead_of_staying_as_text(
+        chart: Path, helm: Path, tmp_path: Path, values: dict[str, Any], where: str) -> None:
+    # values files cannot add the variable a ${secrets…} reference needs; the text would reach the container
+    # as written (a DSN holding "${secrets.mysql.root-password}"), so the render stops and says what to write
+    path = tmp_path / "v.yaml"
+    path.write_text(yaml.safe_dump(values))
+    proc = run_helm(helm, "template", "rel", str(chart), *SECRETS, "-f", str(path), check=False)
+    assert proc.returncode != 0
+    assert f"{where}" in proc.stderr and "${secrets.mysql.root-password}" in proc.stderr, proc.stderr
+    assert "{secret: mysql, key: root-password}" in proc.stderr, proc.stderr
