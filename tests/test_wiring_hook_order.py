@@ -67,3 +67,19 @@ def test_a_pre_install_hook_that_calls_what_install_creates_later_is_warned(tmp_
         "objects, so on the first install agent 'api', which it calls, does not exist yet "
         "(run it post-install (with pre-upgrade for upgrades), or reach a service outside the release)",
     ]
+
+
+def test_an_agent_card_on_an_agent_that_is_not_a2a_is_warned(tmp_path: Path) -> None:
+    spec = tmp_path / "card.yaml"
+    spec.write_text("apiVersion: agentgen/v1\nname: card\nversion: 0.1.0\n"
+                    "defaults: {agentCard: /.well-known/agent.json}\n"
+                    "agents:\n"
+                    "  api: {image: x:1, port: 80, agentCard: /card.json}\n"
+                    "  tools: {image: x:1, port: 80, protocol: mcp}\n"
+                    "  planner: {image: x:1, port: 80, protocol: a2a, agentCard: /card.json}\n")
+    proc = helmgen_cli("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    warned = [line.removeprefix(f"{spec}:") for line in proc.stderr.splitlines() if "agentCard" in line]
+    # said where the agent sets it; the default reaching every agent is left alone
+    assert warned == ["6:31: agents.api.agentCard: warning: only an a2a agent serves an agent card; this agent's "
+                      "protocol is http, so nothing reads it (set protocol: a2a, or drop agentCard)"]

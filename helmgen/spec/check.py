@@ -300,7 +300,7 @@ class _AgentChecker:
             protocol=protocol, rollout=rollout_, tracks=tracks, monitoring=monitoring_, schedule=schedule, job=job_,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod_,
             envOrder=env_order, secretMounts=secret_mounts, allowFrom=runtime.allow_from(self, a),
-            agentCard=a.get("agentCard", probes.A2A_CARD),
+            agentCard=wiring.agent_card(self, a),
         )
 
 

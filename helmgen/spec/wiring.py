@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helmgen.spec.aspects.probes import A2A_CARD
 from helmgen.spec.model import Agent
 from helmgen.spec.types import Ctx
 
@@ -30,3 +31,15 @@ def pre_install_hook_calls(ctx: Ctx, agents: dict[str, Agent], dependencies: dic
         ctx.warn(ctx.at(path), path, "a pre-install hook runs before Helm creates the release's other objects, so on "
                  f"the first install {' and '.join(said)}, which it calls, {verb} yet",
                  "run it post-install (with pre-upgrade for upgrades), or reach a service outside the release")
+
+
+def agent_card(chk: Any, a: dict[str, Any]) -> str:
+    """The path of an a2a agent's card (readiness and `helm test` fetch it). Set on an agent of another
+    protocol it does nothing, which is said where the agent sets it (a default reaching every agent is not)."""
+    card: str = a.get("agentCard", A2A_CARD)
+    protocol = a.get("protocol", "http")
+    own = f"{chk.base}.agentCard" in chk.ctx.pos or f"agents.{chk.name}.agentCard" in chk.ctx.pos
+    if "agentCard" in a and protocol != "a2a" and own:
+        chk.warn("agentCard", f"only an a2a agent serves an agent card; this agent's protocol is {protocol}, so "
+                              "nothing reads it", "set protocol: a2a, or drop agentCard")
+    return card
