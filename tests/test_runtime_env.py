@@ -79,7 +79,7 @@ def test_values_file_variables_come_after_in_dependency_order(chart: Path, helm:
     objs = template(helm, chart, "-f", str(extra), "--set", "agents.api.env.B_SET.value=$(A_USES_Z)")
     names = [e["name"] for e in _env(objs, "rel-api")]
     assert names[:7] == ["ZED", "HOST", "AGENTGEN_SECRET_DB_ROOT_PASSWORD", "DSN", "ALPHA", "BETA", "LIT"]
-    assert names[7:] == ["M_PLAIN", "Z_LAST", "A_USES_Z", "B_SET"]
+    assert names[7:] == ["Z_LAST", "A_USES_Z", "B_SET", "M_PLAIN"]  # name order, each after what it uses
     assert {e["name"]: e.get("value") for e in _env(objs, "rel-api")}["ALPHA"] == "overridden"
 
 
@@ -87,8 +87,8 @@ def test_values_file_agent_orders_its_env(chart: Path, helm: Path) -> None:
     objs = template(helm, chart, "--set", "agents.extra.image.repository=nginx",
                     "--set", "agents.extra.env.A.value=$(B)", "--set", "agents.extra.env.B.value=b",
                     "--set", "agents.extra.env.C.value=c")
-    # name order, each held back until what it uses is in place
-    assert [e["name"] for e in _env(objs, "rel-extra")] == ["B", "C", "A"]
+    # name order, what a variable uses placed right before it (as a spec agent with this env renders)
+    assert [e["name"] for e in _env(objs, "rel-extra")] == ["B", "A", "C"]
 
 
 def test_generated_values_hold_the_order(chart: Path) -> None:

@@ -135,13 +135,10 @@ the pod template as block YAML.
           {{- if not $env }}{{ $env = $g.emptyMap }}{{ end }}
           {{- if or $env $a.talksTo }}
           env:
-            {{- /* in envOrder's order (as the spec wrote them, each after the variables it uses through $(VAR)); then any a values file added */}}
+            {{- /* in envOrder's order (as the spec wrote them), then any a values file added; each after the variables it uses through $(VAR) */}}
             {{- $names := list }}
-            {{- $placed := dict }}
-            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ $_ := set $placed . true }}{{ end }}{{ end }}
-            {{- if ne (len $names) (len $env) }}{{ $names = concat $names (include "agentgen.envExtras" (list $env $placed) | fromYamlArray) }}{{ end }}
-            {{- /* a rollout track's own env (merged over the agent's) may make an earlier variable use a later one: each after those it uses */}}
-            {{- if $d.ownEnv }}{{ $names = include "agentgen.envSorted" (list $env $names) | fromYamlArray }}{{ end }}
+            {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ end }}{{ end }}
+            {{- $names = include "agentgen.envOrder" (list $env $names (printf "agents.%s.env" $name) (not (empty $a.envFrom))) | fromYamlArray }}
             {{- range $var := $names }}
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
@@ -299,65 +296,58 @@ the pod template as block YAML.
 {{- end -}}
 
 {{/*
-The variables of env that envOrder does not list (added in a values file): in name order, each held back
-until the variables it uses through $(VAR) are placed ($$ is Kubernetes' escape; a cycle keeps name order). Takes list
-env placed (a dict of the names already placed; changed); returns a YAML list of names.
+The order of env's variables: those envOrder lists, in its order, then those it does not (added in a values
+file) in name order; a values file may make any variable use any other, so each variable comes after the
+variables it uses through $(VAR), which are placed just before it when it is reached, as the generator does
+($$ is Kubernetes' escape). As at generate time, a cycle fails the render, and so does a $(VAR) naming no
+variable of env unless envFrom may bring it. Takes list env listed (the names envOrder lists that env holds)
+where (agents.NAME.env, for messages) envFrom (whether the container has envFrom); returns a YAML list of names.
 */}}
-{{- define "agentgen.envExtras" -}}
+{{- define "agentgen.envOrder" -}}
 {{- $env := index . 0 -}}
-{{- $placed := index . 1 -}}
-{{- $rest := list -}}
-{{- range $var, $_ := $env }}{{ if not (hasKey $placed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
-{{- $out := list -}}
-{{- range until (len $rest) -}}
-{{- range $var := $rest -}}
-{{- if not (hasKey $placed $var) -}}
-{{- $ready := true -}}
-{{- $e := index $env $var -}}
-{{- if and (kindIs "map" $e) (hasKey $e "value") -}}
-{{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
-{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) (not (hasKey $placed $used)) }}{{ $ready = false }}{{ end }}{{ end -}}
-{{- end -}}
-{{- end -}}
-{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ end -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- range $rest }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
-{{- toYaml $out -}}
-{{- end -}}
-
-{{/*
-The names of env in the given order, each moved after the variables it uses through $(VAR) (the
-first one ready goes next, so an order that needs no move stays as it is; a cycle keeps its order
-at the end). Takes list env names; returns a YAML list of names.
-*/}}
-{{- define "agentgen.envSorted" -}}
-{{- $env := index . 0 -}}
-{{- $names := index . 1 -}}
+{{- $rest := index . 1 -}}
+{{- $where := index . 2 -}}
+{{- $envFrom := index . 3 -}}
+{{- $listed := dict -}}
+{{- range $rest }}{{ $_ := set $listed . true }}{{ end -}}
+{{- range $var, $_ := $env }}{{ if not (hasKey $listed $var) }}{{ $rest = append $rest $var }}{{ end }}{{ end -}}
 {{- $uses := dict -}}
-{{- range $var := $names -}}
-{{- $list := list -}}
+{{- range $var := $rest -}}
+{{- $deps := list -}}
 {{- $e := index $env $var -}}
 {{- if and (kindIs "map" $e) (hasKey $e "value") -}}
 {{- range regexFindAll `\$\$|\$\([-._a-zA-Z][-._a-zA-Z0-9]*\)` (toString $e.value) -1 -}}
-{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $list = append $list $used }}{{ end }}{{ end -}}
+{{- if ne . "$$" }}{{ $used := trimSuffix ")" (trimPrefix "$(" .) }}{{ if and (ne $used $var) (hasKey $env $used) }}{{ $deps = append $deps $used }}{{ end -}}
+{{- if eq $used $var }}{{ fail (printf "%s.%s: uses itself through $(VAR): %s → %s" $where $var $var $var) }}{{ end -}}
+{{- if and (not (hasKey $env $used)) (not $envFrom) }}{{ fail (printf "%s.%s: uses $(%s), which is no variable of the container (define it in env, or write $$(%s) for a literal $(%s))" $where $var $used $used $used) }}{{ end }}{{ end -}}
 {{- end -}}
 {{- end -}}
-{{- $_ := set $uses $var $list -}}
+{{- $_ := set $uses $var $deps -}}
 {{- end -}}
 {{- $placed := dict -}}
 {{- $out := list -}}
-{{- range until (len $names) -}}
-{{- range $var := $names -}}
-{{- if not (hasKey $placed $var) -}}
-{{- $ready := true -}}
-{{- range index $uses $var }}{{ if not (hasKey $placed .) }}{{ $ready = false }}{{ end }}{{ end -}}
-{{- if $ready }}{{ $out = append $out $var }}{{ $_ := set $placed $var true }}{{ break }}{{ end -}}
+{{- range $head := $rest -}}
+{{- /* each round places one variable: the first unplaced one that $head uses, followed down, or $head */ -}}
+{{- range until (len $rest) -}}
+{{- if not (hasKey $placed $head) -}}
+{{- $cur := $head -}}
+{{- $path := dict $head true -}}
+{{- $walk := list $head -}}
+{{- $done := false -}}
+{{- range until (len $rest) -}}
+{{- if not $done -}}
+{{- $next := "" -}}
+{{- range (index $uses $cur) }}{{ if and (not $next) (not (hasKey $placed .)) }}{{ $next = . }}{{ end }}{{ end -}}
+{{- if and $next (hasKey $path $next) -}}
+{{- $from := 0 }}{{ range $i, $v := $walk }}{{ if eq $v $next }}{{ $from = $i }}{{ end }}{{ end -}}
+{{- fail (printf "%s.%s: uses itself through $(VAR): %s → %s" $where $next (join " → " (slice $walk $from)) $next) -}}
+{{- end -}}
+{{- if $next }}{{ $_ := set $path $next true }}{{ $walk = append $walk $next }}{{ $cur = $next }}{{ else }}{{ $out = append $out $cur }}{{ $_ := set $placed $cur true }}{{ $done = true }}{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- range $names }}{{ if not (hasKey $placed .) }}{{ $out = append $out . }}{{ end }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
 

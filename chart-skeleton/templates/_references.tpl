@@ -11,8 +11,8 @@ a literal ${. Any other ${…} stays as written, and the string is never evaluat
 {{/*
 One string with its references resolved. Takes a dict: s (the string), self (the cache entry of
 the agent holding it, or nothing), cache (.agentgenCache), where (its values path, for errors),
-secretRefs (optional: "SECRET.KEY" -> what ${secrets.SECRET.KEY} becomes; without it, it stays as
-written); returns the string.
+secretRefs (optional: "SECRET.KEY" -> what ${secrets.SECRET.KEY} becomes; without it, such a
+reference fails the render: only a values file can bring one here); returns the string.
 */}}
 {{- define "agentgen.resolve" -}}
 {{- $g := .cache -}}
@@ -29,6 +29,9 @@ written); returns the string.
 {{- else if eq $inner "release" }}{{ $v = $g.release -}}
 {{- else if eq $inner "namespace" }}{{ $v = $g.namespace -}}
 {{- else if and (eq $head "secrets") $.secretRefs }}{{ with index $.secretRefs (join "." (rest $seg)) }}{{ $v = . }}{{ end -}}
+{{- else if and (eq $head "secrets") (ge (len $seg) 3) -}}
+{{- /* the generator turns a spec's ${secrets.S.K} into a variable; a values file's would reach the container as text */ -}}
+{{- fail (printf "%s: %s: a values file cannot reference a secret inline (give env a variable {secret: %s, key: %s} and write $(THAT_VARIABLE) in env values; files never hold secrets)" $where $token (join "." (initial (rest $seg))) (last $seg)) -}}
 {{- else if and (eq $head "deps") (eq (len $seg) 3) -}}
 {{- $dep := index $g.dependencies (index $seg 1) -}}
 {{- if not $dep }}{{ fail (printf "%s: %s: no dependency named %q" $where $token (index $seg 1)) }}{{ end -}}

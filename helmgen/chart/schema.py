@@ -27,6 +27,31 @@ NN_INT = {"type": "integer", "minimum": 0}
 BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
 ARR = {"type": "array"}
+# a LabelSelector: any other key would be dropped by the API server, widening a NetworkPolicy peer to every pod
+SELECTOR = _obj({"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+                 "matchExpressions": {"type": "array", "items": _obj({
+                     "key": {"type": "string", "minLength": 1},
+                     "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                     "values": {"type": "array", "items": {"type": "string"}}}, required=("key", "operator"))}})
+
+
+def _rule(cluster: bool) -> dict[str, Any]:
+    """A PolicyRule the API server takes: verbs, and apiGroups with resources, or (a ClusterRole's only)
+    nonResourceURLs."""
+    lists = ["apiGroups", "resources", "verbs", "resourceNames"] + (["nonResourceURLs"] if cluster else [])
+    words = {"type": "array", "items": {"type": "string"}}
+    rule: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                            "properties": {k: {**words, "minItems": 1} if k == "verbs" else words for k in lists}}
+    resource_rule = {"required": ["verbs", "apiGroups", "resources"],
+                     "properties": {"apiGroups": {"minItems": 1}, "resources": {"minItems": 1}}}
+    if cluster:
+        rule["oneOf"] = [resource_rule, {"required": ["verbs", "nonResourceURLs"],
+                                         "properties": {"nonResourceURLs": {"minItems": 1}},
+                                         "not": {"anyOf": [{"required": ["apiGroups"]}, {"required": ["resources"]}]}}]
+    else:
+        rule.update(resource_rule, properties={**rule["properties"], "apiGroups": {**words, "minItems": 1},
+                                               "resources": {**words, "minItems": 1}})
+    return rule
 STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 NUM = {"type": "number"}
 PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
@@ -122,7 +147,7 @@ def agent_schema() -> dict[str, Any]:
             "field": STR, "resource": STR, "optional": BOOL})},
         "envOrder": STRS,
         "allowFrom": {"type": "array", "items": {**_obj({
-            "podSelector": OBJ, "namespaceSelector": OBJ,
+            "podSelector": SELECTOR, "namespaceSelector": SELECTOR,
             "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}}, required=("cidr",))}),
             "minProperties": 1}},
         "agentCard": {"type": "string", "pattern": "^/"},
@@ -143,7 +168,8 @@ def agent_schema() -> dict[str, Any]:
             "gateway": _obj({"name": STR, "namespace": STR, "sectionName": STR}, required=("name",), nullable=True),
         }, nullable=True),
         "serviceAccount": _obj({"create": BOOL, "name": STR, "annotations": STR_MAP}),
-        "rbac": _obj({"rules": ARR, "clusterRules": ARR}, nullable=True),
+        "rbac": _obj({"rules": {"type": "array", "items": _rule(cluster=False)},
+                      "clusterRules": {"type": "array", "items": _rule(cluster=True)}}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
                          "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
@@ -157,7 +183,7 @@ def agent_schema() -> dict[str, Any]:
                                                             required=("name", "query"))}}, nullable=True)}),
         "monitoring": _obj({"port": INT_OR_STR, "path": STR, "serviceMonitor": BOOL, "interval": STR,
                             "allowFrom": {"type": "array", "items": {**_obj({
-                                "podSelector": OBJ, "namespaceSelector": OBJ,
+                                "podSelector": SELECTOR, "namespaceSelector": SELECTOR,
                                 "ipBlock": _obj({"cidr": CIDR, "except": {"type": "array", "items": CIDR}},
                                                 required=("cidr",))}), "minProperties": 1}}},
                            nullable=True),

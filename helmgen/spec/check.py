@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec import references, runtime
+from helmgen.spec import references, runtime, wiring
 from helmgen.spec.argo import check_argo
 from helmgen.spec.aspects import (
     env,
@@ -302,7 +302,7 @@ class _AgentChecker:
             protocol=protocol, rollout=rollout_, tracks=tracks, monitoring=monitoring_, schedule=schedule, job=job_,
             securityContext=a.get("securityContext", {}), podSecurityContext=a.get("podSecurityContext", {}), pod=pod_,
             envOrder=env_order, secretMounts=secret_mounts, allowFrom=runtime.allow_from(self, a),
-            agentCard=a.get("agentCard", probes.A2A_CARD),
+            agentCard=wiring.agent_card(self, a),
         )
 
 
@@ -415,6 +415,7 @@ def _build(v: dict[str, Any], ctx: Ctx) -> Spec:
         runtime.environment_secret_problems(ctx, name, overlay, v)
     runtime.hook_copy_collisions(ctx, v["secrets"], agents)
     runtime.hook_service_accounts(ctx, agents)
+    wiring.pre_install_hook_calls(ctx, agents, book.dependencies)
     return Spec(
         name=v["name"], version=v["version"], appVersion=book.app_version, description=v.get("description", ""),
         kubeVersion=v.get("kubeVersion", ""), chart=v.get("chart", {}), imagePullSecrets=v.get("imagePullSecrets", []),

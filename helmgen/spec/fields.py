@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from helmgen import SPEC_API_VERSIONS
-from helmgen.spec.load import Mapping, Node
+from helmgen.spec.load import Mapping, Node, Sequence
 from helmgen.spec.runtime import HOOK_EVENTS
 from helmgen.spec.types import INVALID, Bool, Const, Ctx, Int, List, Map, Obj, Raw, Str, T, Union
 
@@ -584,9 +585,45 @@ def _peer_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
     return v
 
 
+def _expression_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    """A label selector requirement as the API server takes it: In/NotIn need values, Exists/DoesNotExist none."""
+    if v["operator"] in ("In", "NotIn") and not v.get("values"):
+        ctx.err(node, path, f"operator {v['operator']} needs values", "for example values: [a, b]")
+        return INVALID
+    if v["operator"] in ("Exists", "DoesNotExist") and v.get("values"):
+        ctx.err(node, path, f"operator {v['operator']} takes no values", "drop values, or use In")
+        return INVALID
+    return v
+
+
+def _ip_block_post(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+    """Each `except` must lie inside `cidr` (the API server refuses the NetworkPolicy otherwise)."""
+    import ipaddress
+
+    cidr = ipaddress.ip_network(v["cidr"], strict=False)
+    for i, text in enumerate(v.get("except") or []):
+        inner = ipaddress.ip_network(text, strict=False)
+        if inner.version != cidr.version or not inner.subnet_of(cidr) or inner == cidr:  # type: ignore[arg-type]
+            assert isinstance(node, Mapping)
+            seq = node.items["except"][1]
+            where = seq.items[i] if isinstance(seq, Sequence) else node
+            ctx.err(where, f"{path}.except[{i}]", f"{text!r} is not inside cidr {v['cidr']}",
+                    "an except is a smaller range within cidr")
+            return INVALID
+    return v
+
+
+# a LabelSelector (meta/v1): a selector with any other key would be dropped by the API server, widening it
+LABEL_SELECTOR = Obj({"matchLabels": Map(Str(LABEL_VALUE, "a valid label value", max_len=63),
+                                         key=Str(LABEL_KEY, "a valid label key", max_len=316)),
+                      "matchExpressions": List(Obj(
+    {"key": Str(LABEL_KEY, "a valid label key", max_len=316),
+     "operator": Str(enum=("In", "NotIn", "Exists", "DoesNotExist")),
+     "values": List(Str(LABEL_VALUE, "a valid label value", max_len=63))},
+    required=("key", "operator"), post=_expression_post))})
 # a NetworkPolicy peer, as in Kubernetes (networking.k8s.io/v1 NetworkPolicyPeer)
-NETWORK_PEER = Obj({"podSelector": Raw(), "namespaceSelector": Raw(),
-                    "ipBlock": Obj({"cidr": CIDR, "except": List(CIDR)}, required=("cidr",))},
+NETWORK_PEER = Obj({"podSelector": LABEL_SELECTOR, "namespaceSelector": LABEL_SELECTOR,
+                    "ipBlock": Obj({"cidr": CIDR, "except": List(CIDR)}, required=("cidr",), post=_ip_block_post)},
                    post=_peer_post, what="a NetworkPolicy peer (podSelector, namespaceSelector or ipBlock)")
 MONITORING = Obj({"port": PORT_REF, "path": Str(r"/.*", "a path starting with '/'"), "serviceMonitor": Bool(),
                   "interval": Str(r"\d+(ms|s|m|h)", "a duration", hint="for example 30s"),
@@ -608,23 +645,53 @@ class PolicyRule(Raw):
 
     LISTS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
 
+    def __init__(self, namespaced: bool = False) -> None:
+        super().__init__()
+        self.namespaced = namespaced  # a Role's rule (rules), not a ClusterRole's (clusterRules)
+
     def check(self, node: Node, path: str, ctx: Ctx) -> Any:
         v = super().check(node, path, ctx)
         if v is INVALID:
             return INVALID
+        assert isinstance(node, Mapping)
         ok = True
+        for key in v:
+            if key not in self.LISTS:
+                close = difflib.get_close_matches(key, self.LISTS, n=1, cutoff=0.6)
+                ctx.err(node.items[key][0], f"{path}.{key}", "unknown field",
+                        f'did you mean "{close[0]}"?' if close else "known fields: " + ", ".join(self.LISTS))
+                ok = False
         for key in self.LISTS:
             items = v.get(key)
             if key in v and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
-                assert isinstance(node, Mapping)
                 knode = node.items[key][0]
                 ctx.err(knode, f"{path}.{key}", "expected a list of strings",
                         f"for example {key}: ['*']" if items == "*" else "")
                 ok = False
+        if ok:  # what the API server's rbac validation refuses (a Role or ClusterRole it would not create)
+            ok = self._grants(v, node, path, ctx)
         return v if ok else INVALID
 
+    def _grants(self, v: dict[str, Any], node: Mapping, path: str, ctx: Ctx) -> bool:
+        problem, hint = "", ""
+        if not v.get("verbs"):
+            problem, hint = "a rule needs verbs", "for example verbs: [get, list, watch]"
+        elif v.get("nonResourceURLs"):
+            if self.namespaced:
+                problem, hint = "nonResourceURLs apply to the whole cluster, not to a Role", "move it to clusterRules"
+            elif v.get("apiGroups") or v.get("resources"):
+                problem, hint = ("a rule gives either nonResourceURLs or apiGroups and resources, not both",
+                                 "split it into two rules")
+        elif not v.get("apiGroups"):
+            problem, hint = "a resource rule needs apiGroups", "for example apiGroups: [''] for the core group"
+        elif not v.get("resources"):
+            problem, hint = "a resource rule needs resources", "for example resources: [pods]"
+        if problem:
+            ctx.err(node, path, problem, hint)
+        return not problem
+
     def schema(self) -> dict[str, Any]:
-        return self._described({"type": "object", "properties": {
+        return self._described({"type": "object", "required": ["verbs"], "additionalProperties": False, "properties": {
             k: {"type": "array", "items": {"type": "string"}} for k in self.LISTS}})
 
 
@@ -690,7 +757,7 @@ AGENT_FIELDS: dict[str, AgentField] = {
                            "${deps.NAME.…}, ${secrets.S.K}, ${release}, ${namespace}."),
     "envOrder": AgentField(None, "The order of env's variables in the container: as written, each after the "
                                  "variables it uses through $(VAR).", "A variable not listed (added in a values file) "
-                                 "comes after\nthem, in name order, each held back until the variables it uses are placed."),
+                                 "comes after\nthem, in name order; any variable comes after the variables it uses."),
     "secretMounts": AgentField(SECRET_MOUNTS, "Secrets whose keys appear as files: secret name -> {mountPath, reload}; "
                                               "no subPath, so a rotated value reaches the running pod."),
     "allowFrom": AgentField(List(NETWORK_PEER), "NetworkPolicy peers (podSelector, namespaceSelector, ipBlock) also "
@@ -709,7 +776,7 @@ AGENT_FIELDS: dict[str, AgentField] = {
                          "null: none."),
     "serviceAccount": AgentField(SERVICE_ACCOUNT, "The agent's ServiceAccount; its token is mounted only when "
                                                   "rbac is set."),
-    "rbac": AgentField(Obj({"rules": List(PolicyRule()), "clusterRules": List(PolicyRule())}),
+    "rbac": AgentField(Obj({"rules": List(PolicyRule(namespaced=True)), "clusterRules": List(PolicyRule())}),
                        "Role (rules) and ClusterRole (clusterRules) bound to the agent's ServiceAccount.",
                        "null: none."),
     "protocol": AgentField(Str(enum=("http", "a2a", "mcp")), "http, a2a (readiness on the agent card, checked "
