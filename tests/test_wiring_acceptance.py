@@ -125,7 +125,7 @@ def _render(helm: Path, chart: Path, *args: str, release: str = "rel") -> list[d
 
 
 def _named(objs: list[dict[str, Any]], kind: str, component: str) -> dict[str, Any]:
-    found = [o for o in objs if o["kind"] == kind and not _hook(o) == "test"
+    found = [o for o in objs if o["kind"] == kind and _hook(o) != "test"
              and (o["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == component]
     assert len(found) == 1, (kind, component, [o["metadata"]["name"] for o in found])
     return found[0]
