@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec import references, runtime
+from helmgen.spec import overrides, references, runtime
 from helmgen.spec.argo import check_argo
 from helmgen.spec.aspects import (
     env,
@@ -260,6 +260,8 @@ class _AgentChecker:
         """Every aspect of the agent checked and normalised; None when one of them has a problem."""
         a = self.raw
         n0 = len(self.ctx.problems)
+        if not overrides.missing_required(self, a):  # an environment's partial object with nothing under it
+            return None
         kind = workload.check_workload(self, a)
         service = workload.check_service(self, a)
         scaling = workload.check_scaling(self, a)

@@ -900,12 +900,43 @@ _NULL_ALIASES = {("port",): ("ports",), ("resources", "cpu"): ("resources", "req
                  ("resources", "memory"): ("resources", "requests", "memory")}
 
 
+def _partial_post(post: Any, required: tuple[str, ...]) -> Any:
+    """An object's post hook in an override: a partial object (a required field missing) is kept as it is;
+    the merged agent is checked whole (spec/overrides.py)."""
+    def run(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
+        return post(v, node, path, ctx) if all(k in v for k in required) else v
+    return run
+
+
+def partial_type(t: T) -> T:
+    """`t` as an override writes it: objects reached through mappings may leave out their required fields,
+    since an override merges key by key over the agent (list items are whole values, so stay as they are)."""
+    import copy
+
+    if isinstance(t, Obj):
+        out = copy.copy(t)
+        out.fields = {k: partial_type(f) for k, f in t.fields.items()}
+        out.required = ()
+        out.post = _partial_post(t.post, t.required) if t.post and t.required else t.post
+        return out
+    if isinstance(t, Map):
+        m = copy.copy(t)
+        m.value = partial_type(t.value)
+        return m
+    if isinstance(t, Union):
+        u = copy.copy(t)
+        u.alts = tuple(partial_type(a) for a in t.alts)
+        return u
+    return t
+
+
 class Overrides(T):
-    """An agent (or defaults) inside an environment: any agent field, and `null` to remove one.
+    """An agent (or defaults) inside an environment: any agent field, and `null` to remove one; an object
+    field may be partial (`state: {storageClass: fast}`), as it merges key by key over the agent.
     Returns {"set": <checked fields>, "unset": [paths]}."""
 
     def __init__(self) -> None:
-        self.agent = agent_type(())
+        self.agent = partial_type(agent_type(()))
 
     def expects(self) -> str:
         return self.agent.expects()
@@ -951,26 +982,23 @@ class Overrides(T):
         """The agent's fields, each also null; each refers to the agent's own definition of that field."""
         s = self.agent.schema()
         s["properties"] = {k: {"description": v["description"],
-                               "anyOf": [_override_map(k, v) or {"$ref": f"#/definitions/agent/properties/{k}"},
-                                         {"type": "null"}]}
+                               "anyOf": [_override_map(v), {"type": "null"}]}
                            for k, v in s["properties"].items()}
         return s
 
 
-def _override_map(name: str, field: dict[str, Any]) -> dict[str, Any] | None:
-    """A map field (env, ports, nodeSelector, …) in an override: an entry may be null too, which removes
-    it (`env: {DEBUG: null}`); so may a field of an object field (`expose: {tls: null}`). None for any
-    other field."""
+def _override_map(field: dict[str, Any]) -> dict[str, Any]:
+    """A field in an override (its partial form, with no required sub-fields): in a map field (env, ports,
+    nodeSelector, …) an entry may be null too, which removes it (`env: {DEBUG: null}`); so may a field of
+    an object field (`expose: {tls: null}`)."""
     if field.get("type") == "object" and isinstance(field.get("properties"), dict):
         out = {k: v for k, v in field.items() if k not in ("description", "properties")}
-        out["properties"] = {p: {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/properties/{p}"},
-                                           {"type": "null"}]} for p in field["properties"]}
+        out["properties"] = {p: {"anyOf": [sub, {"type": "null"}]} for p, sub in field["properties"].items()}
         return out
     if field.get("type") != "object" or not isinstance(field.get("additionalProperties"), dict):
-        return None
-    out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
-    out["additionalProperties"] = {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/additionalProperties"},
-                                             {"type": "null"}]}
+        return {k: v for k, v in field.items() if k != "description"}
+    out = {k: v for k, v in field.items() if k != "description"}
+    out["additionalProperties"] = {"anyOf": [field["additionalProperties"], {"type": "null"}]}
     return out
 
 
