@@ -190,3 +190,60 @@ def test_environment_defaults_with_a_partial_object_render_the_merged_object(tmp
     objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"))
     _state(objs)
     _valid(objs)
+
+
+KEDA = ("port: 8080\nscaling: {engine: keda, maxReplicas: 4, triggers: [{type: cron, metadata: {timezone: UTC, "
+        "start: '0 8 * * *', end: '0 18 * * *', desiredReplicas: '2'}}]}")
+
+
+def _keda(objs: Objs) -> None:
+    scaled = by_kind(objs, "ScaledObject")["rel-a"]["spec"]
+    assert scaled["maxReplicaCount"] == 9 and scaled["triggers"][0]["type"] == "cron"
+    assert "HorizontalPodAutoscaler" not in {o["kind"] for o in objs}
+
+
+def _udp(objs: Objs) -> None:
+    ports = {p["name"]: (p["containerPort"], p["protocol"]) for p in _container(objs)["ports"]}
+    assert ports["dns"] == (54, "UDP")
+
+
+def _amd(objs: Objs) -> None:
+    limits = _container(objs)["resources"]["limits"]
+    assert limits.get("amd.com/gpu") == 2 and "nvidia.com/gpu" not in limits
+
+
+# an override that gives a whole object still keeps what the agent sets and it does not: the defaults
+# (engine hpa, protocol TCP, resource nvidia.com/gpu) are the merged agent's, not the override's
+KEEPS: dict[str, tuple[str, str, dict[str, Any], Callable[[Objs], None]]] = {
+    "scaling.engine": (KEDA, "scaling: {maxReplicas: 9}", {"scaling": {"maxReplicas": 9}}, _keda),
+    "ports.P.protocol": ("ports: {http: 8080, dns: {port: 53, protocol: UDP}}", "ports: {dns: {port: 54}}",
+                         {"ports": {"dns": {"port": 54}}}, _udp),
+    "resources.gpu.resource": ("port: 8080\nresources: {gpu: {count: 1, resource: amd.com/gpu}}",
+                               "resources: {gpu: {count: 2}}", {"resources": {"limits": {"amd.com/gpu": 2}}}, _amd),
+}
+
+
+@pytest.mark.parametrize("case", KEEPS)
+def test_an_override_keeps_the_agents_settings_it_does_not_give(case: str, tmp_path: Path) -> None:
+    agent, override, difference, check = KEEPS[case]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_spec(agent, override))
+    chart = generate(spec, tmp_path / "out")
+    assert yaml.safe_load((chart / "values-dev.yaml").read_text()) == {"agents": {"a": difference}}
+    helm = helm_path(HELM_VERSIONS[0])
+    run_helm(helm, "lint", "--strict", str(chart), "-f", str(chart / "values-dev.yaml"),
+             "--set", "secrets.creds.values.token=t")
+    objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"))
+    check(objs)
+    _valid(objs)
+
+
+def test_the_merged_agent_follows_the_rules_an_override_leaves_to_it(tmp_path: Path) -> None:
+    # engine keda given in the environment, over an agent whose scaling has no triggers
+    text = _spec("port: 8080\nscaling: {maxReplicas: 4}", "scaling: {engine: keda}")
+    (tmp_path / "spec.yaml").write_text(text)
+    proc = helmgen_cli("generate", "spec.yaml", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "spec.yaml:15:9: environments.dev.agents.a.scaling.triggers: is required with engine keda" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

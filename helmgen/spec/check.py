@@ -258,9 +258,9 @@ class _AgentChecker:
 
     def build(self) -> Agent | None:
         """Every aspect of the agent checked and normalised; None when one of them has a problem."""
-        a = self.raw
         n0 = len(self.ctx.problems)
-        if not overrides.missing_required(self, a):  # an environment's partial object with nothing under it
+        a = overrides.merged_agent(self, self.raw)  # an environment's partial objects made whole
+        if a is None:
             return None
         kind = workload.check_workload(self, a)
         service = workload.check_service(self, a)

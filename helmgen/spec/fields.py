@@ -900,12 +900,10 @@ _NULL_ALIASES = {("port",): ("ports",), ("resources", "cpu"): ("resources", "req
                  ("resources", "memory"): ("resources", "requests", "memory")}
 
 
-def _partial_post(post: Any, required: tuple[str, ...]) -> Any:
-    """An object's post hook in an override: a partial object (a required field missing) is kept as it is;
-    the merged agent is checked whole (spec/overrides.py)."""
-    def run(v: dict[str, Any], node: Node, path: str, ctx: Ctx) -> Any:
-        return post(v, node, path, ctx) if all(k in v for k in required) else v
-    return run
+def deferred_post(t: Obj) -> bool:
+    """Whether an override leaves `t`'s post hook to the merged agent (spec/overrides.py): it needs the
+    whole object (a required field) or fills in a default (engine: hpa) the agent may set otherwise."""
+    return t.post is not None and (bool(t.required) or t.post is _scaling_post)
 
 
 def partial_type(t: T) -> T:
@@ -917,7 +915,7 @@ def partial_type(t: T) -> T:
         out = copy.copy(t)
         out.fields = {k: partial_type(f) for k, f in t.fields.items()}
         out.required = ()
-        out.post = _partial_post(t.post, t.required) if t.post and t.required else t.post
+        out.post = None if deferred_post(t) else t.post
         return out
     if isinstance(t, Map):
         m = copy.copy(t)
