@@ -247,3 +247,85 @@ def test_the_merged_agent_follows_the_rules_an_override_leaves_to_it(tmp_path: P
     assert "spec.yaml:15:9: environments.dev.agents.a.scaling.triggers: is required with engine keda" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+ROLLOUT = HEAD + textwrap.dedent("""\
+    agents:
+      a:
+        image: ghcr.io/acme/a:1.0
+        port: 8080
+        replicas: 2
+        config: {files: {p.yaml: "x: 1\\n"}}
+        expose: {host: a.example.org, tls: {secretName: a-tls}}
+        rollout:
+          strategy: canary
+          engine: argo
+          canary: {tag: 1.1.0, config: {files: {p.yaml: "x: 2\\n"}}, steps: [{setWeight: 10}, {pause: {duration: 5m}}]}
+          analysis: {prometheus: "http://prometheus.monitoring:9090", query: "sum(rate(x[2m]))", maxErrorRate: 0.01}
+    environments:
+      dev:
+        agents:
+          a:
+            rollout: {analysis: {maxErrorRate: 0.05}, canary: {config: {files: {p.yaml: "x: 3\\n"}}}}
+            expose: {tls: {}}
+    """)
+
+
+def test_partial_rollout_objects_merge_over_the_agent(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(ROLLOUT)
+    chart = generate(spec, tmp_path / "out")
+    assert yaml.safe_load((chart / "values-dev.yaml").read_text()) == {"agents": {"a": {"rollout": {
+        "canary": {"config": {"files": {"p.yaml": "x: 3\n"}}}, "analysis": {"maxErrorRate": 0.05}}}}}
+    helm = helm_path(HELM_VERSIONS[0])
+    run_helm(helm, "lint", "--strict", str(chart), "-f", str(chart / "values-dev.yaml"),
+             "--set", "secrets.creds.values.token=t")
+    objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"))
+    metric = by_kind(objs, "AnalysisTemplate")["rel-a"]["spec"]["metrics"][0]
+    assert metric["successCondition"] == "result[0] <= 0.05"
+    assert metric["provider"]["prometheus"] == {"address": "http://prometheus.monitoring:9090",
+                                                "query": "sum(rate(x[2m]))"}
+    assert {"x: 1\n", "x: 3\n"} <= {o["data"]["p.yaml"] for o in objs if o["kind"] == "ConfigMap" and "data" in o
+                                     and "p.yaml" in o["data"]}
+    assert by_kind(objs, "Ingress")["rel-a"]["spec"]["tls"][0]["secretName"] == "a-tls"
+    _valid(objs)
+
+
+def test_an_environment_only_agent_needs_its_rollout_and_tls_required_fields(tmp_path: Path) -> None:
+    text = ROLLOUT + textwrap.indent(textwrap.dedent("""\
+        b:
+          image: ghcr.io/acme/b:1.0
+          port: 8080
+          replicas: 2
+          expose: {host: b.example.org, tls: {}}
+          rollout:
+            strategy: canary
+            engine: argo
+            canary: {tag: 1.1.0, config: {}, steps: [{setWeight: 10}]}
+            analysis: {query: x, maxErrorRate: 0.1}
+        """), "      ")
+    (tmp_path / "spec.yaml").write_text(text)
+    proc = helmgen_cli("generate", "spec.yaml", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+    for expected in ("spec.yaml:28:39: environments.dev.agents.b.expose.tls.secretName: is required",
+                     "spec.yaml:32:32: environments.dev.agents.b.rollout.canary.config.files: is required",
+                     "spec.yaml:33:11: environments.dev.agents.b.rollout.analysis.prometheus: is required"):
+        assert expected in proc.stderr
+    assert "agents.a" not in proc.stderr
+
+
+def test_the_published_schema_accepts_partial_overrides_and_still_requires_them_in_the_spec() -> None:
+    import json
+
+    import jsonschema
+
+    from tests.conftest import ROOT
+
+    schema = json.loads((ROOT / "schemas" / "agentgen-v1.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    for agent, override, *_ in [*CASES.values(), *KEEPS.values()]:
+        assert not list(validator.iter_errors(yaml.safe_load(_spec(agent, override)))), override
+    assert not list(validator.iter_errors(yaml.safe_load(ROLLOUT)))
+    # the spec's own agent stays whole
+    assert list(validator.iter_errors(yaml.safe_load(_spec("state: {storageClass: other}", "replicas: 1"))))
