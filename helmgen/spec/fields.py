@@ -977,27 +977,36 @@ class Overrides(T):
         return self._described({"$ref": "#/definitions/agentOverrides"})
 
     def definition(self) -> dict[str, Any]:
-        """The agent's fields, each also null; each refers to the agent's own definition of that field."""
+        """The agent's fields, each also null; each refers to the agent's own definition of that field, or
+        where that requires a sub-field an override may leave to the agent, is written out without it."""
         s = self.agent.schema()
+        whole = agent_type(()).schema()["properties"]
         s["properties"] = {k: {"description": v["description"],
-                               "anyOf": [_override_map(v), {"type": "null"}]}
+                               "anyOf": [_override_map(k, whole[k], v), {"type": "null"}]}
                            for k, v in s["properties"].items()}
         return s
 
 
-def _override_map(field: dict[str, Any]) -> dict[str, Any]:
-    """A field in an override (its partial form, with no required sub-fields): in a map field (env, ports,
-    nodeSelector, …) an entry may be null too, which removes it (`env: {DEBUG: null}`); so may a field of
-    an object field (`expose: {tls: null}`)."""
+def _override_map(name: str, whole: dict[str, Any], field: dict[str, Any]) -> dict[str, Any]:
+    """A field in an override (`field`: its partial form; `whole`: the agent's): in a map field (env, ports,
+    nodeSelector, …) an entry may be null too, which removes it (`env: {DEBUG: null}`); so may a field of an
+    object field (`expose: {tls: null}`). A part the same as the agent's refers to the agent's definition."""
+    ref = f"#/definitions/agent/properties/{name}"
     if field.get("type") == "object" and isinstance(field.get("properties"), dict):
         out = {k: v for k, v in field.items() if k not in ("description", "properties")}
-        out["properties"] = {p: {"anyOf": [sub, {"type": "null"}]} for p, sub in field["properties"].items()}
+        agents = whole.get("properties", {})
+        out["properties"] = {p: {"anyOf": [{"$ref": f"{ref}/properties/{p}"} if agents.get(p) == sub else sub,
+                                           {"type": "null"}]} for p, sub in field["properties"].items()}
         return out
-    if field.get("type") != "object" or not isinstance(field.get("additionalProperties"), dict):
-        return {k: v for k, v in field.items() if k != "description"}
-    out = {k: v for k, v in field.items() if k != "description"}
-    out["additionalProperties"] = {"anyOf": [field["additionalProperties"], {"type": "null"}]}
-    return out
+    if field.get("type") == "object" and isinstance(field.get("additionalProperties"), dict):
+        out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
+        entry = {"$ref": f"{ref}/additionalProperties"} if whole.get("additionalProperties") == \
+            field["additionalProperties"] else field["additionalProperties"]
+        out["additionalProperties"] = {"anyOf": [entry, {"type": "null"}]}
+        return out
+    if {k: v for k, v in whole.items() if k != "description"} == {k: v for k, v in field.items() if k != "description"}:
+        return {"$ref": ref}
+    return {k: v for k, v in field.items() if k != "description"}
 
 
 # an environment's view of a secret: what it changes (a new secret needs its keys, checked in spec/runtime.py)
