@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from helmgen.problems import SpecError
-from helmgen.spec import references, runtime, wiring
+from helmgen.spec import overrides, references, runtime, wiring
 from helmgen.spec.argo import check_argo
 from helmgen.spec.aspects import (
     env,
@@ -258,8 +258,10 @@ class _AgentChecker:
 
     def build(self) -> Agent | None:
         """Every aspect of the agent checked and normalised; None when one of them has a problem."""
-        a = self.raw
         n0 = len(self.ctx.problems)
+        a = overrides.merged_agent(self, self.raw)  # an environment's partial objects made whole
+        if a is None:
+            return None
         kind = workload.check_workload(self, a)
         service = workload.check_service(self, a)
         scaling = workload.check_scaling(self, a)

@@ -967,12 +967,41 @@ _NULL_ALIASES = {("port",): ("ports",), ("resources", "cpu"): ("resources", "req
                  ("resources", "memory"): ("resources", "requests", "memory")}
 
 
+def deferred_post(t: Obj) -> bool:
+    """Whether an override leaves `t`'s post hook to the merged agent (spec/overrides.py): it needs the
+    whole object (a required field) or fills in a default (engine: hpa) the agent may set otherwise."""
+    return t.post is not None and (bool(t.required) or t.post is _scaling_post)
+
+
+def partial_type(t: T) -> T:
+    """`t` as an override writes it: objects reached through mappings may leave out their required fields,
+    since an override merges key by key over the agent (list items are whole values, so stay as they are)."""
+    import copy
+
+    if isinstance(t, Obj):
+        out = copy.copy(t)
+        out.fields = {k: partial_type(f) for k, f in t.fields.items()}
+        out.required = ()
+        out.post = None if deferred_post(t) else t.post
+        return out
+    if isinstance(t, Map):
+        m = copy.copy(t)
+        m.value = partial_type(t.value)
+        return m
+    if isinstance(t, Union):
+        u = copy.copy(t)
+        u.alts = tuple(partial_type(a) for a in t.alts)
+        return u
+    return t
+
+
 class Overrides(T):
-    """An agent (or defaults) inside an environment: any agent field, and `null` to remove one.
+    """An agent (or defaults) inside an environment: any agent field, and `null` to remove one; an object
+    field may be partial (`state: {storageClass: fast}`), as it merges key by key over the agent.
     Returns {"set": <checked fields>, "unset": [paths]}."""
 
     def __init__(self) -> None:
-        self.agent = agent_type(())
+        self.agent = partial_type(agent_type(()))
 
     def expects(self) -> str:
         return self.agent.expects()
@@ -1015,30 +1044,36 @@ class Overrides(T):
         return self._described({"$ref": "#/definitions/agentOverrides"})
 
     def definition(self) -> dict[str, Any]:
-        """The agent's fields, each also null; each refers to the agent's own definition of that field."""
+        """The agent's fields, each also null; each refers to the agent's own definition of that field, or
+        where that requires a sub-field an override may leave to the agent, is written out without it."""
         s = self.agent.schema()
+        whole = agent_type(()).schema()["properties"]
         s["properties"] = {k: {"description": v["description"],
-                               "anyOf": [_override_map(k, v) or {"$ref": f"#/definitions/agent/properties/{k}"},
-                                         {"type": "null"}]}
+                               "anyOf": [_override_map(k, whole[k], v), {"type": "null"}]}
                            for k, v in s["properties"].items()}
         return s
 
 
-def _override_map(name: str, field: dict[str, Any]) -> dict[str, Any] | None:
-    """A map field (env, ports, nodeSelector, …) in an override: an entry may be null too, which removes
-    it (`env: {DEBUG: null}`); so may a field of an object field (`expose: {tls: null}`). None for any
-    other field."""
+def _override_map(name: str, whole: dict[str, Any], field: dict[str, Any]) -> dict[str, Any]:
+    """A field in an override (`field`: its partial form; `whole`: the agent's): in a map field (env, ports,
+    nodeSelector, …) an entry may be null too, which removes it (`env: {DEBUG: null}`); so may a field of an
+    object field (`expose: {tls: null}`). A part the same as the agent's refers to the agent's definition."""
+    ref = f"#/definitions/agent/properties/{name}"
     if field.get("type") == "object" and isinstance(field.get("properties"), dict):
         out = {k: v for k, v in field.items() if k not in ("description", "properties")}
-        out["properties"] = {p: {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/properties/{p}"},
-                                           {"type": "null"}]} for p in field["properties"]}
+        agents = whole.get("properties", {})
+        out["properties"] = {p: {"anyOf": [{"$ref": f"{ref}/properties/{p}"} if agents.get(p) == sub else sub,
+                                           {"type": "null"}]} for p, sub in field["properties"].items()}
         return out
-    if field.get("type") != "object" or not isinstance(field.get("additionalProperties"), dict):
-        return None
-    out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
-    out["additionalProperties"] = {"anyOf": [{"$ref": f"#/definitions/agent/properties/{name}/additionalProperties"},
-                                             {"type": "null"}]}
-    return out
+    if field.get("type") == "object" and isinstance(field.get("additionalProperties"), dict):
+        out = {k: v for k, v in field.items() if k in ("type", "propertyNames", "minProperties", "maxProperties")}
+        entry = {"$ref": f"{ref}/additionalProperties"} if whole.get("additionalProperties") == \
+            field["additionalProperties"] else field["additionalProperties"]
+        out["additionalProperties"] = {"anyOf": [entry, {"type": "null"}]}
+        return out
+    if {k: v for k, v in whole.items() if k != "description"} == {k: v for k, v in field.items() if k != "description"}:
+        return {"$ref": ref}
+    return {k: v for k, v in field.items() if k != "description"}
 
 
 # an environment's view of a secret: what it changes (a new secret needs its keys, checked in spec/runtime.py)
