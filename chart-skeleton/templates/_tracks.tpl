@@ -19,7 +19,8 @@ agentValues track name; returns YAML {image, env, config}.
 {{- with $t.image }}{{ $img = merge (deepCopy .) (dict "pullPolicy" $img.pullPolicy) }}{{ end -}}
 {{- with $t.tag }}{{ $_ := set $img "tag" (toString .) }}{{ $_ := set $img "digest" "" }}{{ end -}}
 {{- $env := $a.env | default dict -}}
-{{- with $t.env }}{{ $env = mergeOverwrite (deepCopy $env) (deepCopy .) }}{{ end -}}
+{{- /* per variable, not deep: a track's {secret, key} must replace the agent's {value}, not join it */ -}}
+{{- with $t.env }}{{ $env = deepCopy $env }}{{ range $k, $x := . }}{{ $_ := set $env $k $x }}{{ end }}{{ end -}}
 {{- $cfg := $a.config -}}
 {{- with $t.config -}}
 {{- $base := $a.config | default (dict "mountPath" (printf "/etc/%s" (index $ 2)) "reload" "restart" "files" dict) -}}

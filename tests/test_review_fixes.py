@@ -1,0 +1,66 @@
+"""Bugs found in the review of the rollout, wiring and architecture merges, each rendered by the real
+Helm 4.3.1 and 3.17.3."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import by_kind, generate, template
+
+pytestmark = pytest.mark.helm
+
+# A track's env replaces the agent's variable as a whole: a canary or slot that reads a variable
+# from a Secret (or the downward API) where the agent has a literal must not keep the literal.
+ENV_KINDS_SPEC = """
+apiVersion: agentgen/v1
+name: envkinds
+version: 0.1.0
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0
+    port: 8080
+    env: {A: {secret: keys, key: old}, B: literal, C: {field: metadata.name}}
+    rollout:
+      strategy: canary
+      canary:
+        weight: 10
+        env: {A: plain, B: {secret: keys, key: new}, C: {resource: limits.memory}}
+  web:
+    image: ghcr.io/acme/web:1.0
+    port: 8080
+    env: {B: literal}
+    rollout:
+      strategy: blueGreen
+      blueGreen:
+        active: blue
+        blue: {}
+        green: {env: {B: {configMap: settings, key: b}}}
+"""
+
+
+def env_of(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_track_env_replaces_a_variable_of_another_kind(helm: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(ENV_KINDS_SPEC))
+    deployments = by_kind(template(helm, generate(spec, tmp_path / "out")), "Deployment")
+
+    stable = env_of(deployments["rel-api"])
+    assert stable["A"] == {"name": "A", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "old"}}}
+    assert stable["B"] == {"name": "B", "value": "literal"}
+
+    canary = env_of(deployments["rel-api-canary"])
+    assert canary["A"] == {"name": "A", "value": "plain"}
+    assert canary["B"] == {"name": "B", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "new"}}}
+    assert canary["C"] == {"name": "C", "valueFrom": {"resourceFieldRef": {"containerName": "api",
+                                                                           "resource": "limits.memory"}}}
+
+    assert env_of(deployments["rel-web-blue"])["B"] == {"name": "B", "value": "literal"}
+    assert env_of(deployments["rel-web-green"])["B"] == {
+        "name": "B", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "b"}}}
