@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import by_kind, generate, template
+from tests.conftest import by_kind, generate, run_helm, template
 
 pytestmark = pytest.mark.helm
 
@@ -64,3 +64,22 @@ def test_track_env_replaces_a_variable_of_another_kind(helm: Path, tmp_path: Pat
     assert env_of(deployments["rel-web-blue"])["B"] == {"name": "B", "value": "literal"}
     assert env_of(deployments["rel-web-green"])["B"] == {
         "name": "B", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "b"}}}
+
+
+def test_values_file_switching_a_variable_source_must_null_the_old_one(helm: Path, tmp_path: Path) -> None:
+    """Helm merges a values file's {secret, key} into values.yaml's {value}: the schema refuses the
+    mixture (the pod would silently keep the literal), and `value: null` switches the source."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(ENV_KINDS_SPEC))
+    chart = generate(spec, tmp_path / "out")
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text("agents:\n  api:\n    env:\n      B: {secret: keys, key: other}\n")
+    out = run_helm(helm, "template", "rel", str(chart), "-f", str(mixed), check=False)
+    assert out.returncode != 0
+    assert "env/B" in out.stderr or "env.B" in out.stderr
+
+    switched = tmp_path / "switched.yaml"
+    switched.write_text("agents:\n  api:\n    env:\n      B: {value: null, secret: keys, key: other}\n")
+    deployments = by_kind(template(helm, chart, "-f", str(switched)), "Deployment")
+    assert env_of(deployments["rel-api"])["B"] == {
+        "name": "B", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "other"}}}

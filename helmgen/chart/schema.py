@@ -54,6 +54,14 @@ PROBE = {
     "then": {"oneOf": [{"required": [h]} for h in PROBE_HANDLERS]
                       + [{"not": {"anyOf": [{"required": [h]} for h in PROBE_HANDLERS]}}]},
 }
+# at most one source per variable: a values file that gives {secret, key} where values.yaml has {value}
+# merges into both, and the pod would silently keep the value (as PROBE: set the old one to null)
+ENV_SOURCES = ("value", "secret", "configMap", "field", "resource")
+ONE_ENV_SOURCE = {
+    "if": {"type": "object"},
+    "then": {"oneOf": [{"required": [h]} for h in ENV_SOURCES]
+                      + [{"not": {"anyOf": [{"required": [h]} for h in ENV_SOURCES]}}]},
+}
 # resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
 RESOURCE_NAME = "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"
 # a NetworkPolicy ipBlock CIDR, IPv4 or IPv6, with its /prefix (the API server rejects one without)
@@ -84,9 +92,9 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 def agent_schema() -> dict[str, Any]:
     """An agent's values: the keys of spec/fields.py AGENT_FIELDS that values.yaml has (tests/test_agent_fields.py
     compares them); their descriptions are added by values_schema."""
-    env = {"type": "object", "additionalProperties": _obj({
+    env = {"type": "object", "additionalProperties": {**_obj({
         "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
-        "field": STR, "resource": STR, "optional": BOOL})}
+        "field": STR, "resource": STR, "optional": BOOL}), **ONE_ENV_SOURCE}}
     # a canary track or blue-green slot: what differs from the agent's version
     track = {"image": _obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]},
                             "digest": STR, "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, nullable=True),
@@ -117,9 +125,7 @@ def agent_schema() -> dict[str, Any]:
             "pollingInterval": NN_INT, "cooldownPeriod": NN_INT,
         }, required=("maxReplicas",), nullable=True),
         "disruption": _obj({"minAvailable": INT_OR_STR, "maxUnavailable": INT_OR_STR}, nullable=True),
-        "env": {"type": "object", "additionalProperties": _obj({
-            "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
-            "field": STR, "resource": STR, "optional": BOOL})},
+        "env": env,
         "envOrder": STRS,
         "allowFrom": {"type": "array", "items": {**_obj({
             "podSelector": OBJ, "namespaceSelector": OBJ,
