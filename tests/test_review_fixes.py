@@ -83,3 +83,35 @@ def test_values_file_switching_a_variable_source_must_null_the_old_one(helm: Pat
     deployments = by_kind(template(helm, chart, "-f", str(switched)), "Deployment")
     assert env_of(deployments["rel-api"])["B"] == {
         "name": "B", "valueFrom": {"secretKeyRef": {"name": "keys", "key": "other"}}}
+
+
+# A dependency disabled in an environment but given its own host is a service outside the chart: an
+# agent may reach it through talksTo as it may through ${deps.…} (both were checked differently).
+DISABLED_DEP_WITH_HOST = """
+apiVersion: agentgen/v1
+name: outside
+version: 0.1.0
+dependencies:
+  postgresql: {repository: "oci://registry-1.docker.io/bitnamicharts", version: 16.4.x, port: 5432,
+               host: db.shared.svc}
+agents:
+  api:
+    image: ghcr.io/acme/api:1.0
+    port: 8080
+    talksTo: [{agent: postgresql, scheme: postgres, env: DATABASE_URL}]
+    env: {DSN: "postgres://${deps.postgresql.host}:${deps.postgresql.port}/app"}
+environments:
+  dev:
+    dependencies:
+      postgresql: {enabled: false}
+"""
+
+
+def test_talks_to_a_disabled_dependency_with_its_own_host(helm: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(DISABLED_DEP_WITH_HOST))
+    chart = generate(spec, tmp_path / "out")
+    objs = template(helm, chart, "-f", str(chart / "values-dev.yaml"))
+    env = env_of(by_kind(objs, "Deployment")["rel-api"])
+    assert env["DATABASE_URL"] == {"name": "DATABASE_URL", "value": "postgres://db.shared.svc:5432"}
+    assert env["DSN"] == {"name": "DSN", "value": "postgres://db.shared.svc:5432/app"}
