@@ -30,6 +30,22 @@ agentValues track name; returns YAML {image, env, config}.
 {{- end -}}
 
 {{/*
+The agentgen.io/revision of a version: a hash of its image reference (the appVersion tag when it
+gives none), env and config files. Takes list version (values with image, env, config)
+appVersionTag; returns the first 10 hex digits.
+*/}}
+{{- define "agentgen.revision" -}}
+{{- $version := index . 0 -}}
+{{- $img := $version.image | default dict -}}
+{{- $tag := toString ($img.tag | default "") -}}
+{{- if not (or $tag $img.digest) }}{{ $tag = index . 1 }}{{ end -}}
+{{- $files := dict -}}
+{{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
+{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
+{{- toJson $rev | sha256sum | trunc 10 -}}
+{{- end -}}
+
+{{/*
 Sets .tracks on an agent's cache entry: one entry per workload (the agent's entry itself when it
 runs one workload, else a copy of it for each), with its own track, values (the merged version), workloadName, workloadSelector, podLabels,
 configName, ownConfig, replicas and autoscaled (then no replicas field: the autoscaler owns them), and, when the agent
@@ -107,14 +123,7 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $sel = set (deepCopy $e.selectorLabels) "agentgen.io/track" $track -}}
 {{- $_ := set $podLabels "agentgen.io/track" $track -}}
 {{- end -}}
-{{- /* the revision: a hash of the image reference (the appVersion tag when it gives none), env and config files */ -}}
-{{- $img := $version.image | default dict -}}
-{{- $tag := toString ($img.tag | default "") -}}
-{{- if not (or $tag $img.digest) }}{{ $tag = $.appVersionTag }}{{ end -}}
-{{- $files := dict -}}
-{{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
-{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
-{{- $_ := set $podLabels "agentgen.io/revision" (toJson $rev | sha256sum | trunc 10) -}}
+{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
 {{- $name := $e.workloadName -}}
 {{- if and $track (ne $track "stable") }}{{ $name = include "agentgen.objname" (list $prefix $e.name $track) }}{{ end -}}
 {{- $cfgName := $e.configName -}}
