@@ -115,3 +115,25 @@ def test_talks_to_a_disabled_dependency_with_its_own_host(helm: Path, tmp_path: 
     env = env_of(by_kind(objs, "Deployment")["rel-api"])
     assert env["DATABASE_URL"] == {"name": "DATABASE_URL", "value": "postgres://db.shared.svc:5432"}
     assert env["DSN"] == {"name": "DSN", "value": "postgres://db.shared.svc:5432/app"}
+
+
+def test_rolling_update_numbers_from_a_values_file_cannot_inject_yaml(helm: Path, tmp_path: Path) -> None:
+    """maxSurge / maxUnavailable reach the manifest quoted: the schema takes a count or a percentage
+    only, and even past it (--skip-schema-validation) a string cannot add keys to the workload."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(ENV_KINDS_SPEC))
+    chart = generate(spec, tmp_path / "out")
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text('agents:\n  api:\n    rollout:\n      maxSurge: "1\\n    paused: true"\n')
+    refused = run_helm(helm, "template", "rel", str(chart), "-f", str(hostile), check=False)
+    assert refused.returncode != 0 and "maxSurge" in refused.stderr
+
+    objs = template(helm, chart, "-f", str(hostile), "--skip-schema-validation")
+    deployment = by_kind(objs, "Deployment")["rel-api"]
+    assert "paused" not in deployment["spec"]
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == "1\n    paused: true"
+
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("agents:\n  api:\n    rollout: {maxSurge: 50%, maxUnavailable: 1}\n")
+    rolling = by_kind(template(helm, chart, "-f", str(fine)), "Deployment")["rel-api"]["spec"]["strategy"]
+    assert rolling["rollingUpdate"] == {"maxSurge": "50%", "maxUnavailable": 1}

@@ -32,6 +32,8 @@ NUM = {"type": "number"}
 PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
 STRS = {"type": "array", "items": {"type": "string"}}
 INT_OR_STR = {"type": ["integer", "string"]}
+# a rolling update's maxSurge / maxUnavailable: a count or a percentage, as Kubernetes takes them
+INT_OR_PERCENT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+%$"}]}
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
 PROBE_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
 PROBE = {
@@ -152,7 +154,7 @@ def agent_schema() -> dict[str, Any]:
         "rbac": _obj({"rules": ARR, "clusterRules": ARR}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
-                         "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
+                         "maxSurge": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT,
                          "canary": _obj({**track, "weight": PERCENT, "steps": {"type": "array", "items": _obj({
                              "setWeight": PERCENT, "pause": _obj({"duration": INT_OR_STR})})}}, nullable=True),
                          "blueGreen": _obj({"active": {"enum": ["blue", "green"]}, "blue": _obj(track, nullable=True),
