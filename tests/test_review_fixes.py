@@ -137,3 +137,27 @@ def test_rolling_update_numbers_from_a_values_file_cannot_inject_yaml(helm: Path
     fine.write_text("agents:\n  api:\n    rollout: {maxSurge: 50%, maxUnavailable: 1}\n")
     rolling = by_kind(template(helm, chart, "-f", str(fine)), "Deployment")["rel-api"]["spec"]["strategy"]
     assert rolling["rollingUpdate"] == {"maxSurge": "50%", "maxUnavailable": 1}
+
+
+@pytest.mark.parametrize("override, field", [
+    ('agents:\n  api:\n    disruption: {maxUnavailable: "1\\n  unhealthyPodEvictionPolicy: AlwaysAllow"}\n',
+     "maxUnavailable"),
+    ('tests:\n  image: {pullPolicy: "Never\\n          tty: true"}\n', "pullPolicy"),
+], ids=["disruption", "test-image-pull-policy"])
+def test_other_values_strings_cannot_inject_yaml(helm: Path, tmp_path: Path, override: str, field: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(ENV_KINDS_SPEC))
+    chart = generate(spec, tmp_path / "out")
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(override)
+    refused = run_helm(helm, "template", "rel", str(chart), "-f", str(hostile), check=False)
+    assert refused.returncode != 0 and field in refused.stderr
+
+    objs = template(helm, chart, "-f", str(hostile), "--skip-schema-validation")
+    for pdb in by_kind(objs, "PodDisruptionBudget").values():
+        assert "unhealthyPodEvictionPolicy" not in pdb["spec"]
+    if field == "maxUnavailable":
+        assert by_kind(objs, "PodDisruptionBudget")["rel-api"]["spec"]["maxUnavailable"] == (
+            "1\n  unhealthyPodEvictionPolicy: AlwaysAllow")
+    for job in by_kind(objs, "Job").values():
+        assert "tty" not in job["spec"]["template"]["spec"]["containers"][0]

@@ -126,7 +126,7 @@ def agent_schema() -> dict[str, Any]:
             "behavior": _nullable(OBJ), "metrics": _nullable(ARR), "triggers": _nullable(ARR),
             "pollingInterval": NN_INT, "cooldownPeriod": NN_INT,
         }, required=("maxReplicas",), nullable=True),
-        "disruption": _obj({"minAvailable": INT_OR_STR, "maxUnavailable": INT_OR_STR}, nullable=True),
+        "disruption": _obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT}, nullable=True),
         "env": env,
         "envOrder": STRS,
         "allowFrom": {"type": "array", "items": {**_obj({
@@ -245,7 +245,7 @@ def _values_schema(dependencies: tuple[str, ...] = ()) -> dict[str, Any]:
             "securityDefaults": _obj({"pod": OBJ, "container": OBJ}, required=("pod", "container")),
             "agentDefaults": _optional(agent_schema()),
             "tests": _obj({"enabled": BOOL, "image": _obj({"repository": STR, "tag": {"type": ["string", "number"]},
-                                                           "pullPolicy": STR})}),
+                                                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}})}),
             "secrets": {"type": "object", "additionalProperties": _obj({
                 "keys": STRS, "existingSecret": STR,
                 "external": _obj({"store": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},
