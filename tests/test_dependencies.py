@@ -403,7 +403,8 @@ def test_bad_dependencies_are_positioned_errors(tmp_path: Path) -> None:
         "43:7: environments.qa.dependencies.nosuch: no dependency named 'nosuch' (dependencies: ftp, nover, "
         "badver, misspelt, agents, planner, hosted, cache)",
         "45:27: environments.qa.agents.planner.talksTo[0]: dependency 'hosted' is disabled here, so there is "
-        "nothing to talk to (drop it from talksTo where it is disabled, or enable it)",
+        "nothing to talk to (drop it from talksTo where it is disabled, enable it, or set dependencies.hosted.host "
+        "to a service outside the chart)",
     ]
 
 

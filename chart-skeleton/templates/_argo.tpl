@@ -46,13 +46,7 @@ agentgen.io/revision, and without the chart version, which is no part of a versi
 {{- /* no chart version in the pod template: a new chart version alone would start an Argo rollout */ -}}
 {{- $podLabels := omit $d.podLabels "helm.sh/chart" "app.kubernetes.io/version" -}}
 {{- /* the revision: the same hash as agentgen.tracks gives a native track of this version */ -}}
-{{- $img := $v.image | default dict -}}
-{{- $tag := toString ($img.tag | default "") -}}
-{{- if not (or $tag $img.digest) }}{{ $tag = $d.cache.appVersionTag }}{{ end -}}
-{{- $files := dict -}}
-{{- with $v.config }}{{ $files = .files | default dict }}{{ end -}}
-{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($v.env | default dict) $files -}}
-{{- $_ := set $podLabels "agentgen.io/revision" (toJson $rev | sha256sum | trunc 10) -}}
+{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $v $d.cache.appVersionTag)) -}}
 {{- $_ := set $out "podLabels" $podLabels -}}
 {{- $_ := set $out "configName" "" -}}
 {{- with $v.config -}}

@@ -19,13 +19,30 @@ agentValues track name; returns YAML {image, env, config}.
 {{- with $t.image }}{{ $img = merge (deepCopy .) (dict "pullPolicy" $img.pullPolicy) }}{{ end -}}
 {{- with $t.tag }}{{ $_ := set $img "tag" (toString .) }}{{ $_ := set $img "digest" "" }}{{ end -}}
 {{- $env := $a.env | default dict -}}
-{{- with $t.env }}{{ $env = mergeOverwrite (deepCopy $env) (deepCopy .) }}{{ end -}}
+{{- /* per variable, not deep: a track's {secret, key} must replace the agent's {value}, not join it */ -}}
+{{- with $t.env }}{{ $env = deepCopy $env }}{{ range $k, $x := . }}{{ $_ := set $env $k $x }}{{ end }}{{ end -}}
 {{- $cfg := $a.config -}}
 {{- with $t.config -}}
 {{- $base := $a.config | default (dict "mountPath" (printf "/etc/%s" (index $ 2)) "reload" "restart" "files" dict) -}}
 {{- $cfg = set (deepCopy $base) "files" (mergeOverwrite (deepCopy ($base.files | default dict)) (deepCopy .files)) -}}
 {{- end -}}
 {{- toYaml (dict "image" $img "env" $env "config" $cfg) -}}
+{{- end -}}
+
+{{/*
+The agentgen.io/revision of a version: a hash of its image reference (the appVersion tag when it
+gives none), env and config files. Takes list version (values with image, env, config)
+appVersionTag; returns the first 10 hex digits.
+*/}}
+{{- define "agentgen.revision" -}}
+{{- $version := index . 0 -}}
+{{- $img := $version.image | default dict -}}
+{{- $tag := toString ($img.tag | default "") -}}
+{{- if not (or $tag $img.digest) }}{{ $tag = index . 1 }}{{ end -}}
+{{- $files := dict -}}
+{{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
+{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
+{{- toJson $rev | sha256sum | trunc 10 -}}
 {{- end -}}
 
 {{/*
@@ -106,14 +123,7 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $sel = set (deepCopy $e.selectorLabels) "agentgen.io/track" $track -}}
 {{- $_ := set $podLabels "agentgen.io/track" $track -}}
 {{- end -}}
-{{- /* the revision: a hash of the image reference (the appVersion tag when it gives none), env and config files */ -}}
-{{- $img := $version.image | default dict -}}
-{{- $tag := toString ($img.tag | default "") -}}
-{{- if not (or $tag $img.digest) }}{{ $tag = $.appVersionTag }}{{ end -}}
-{{- $files := dict -}}
-{{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
-{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
-{{- $_ := set $podLabels "agentgen.io/revision" (toJson $rev | sha256sum | trunc 10) -}}
+{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
 {{- $name := $e.workloadName -}}
 {{- if and $track (ne $track "stable") }}{{ $name = include "agentgen.objname" (list $prefix $e.name $track) }}{{ end -}}
 {{- $cfgName := $e.configName -}}

@@ -57,6 +57,8 @@ NUM = {"type": "number"}
 PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
 STRS = {"type": "array", "items": {"type": "string"}}
 INT_OR_STR = {"type": ["integer", "string"]}
+# a rolling update's maxSurge / maxUnavailable: a count or a percentage, as Kubernetes takes them
+INT_OR_PERCENT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+%$"}]}
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[+]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?\d+))?$"}
 PROBE_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
 PROBE = {
@@ -78,6 +80,14 @@ PROBE = {
     "if": {"type": "object"},
     "then": {"oneOf": [{"required": [h]} for h in PROBE_HANDLERS]
                       + [{"not": {"anyOf": [{"required": [h]} for h in PROBE_HANDLERS]}}]},
+}
+# at most one source per variable: a values file that gives {secret, key} where values.yaml has {value}
+# merges into both, and the pod would silently keep the value (as PROBE: set the old one to null)
+ENV_SOURCES = ("value", "secret", "configMap", "field", "resource")
+ONE_ENV_SOURCE = {
+    "if": {"type": "object"},
+    "then": {"oneOf": [{"required": [h]} for h in ENV_SOURCES]
+                      + [{"not": {"anyOf": [{"required": [h]} for h in ENV_SOURCES]}}]},
 }
 # resource names: the standard ones, or an extended resource, which always has a domain (nvidia.com/gpu)
 RESOURCE_NAME = "^(cpu|memory|ephemeral-storage|storage|hugepages-[^/]+|[^/]+/[^/]+)$"
@@ -109,9 +119,9 @@ def _nullable(s: dict[str, Any]) -> dict[str, Any]:
 def agent_schema() -> dict[str, Any]:
     """An agent's values: the keys of spec/fields.py AGENT_FIELDS that values.yaml has (tests/test_agent_fields.py
     compares them); their descriptions are added by values_schema."""
-    env = {"type": "object", "additionalProperties": _obj({
+    env = {"type": "object", "additionalProperties": {**_obj({
         "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
-        "field": STR, "resource": STR, "optional": BOOL})}
+        "field": STR, "resource": STR, "optional": BOOL}), **ONE_ENV_SOURCE}}
     # a canary track or blue-green slot: what differs from the agent's version
     track = {"image": _obj({"repository": {"type": "string", "minLength": 1}, "tag": {"type": ["string", "number"]},
                             "digest": STR, "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, nullable=True),
@@ -141,10 +151,8 @@ def agent_schema() -> dict[str, Any]:
             "behavior": _nullable(OBJ), "metrics": _nullable(ARR), "triggers": _nullable(ARR),
             "pollingInterval": NN_INT, "cooldownPeriod": NN_INT,
         }, required=("maxReplicas",), nullable=True),
-        "disruption": _obj({"minAvailable": INT_OR_STR, "maxUnavailable": INT_OR_STR}, nullable=True),
-        "env": {"type": "object", "additionalProperties": _obj({
-            "value": {"type": ["string", "number", "boolean"]}, "secret": STR, "configMap": STR, "key": STR,
-            "field": STR, "resource": STR, "optional": BOOL})},
+        "disruption": _obj({"minAvailable": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT}, nullable=True),
+        "env": env,
         "envOrder": STRS,
         "allowFrom": {"type": "array", "items": {**_obj({
             "podSelector": SELECTOR, "namespaceSelector": SELECTOR,
@@ -172,7 +180,7 @@ def agent_schema() -> dict[str, Any]:
                       "clusterRules": {"type": "array", "items": _rule(cluster=True)}}, nullable=True),
         "protocol": {"enum": ["http", "a2a", "mcp"]},
         "rollout": _obj({"strategy": {"enum": ["rolling", "canary", "blueGreen"]}, "engine": {"enum": ["native", "argo"]},
-                         "maxSurge": INT_OR_STR, "maxUnavailable": INT_OR_STR,
+                         "maxSurge": INT_OR_PERCENT, "maxUnavailable": INT_OR_PERCENT,
                          "canary": _obj({**track, "weight": PERCENT, "steps": {"type": "array", "items": _obj({
                              "setWeight": PERCENT, "pause": _obj({"duration": INT_OR_STR})})}}, nullable=True),
                          "blueGreen": _obj({"active": {"enum": ["blue", "green"]}, "blue": _obj(track, nullable=True),
@@ -263,7 +271,7 @@ def _values_schema(dependencies: tuple[str, ...] = ()) -> dict[str, Any]:
             "securityDefaults": _obj({"pod": OBJ, "container": OBJ}, required=("pod", "container")),
             "agentDefaults": _optional(agent_schema()),
             "tests": _obj({"enabled": BOOL, "image": _obj({"repository": STR, "tag": {"type": ["string", "number"]},
-                                                           "pullPolicy": STR})}),
+                                                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}})}),
             "secrets": {"type": "object", "additionalProperties": _obj({
                 "keys": STRS, "existingSecret": STR,
                 "external": _obj({"store": STR, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]},

@@ -111,9 +111,12 @@ def talks_to_dependency(chk: Any, i: int, target: str) -> bool:
     deps: dict[str, Dependency] = chk.book.dependencies
     if target not in deps or target in chk.spec["agents"]:
         return False
-    if not deps[target].enabled and chk.spec["agents"].get(chk.name, {}).get("enabled", True) is not False:
+    # a disabled dependency with its own host is a service outside the chart: reachable, as in ${deps.…}
+    if (not deps[target].enabled and not deps[target].host
+            and chk.spec["agents"].get(chk.name, {}).get("enabled", True) is not False):
         chk.err(f"talksTo[{i}]", f"dependency {target!r} is disabled here, so there is nothing to talk to",
-                "drop it from talksTo where it is disabled, or enable it")
+                f"drop it from talksTo where it is disabled, enable it, or set dependencies.{target}.host "
+                "to a service outside the chart")
     elif target[0].isdigit():
         chk.err(f"talksTo[{i}]", f"dependency {target!r} starts with a digit, so its variable "
                                  f"{target.upper().replace('-', '_')}_URL would be an invalid name",
