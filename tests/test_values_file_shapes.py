@@ -121,7 +121,40 @@ def values_form(chart: Path, name: str) -> dict[str, Any]:
             del p["protocol"]
     if a.get("enabled") is True:
         del a["enabled"]
+    _drop_details(a, name)
     return a
+
+
+# Details of a field that helmgen writes into values.yaml and the chart fills the same way when a
+# values file leaves them out: (field, detail) → its default.
+DETAILS: dict[tuple[str, str], Any] = {
+    ("job", "backoffLimit"): 3, ("job", "concurrencyPolicy"): "Forbid",
+    ("expose", "path"): "/", ("expose", "pathType"): "Prefix",
+    ("monitoring", "path"): "/metrics", ("monitoring", "serviceMonitor"): False,
+    ("config", "reload"): "restart",
+    ("state", "accessModes"): ["ReadWriteOnce"], ("state", "mountPath"): "/data", ("state", "retain"): True,
+    ("scaling", "engine"): "hpa", ("scaling", "minReplicas"): 1, ("scaling", "cpu"): 80,
+}
+
+
+def _drop_details(a: dict[str, Any], name: str) -> None:
+    """Leaves out of agent values `a` what a user need not write: default-valued details."""
+    for (field, detail), default in DETAILS.items():
+        if isinstance(a.get(field), dict) and a[field].get(detail) == default:
+            del a[field][detail]
+    if a.get("replicas") == 1:
+        del a["replicas"]
+    if a.get("ports") and a.get("primaryPort") == sorted(a["ports"])[0]:
+        del a["primaryPort"]
+    if isinstance(a.get("expose"), dict) and a["expose"].get("port") == a.get("primaryPort", sorted(a["ports"])[0]):
+        del a["expose"]["port"]
+    if isinstance(a.get("config"), dict) and a["config"].get("mountPath") == f"/etc/{name}":
+        del a["config"]["mountPath"]
+    for m in (a.get("secretMounts") or {}).values():
+        if m.get("reload") == "live":
+            del m["reload"]
+    if a.get("state") and a.get("service") == {"type": "None"}:
+        del a["service"]
 
 
 def _values_order(env: dict[str, Any]) -> list[str]:
