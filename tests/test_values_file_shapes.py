@@ -67,13 +67,37 @@ SHAPES: dict[str, tuple[str, str]] = {
                      "rbac: {clusterRules: [{apiGroups: [''], resources: [nodes], verbs: [list]}]}, "
                      "rollout: {strategy: canary, canary: {tag: '1.1', weight: 20}}, "
                      "config: {files: {p.txt: hello}}}"),
+    "health": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, health: {liveness: /healthz, readiness: /ready}}"),
+    "disruption": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, replicas: 3, disruption: {minAvailable: 2}}"),
+    "keda": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, scaling: {engine: keda, maxReplicas: 5, "
+                 "triggers: [{type: cron, metadata: {timezone: UTC, start: '0 8 * * *', end: '0 18 * * *', "
+                 "desiredReplicas: '2'}}]}}"),
+    "spec-defaults": ("defaults:\n  resources: {cpu: 200m, memory: 256Mi}\n  env: {LOG_LEVEL: info, Z: '$(LOG_LEVEL)'}\n",
+                      "{image: ghcr.io/acme/x:1.0, port: 8080, env: {A: '1'}}"),
+    "canary-config": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, config: {files: {p.txt: one}}, rollout: {strategy: canary, "
+                          "canary: {tag: '1.1', weight: 50, config: {files: {p.txt: two}}, "
+                          "env: {S: '${secrets.llm-keys.openai}'}}}}"),
+    "monitoring-allow": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, monitoring: {port: http, allowFrom: "
+                             "[{namespaceSelector: {matchLabels: {name: monitoring}}}]}}"),
+    "image-bare": ("", "{image: ghcr.io/acme/x, port: 8080}"),
+    "image-digest": ("", "{image: 'ghcr.io/acme/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', "
+                         "port: 8080}"),
+    "primary-not-first": ("", "{image: ghcr.io/acme/x:1.0, ports: {web: 8080, api: 9090}, protocol: a2a, replicas: 2, "
+                              "expose: {host: x.example.org}, monitoring: {port: 9100}}"),
+    "env-kinds": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, envFrom: [{configMap: extra}], "
+                      "env: {P: {field: metadata.name}, M: {resource: limits.memory}, U: '$(P)-$$(Q)'}}"),
+    "canary-env-order": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, env: {Z: '1', W: '$(Z)'}, rollout: {strategy: canary, "
+                             "canary: {image: 'ghcr.io/acme/y:2', weight: 5, env: {Z: '2', A: '$(W)-c'}}}}"),
+    "secret-mount-dots": ("", "{image: ghcr.io/acme/x:1.0, secretMounts: {my.tls.cert: {mountPath: /etc/c}}, "
+                              "schedule: '@hourly', job: {timeZone: UTC, backoffLimit: 0}}"),
+    "disabled": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, enabled: false, talksTo: [base]}"),
     "combined-state": ("", "{image: ghcr.io/acme/x:1.0, port: 9000, state: {size: 2Gi, mountPath: /var/x}, talksTo: [base], "
                            "env: {A: '${self.url}'}, config: {files: {c: '${agents.base.port}'}}}"),
 }
 
 # Keys completeAgent (chart-skeleton/templates/_defaults.tpl) computes, so a values file leaves them out
 # (kind only when the chart infers it: a Job must say so; envOrder only when the chart's own order is the same).
-COMPUTED = ("health", "disruption")
+COMPUTED = ("health", "disruption")  # left out unless the spec agent gives them
 
 
 def _chart(tmp_path: Path, name: str, top: str, agents: str) -> Path:
@@ -101,13 +125,14 @@ def _strip(v: Any, default: Any) -> Any:
     return v
 
 
-def values_form(chart: Path, name: str) -> dict[str, Any]:
+def values_form(chart: Path, name: str, given: str = "") -> dict[str, Any]:
     """The values a user adds agent `name` with: the generated values of the spec agent, less the
     agentDefaults, the values the chart computes, empty values and default-valued details."""
     values = yaml.safe_load((chart / "values.yaml").read_text())
     a = dict(values["agents"][name])
     for k in COMPUTED:
-        a.pop(k, None)
+        if f"{k}:" not in given:
+            a.pop(k, None)
     if a.get("kind") != "Job":
         a.pop("kind", None)
     if a.get("envOrder") == _values_order(a.get("env") or {}):
@@ -181,7 +206,7 @@ def test_values_file_agent_renders_as_spec_agent(tmp_path: Path, helm: Path, sha
     in_spec = _chart(tmp_path, "in-spec", top, f"  x: {agent}\n")
     without = _chart(tmp_path, "without", top, "")
     values = tmp_path / "x.yaml"
-    values.write_text(yaml.safe_dump({"agents": {"x": values_form(in_spec, "x")}}))
+    values.write_text(yaml.safe_dump({"agents": {"x": values_form(in_spec, "x", agent)}}))
     want = {_key(o): o for o in template(helm, in_spec)}
     got = {_key(o): o for o in template(helm, without, "-f", str(values))}
     assert sorted(got) == sorted(want), (set(got) ^ set(want), values.read_text())
