@@ -222,3 +222,37 @@ def _diff(got: Any, want: Any, path: str = "") -> list[str]:
     if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
         return [d for i, (g, w) in enumerate(zip(got, want)) for d in _diff(g, w, f"{path}[{i}]")]
     return [] if got == want else [f"{path}: values file {got!r} != spec {want!r}"]
+
+
+# Agents a values file writes in its own words where the spec's generated values differ: id → (the
+# agent in the spec, the same agent in a values file).
+WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
+    # a metrics port number the agent does not serve: a port `metrics` is added, as in the spec
+    "monitoring-new-port": ("{image: ghcr.io/acme/x:1.0, port: 8080, monitoring: {port: 9100, serviceMonitor: true}}",
+                            {"ports": {"http": {"port": 8080}}, "monitoring": {"port": 9100, "serviceMonitor": True}}),
+    "monitoring-new-port-scrape": ("{image: ghcr.io/acme/x:1.0, port: 8080, monitoring: {port: 9100}}",
+                                   {"ports": {"http": {"port": 8080}}, "monitoring": {"port": 9100}}),
+    # a number one of its ports serves means that port
+    "monitoring-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
+                               "monitoring: {port: 9090, serviceMonitor: true}}",
+                               {"ports": {"http": {"port": 8080}, "admin": {"port": 9090}}, "primaryPort": "http",
+                                "monitoring": {"port": 9090, "serviceMonitor": True}}),
+    # no port: the primary port
+    "monitoring-no-port": ("{image: ghcr.io/acme/x:1.0, ports: {web: 8080, api: 9090}, monitoring: {serviceMonitor: true}}",
+                           {"ports": {"web": {"port": 8080}, "api": {"port": 9090}}, "primaryPort": "web",
+                            "monitoring": {"serviceMonitor": True}}),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRITTEN))
+def test_values_file_agent_in_its_own_words(tmp_path: Path, helm: Path, shape: str) -> None:
+    agent, form = WRITTEN[shape]
+    in_spec = _chart(tmp_path, "in-spec", "", f"  x: {agent}\n")
+    without = _chart(tmp_path, "without", "", "")
+    values = tmp_path / "x.yaml"
+    values.write_text(yaml.safe_dump({"agents": {"x": {"image": {"repository": "ghcr.io/acme/x", "tag": "1.0"}, **form}}}))
+    want = {_key(o): o for o in template(helm, in_spec)}
+    got = {_key(o): o for o in template(helm, without, "-f", str(values))}
+    assert sorted(got) == sorted(want), set(got) ^ set(want)
+    diffs = {k: _diff(got[k], want[k]) for k in want if got[k] != want[k]}
+    assert not diffs

@@ -71,6 +71,19 @@ Returns nothing.
 {{- if and (eq $kind "CronJob") (not (hasKey $j "concurrencyPolicy")) }}{{ $_ := set $j "concurrencyPolicy" "Forbid" }}{{ end -}}
 {{- $_ := set $a "job" $j -}}
 {{- end -}}
+{{- /* monitoring.port as helmgen gives it: default the primary port; a number means the port serving it, or a new port `metrics` */ -}}
+{{- with $a.monitoring -}}
+{{- if kindIs "invalid" .port }}{{ $_ := set . "port" $.portName }}
+{{- else if not (kindIs "string" .port) -}}
+{{- $m := "" -}}
+{{- range $pn, $p := $a.ports }}{{ if and (not $m) (eq (int $p.port) (int $a.monitoring.port)) }}{{ $m = $pn }}{{ end }}{{ end -}}
+{{- if not $m -}}
+{{- $m = "metrics" -}}
+{{- $_ := set $a "ports" (merge (dict "metrics" (dict "port" (int .port) "protocol" "TCP")) ($a.ports | default dict)) -}}
+{{- end -}}
+{{- $_ := set . "port" $m -}}
+{{- end -}}
+{{- end -}}
 {{- with $a.config }}{{ if not .mountPath }}{{ $_ := set . "mountPath" (printf "/etc/%s" $.name) }}{{ end }}{{ end -}}
 {{- with $a.state -}}
 {{- $_ := include "agentgen.fillDefaults" (list . (dict "mountPath" "/data" "accessModes" (list "ReadWriteOnce") "storageClass" "" "retain" true)) -}}
