@@ -241,6 +241,18 @@ WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
     "monitoring-no-port": ("{image: ghcr.io/acme/x:1.0, ports: {web: 8080, api: 9090}, monitoring: {serviceMonitor: true}}",
                            {"ports": {"web": {"port": 8080}, "api": {"port": 9090}}, "primaryPort": "web",
                             "monitoring": {"serviceMonitor": True}}),
+    # an expose port given by number means the port serving it
+    "expose-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
+                           "expose: {host: x.example.org, port: 9090}}",
+                           {"ports": {"http": {"port": 8080}, "admin": {"port": 9090}}, "primaryPort": "http",
+                            "expose": {"host": "x.example.org", "port": 9090}}),
+    "gateway-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {web: 8080, admin: 9090}, "
+                            "expose: {gateway: {name: gw}, port: 9090}}",
+                            {"ports": {"web": {"port": 8080}, "admin": {"port": 9090}}, "primaryPort": "web",
+                             "expose": {"gateway": {"name": "gw"}, "port": 9090}}),
+    "expose-no-port": ("{image: ghcr.io/acme/x:1.0, ports: {web: 8080, admin: 9090}, expose: {host: x.example.org}}",
+                       {"ports": {"web": {"port": 8080}, "admin": {"port": 9090}}, "primaryPort": "web",
+                        "expose": {"host": "x.example.org"}}),
 }
 
 
