@@ -241,6 +241,8 @@ WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
     "monitoring-no-port": ("{image: ghcr.io/acme/x:1.0, ports: {web: 8080, api: 9090}, monitoring: {serviceMonitor: true}}",
                            {"ports": {"web": {"port": 8080}, "api": {"port": 9090}}, "primaryPort": "web",
                             "monitoring": {"serviceMonitor": True}}),
+    "monitoring-only-port": ("{image: ghcr.io/acme/x:1.0, monitoring: {port: 9100}}",
+                             {"monitoring": {"port": 9100}}),
     # an expose port given by number means the port serving it
     "expose-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
                            "expose: {host: x.example.org, port: 9090}}",
