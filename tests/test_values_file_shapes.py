@@ -91,6 +91,16 @@ SHAPES: dict[str, tuple[str, str]] = {
     "secret-mount-dots": ("", "{image: ghcr.io/acme/x:1.0, secretMounts: {my.tls.cert: {mountPath: /etc/c}}, "
                               "schedule: '@hourly', job: {timeZone: UTC, backoffLimit: 0}}"),
     "disabled": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, enabled: false, talksTo: [base]}"),
+    "hook-secret": ("", "{kind: Job, image: ghcr.io/acme/x:1.0, job: {hook: [pre-install]}, "
+                        "env: {K: {secret: llm-keys, key: openai}, U: 'k=${secrets.llm-keys.anthropic}'}, "
+                        "secretMounts: {llm-keys: {mountPath: /etc/keys, reload: restart}}}"),
+    "dependency-refs": (DEPS, "{image: ghcr.io/acme/x:1.0, port: 8080, talksTo: [{agent: postgresql, scheme: postgres, "
+                              "path: /db}], env: {D: '${deps.postgresql.host}:${deps.postgresql.port}'}}"),
+    "argo-analysis": ("", "{image: ghcr.io/acme/x:1.0, port: 8080, replicas: 2, rollout: {strategy: canary, engine: argo, "
+                          "canary: {tag: '1.1', env: {M: m2}, steps: [{setWeight: 20}, {pause: {duration: 1m}}]}, "
+                          "analysis: {prometheus: 'http://prom:9090', query: 'sum(x)', maxErrorRate: 0.01}}}"),
+    "cronjob-caller": ("", "{image: ghcr.io/acme/x:1.0, schedule: '*/5 * * * *', env: {U: '${agents.base.url}/run'}, "
+                           "talksTo: [base]}"),
     "combined-state": ("", "{image: ghcr.io/acme/x:1.0, port: 9000, state: {size: 2Gi, mountPath: /var/x}, talksTo: [base], "
                            "env: {A: '${self.url}'}, config: {files: {c: '${agents.base.port}'}}}"),
 }
