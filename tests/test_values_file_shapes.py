@@ -253,6 +253,11 @@ WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
                             "monitoring": {"serviceMonitor": True}}),
     "monitoring-only-port": ("{image: ghcr.io/acme/x:1.0, monitoring: {port: 9100}}",
                              {"monitoring": {"port": 9100}}),
+    "resources-partial": ("{image: ghcr.io/acme/x:1.0, port: 8080, resources: {requests: {cpu: 500m}, limits: {memory: 1Gi}}}",
+                          {"ports": {"http": {"port": 8080}},
+                           "resources": {"requests": {"cpu": "500m"}, "limits": {"memory": "1Gi"}}}),
+    "resources-gpu-only": ("{image: ghcr.io/acme/x:1.0, port: 8080, resources: {gpu: 2}}",
+                           {"ports": {"http": {"port": 8080}}, "resources": {"limits": {"nvidia.com/gpu": 2}}}),
     # an expose port given by number means the port serving it
     "expose-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
                            "expose: {host: x.example.org, port: 9090}}",
