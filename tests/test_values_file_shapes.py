@@ -258,6 +258,13 @@ WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
                            "resources": {"requests": {"cpu": "500m"}, "limits": {"memory": "1Gi"}}}),
     "resources-gpu-only": ("{image: ghcr.io/acme/x:1.0, port: 8080, resources: {gpu: 2}}",
                            {"ports": {"http": {"port": 8080}}, "resources": {"limits": {"nvidia.com/gpu": 2}}}),
+    # an a2a agent whose health names no readiness probe gets one on its agent card
+    "a2a-liveness-only": ("{image: ghcr.io/acme/x:1.0, port: 8080, protocol: a2a, health: {liveness: /livez}}",
+                          {"ports": {"http": {"port": 8080}}, "protocol": "a2a",
+                           "health": {"liveness": {"httpGet": {"path": "/livez", "port": "http"}}}}),
+    "a2a-health-false": ("{image: ghcr.io/acme/x:1.0, port: 8080, protocol: a2a, health: false}",
+                         {"ports": {"http": {"port": 8080}}, "protocol": "a2a",
+                          "health": {"liveness": None, "readiness": None, "startup": None}}),
     # an expose port given by number means the port serving it
     "expose-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
                            "expose: {host: x.example.org, port: 9090}}",

@@ -54,6 +54,9 @@ Returns nothing.
 {{- $_ := set $h "readiness" (dict "httpGet" (dict "path" ($a.agentCard | default "/.well-known/agent-card.json") "port" $.portName)) -}}
 {{- end -}}
 {{- $_ := set $a "health" $h -}}
+{{- else if and (eq $a.protocol "a2a") $a.ports (kindIs "map" $a.health) (not (hasKey $a.health "readiness")) -}}
+{{- /* health that does not name readiness: an a2a agent still gets it on its card (readiness: null names it) */ -}}
+{{- $_ := set $a.health "readiness" (dict "httpGet" (dict "path" ($a.agentCard | default "/.well-known/agent-card.json") "port" $.portName)) -}}
 {{- end -}}
 {{- if $a.scaling -}}
 {{- $s := $a.scaling -}}
