@@ -265,6 +265,14 @@ WRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
     "a2a-health-false": ("{image: ghcr.io/acme/x:1.0, port: 8080, protocol: a2a, health: false}",
                          {"ports": {"http": {"port": 8080}}, "protocol": "a2a",
                           "health": {"liveness": None, "readiness": None, "startup": None}}),
+    "argo-defaults": ("{image: ghcr.io/acme/x:1.0, port: 8080, rollout: {strategy: canary, engine: argo, canary: {tag: '1.1'}}}",
+                      {"ports": {"http": {"port": 8080}},
+                       "rollout": {"strategy": "canary", "engine": "argo", "canary": {"tag": "1.1"}}}),
+    "talksto-object-defaults": ("{image: ghcr.io/acme/x:1.0, talksTo: [{agent: base}]}", {"talksTo": [{"agent": "base"}]}),
+    "keda-defaults": ("{image: ghcr.io/acme/x:1.0, port: 8080, scaling: {engine: keda, maxReplicas: 3, "
+                      "triggers: [{type: cpu, metricType: Utilization, metadata: {value: '60'}}]}}",
+                      {"ports": {"http": {"port": 8080}}, "scaling": {"engine": "keda", "maxReplicas": 3, "triggers": [
+                          {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "60"}}]}}),
     # an expose port given by number means the port serving it
     "expose-port-number": ("{image: ghcr.io/acme/x:1.0, ports: {http: 8080, admin: 9090}, "
                            "expose: {host: x.example.org, port: 9090}}",
