@@ -97,6 +97,8 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $c := dict "values" $a "name" $name "kind" $kind "portName" $pname "portIsTCP" $tcp "defaults" $.Values.agentDefaults -}}
 {{- $_ := include "agentgen.completeAgent" $c -}}
 {{- $a = $c.values -}}
+{{- /* a monitoring port it adds to an agent without ports becomes its primary port, as in the spec */ -}}
+{{- if and (not $pname) $a.ports }}{{ $pname = "metrics" }}{{ $port = $a.ports.metrics.port }}{{ $tcp = true }}{{ end -}}
 {{- end -}}
 {{- $sa := "" -}}
 {{- $saCreate := true -}}

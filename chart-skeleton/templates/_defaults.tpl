@@ -54,6 +54,9 @@ Returns nothing.
 {{- $_ := set $h "readiness" (dict "httpGet" (dict "path" ($a.agentCard | default "/.well-known/agent-card.json") "port" $.portName)) -}}
 {{- end -}}
 {{- $_ := set $a "health" $h -}}
+{{- else if and (eq $a.protocol "a2a") $a.ports (kindIs "map" $a.health) (not (hasKey $a.health "readiness")) -}}
+{{- /* health that does not name readiness: an a2a agent still gets it on its card (readiness: null names it) */ -}}
+{{- $_ := set $a.health "readiness" (dict "httpGet" (dict "path" ($a.agentCard | default "/.well-known/agent-card.json") "port" $.portName)) -}}
 {{- end -}}
 {{- if $a.scaling -}}
 {{- $s := $a.scaling -}}
@@ -70,6 +73,19 @@ Returns nothing.
 {{- if not (hasKey $j "backoffLimit") }}{{ $_ := set $j "backoffLimit" 3 }}{{ end -}}
 {{- if and (eq $kind "CronJob") (not (hasKey $j "concurrencyPolicy")) }}{{ $_ := set $j "concurrencyPolicy" "Forbid" }}{{ end -}}
 {{- $_ := set $a "job" $j -}}
+{{- end -}}
+{{- /* monitoring.port as helmgen gives it: default the primary port; a number means the port serving it, or a new port `metrics` */ -}}
+{{- with $a.monitoring -}}
+{{- if kindIs "invalid" .port }}{{ $_ := set . "port" $.portName }}
+{{- else if not (kindIs "string" .port) -}}
+{{- $m := "" -}}
+{{- range $pn, $p := $a.ports }}{{ if and (not $m) (eq (int $p.port) (int $a.monitoring.port)) }}{{ $m = $pn }}{{ end }}{{ end -}}
+{{- if not $m -}}
+{{- $m = "metrics" -}}
+{{- $_ := set $a "ports" (merge (dict "metrics" (dict "port" (int .port) "protocol" "TCP")) ($a.ports | default dict)) -}}
+{{- end -}}
+{{- $_ := set . "port" $m -}}
+{{- end -}}
 {{- end -}}
 {{- with $a.config }}{{ if not .mountPath }}{{ $_ := set . "mountPath" (printf "/etc/%s" $.name) }}{{ end }}{{ end -}}
 {{- with $a.state -}}
