@@ -230,7 +230,7 @@ def _diff(got: Any, want: Any, path: str = "") -> list[str]:
         return [d for k in sorted(set(got) | set(want), key=str)
                 for d in _diff(got.get(k), want.get(k), f"{path}.{k}")]
     if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        return [d for i, (g, w) in enumerate(zip(got, want)) for d in _diff(g, w, f"{path}[{i}]")]
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in _diff(g, w, f"{path}[{i}]")]
     return [] if got == want else [f"{path}: values file {got!r} != spec {want!r}"]
 
 
