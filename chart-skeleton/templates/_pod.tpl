@@ -138,7 +138,11 @@ the pod template as block YAML.
             {{- /* in envOrder's order (as the spec wrote them), then any a values file added; each after the variables it uses through $(VAR) */}}
             {{- $names := list }}
             {{- range $a.envOrder }}{{ if hasKey $env . }}{{ $names = append $names . }}{{ end }}{{ end }}
+            {{- /* envOrder already places each spec variable after those it uses: order again only when a values
+                   file added a variable or some value uses another through $(VAR) */}}
+            {{- if or (ne (len $names) (len $env)) (contains "$(" (toJson $env)) }}
             {{- $names = include "agentgen.envOrder" (list $env $names (printf "agents.%s.env" $name) (not (empty $a.envFrom))) | fromYamlArray }}
+            {{- end }}
             {{- range $var := $names }}
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
