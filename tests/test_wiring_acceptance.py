@@ -296,7 +296,7 @@ def test_a_values_file_that_makes_a_written_variable_use_a_new_one_keeps_expansi
     assert names.index("ZZ_HOST") < names.index("NATS_ADDR") < names.index("BOTH")
     values = tmp_path / "v.yaml"
     values.write_text(yaml.safe_dump({"agents": {"planner": {"env": {
-        "DB_PASSWORD": {"value": "$(A_ROOT)"}, "A_ROOT": {"value": "$(B_LEAF)-x"}, "B_LEAF": {"value": "leaf"},
+        "DB_PASSWORD": {"value": "$(A_ROOT)", "secret": None, "key": None}, "A_ROOT": {"value": "$(B_LEAF)-x"}, "B_LEAF": {"value": "leaf"},
         "C_NEW": {"value": "$(MYSQL_DSN)"}}}}}))
     names = _order(_container(_render(helm, chart, "-f", str(values)), "Deployment", "planner"))
     assert names.index("B_LEAF") < names.index("A_ROOT") < names.index("DB_PASSWORD") < names.index("MYSQL_DSN")
