@@ -270,14 +270,14 @@ class _AgentChecker:
         resources_ = resources.check_resources(self, a)
         health = probes.check_health(self, a)
         protocol = probes.check_protocol(self, a)
-        env_ = env.check_env(self, a)
+        env.check_env(self, a)  # the keys of declared secrets it names
         env_, env_order = runtime.env_order(self, a)
         secret_mounts = runtime.secret_mounts(self, a)
-        talks_to_ = talks_to.check_talks_to(self, a)
+        talks_to.check_talks_to(self, a)  # the targets (references.talks_to below: ports, variables)
         expose_ = expose.check_expose(self, a)
         monitoring_, ports = monitoring.check_monitoring(self, a)
-        sa, rbac = identity.check_identity(self, a)
-        rbac = runtime.rbac(self, a)
+        sa, _ = identity.check_identity(self, a)
+        rbac = runtime.rbac(self, a)  # rules and clusterRules, checked as the API server checks them
         pod_ = pod.check_pod(self, a)
         state = storage.check_state(self, a)
         config = storage.check_config(self, a)
