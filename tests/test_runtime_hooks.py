@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from helmgen.problems import SpecError
-from helmgen.spec.check import load_spec
 from tests.conftest import by_kind, generate, run_helm, template
+from tests.test_check import errors
 
 HEAD = "apiVersion: agentgen/v1\nname: hooks\nversion: 0.1.0\n"
 SPEC = HEAD + textwrap.dedent("""
@@ -136,11 +135,7 @@ def test_values_file_agent_can_be_a_hook_job(chart: Path, helm: Path) -> None:
 
 
 def _errors(tmp_path: Path, body: str) -> list[str]:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(HEAD + textwrap.dedent(body).lstrip("\n"))
-    with pytest.raises(SpecError) as exc:
-        load_spec(str(spec))
-    return [line.replace(str(spec), "spec.yaml") for line in exc.value.lines()]
+    return errors(tmp_path, body, HEAD)
 
 
 def test_hook_on_a_cronjob_is_an_error(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from helmgen.problems import SpecError
 from helmgen.spec.check import load_spec
 from tests.conftest import by_kind, generate, run_helm, template
+from tests.test_check import errors
 
 HEAD = "apiVersion: agentgen/v1\nname: net\nversion: 0.1.0\n"
 SPEC = HEAD + textwrap.dedent("""
@@ -120,11 +120,7 @@ def test_network_chart_lints(chart: Path, helm: Path) -> None:
 
 
 def _errors(tmp_path: Path, body: str) -> list[str]:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(HEAD + textwrap.dedent(body).lstrip("\n"))
-    with pytest.raises(SpecError) as exc:
-        load_spec(str(spec))
-    return [line.replace(str(spec), "spec.yaml") for line in exc.value.lines()]
+    return errors(tmp_path, body, HEAD)
 
 
 def test_empty_rbac_and_portless_allow_from_are_errors(tmp_path: Path) -> None:
