@@ -19,24 +19,10 @@ agentgen.io/revision, and without the chart version, which is no part of a versi
 {{- $track := .track | default dict -}}
 {{- $v := dict -}}
 {{- range $k, $x := $a }}{{ $_ := set $v $k $x }}{{ end -}}
-{{- if $track.image -}}
-{{- $_ := set $v "image" (merge (deepCopy $track.image) (dict "pullPolicy" $a.image.pullPolicy)) -}}
-{{- else if $track.tag -}}
-{{- /* set, not merge: merge would fill the empty digest from the agent's, and the digest wins over the tag */ -}}
-{{- $img := deepCopy $a.image -}}
-{{- $_ := set $img "tag" (toString $track.tag) -}}
-{{- $_ := set $img "digest" "" -}}
-{{- $_ := set $v "image" $img -}}
-{{- end -}}
-{{- if $track.env -}}
-{{- $env := deepCopy ($a.env | default dict) -}}
-{{- range $k, $x := $track.env }}{{ $_ := set $env $k $x }}{{ end -}}
-{{- $_ := set $v "env" $env -}}
-{{- end -}}
-{{- if and $track.config $track.config.files -}}
-{{- $c := deepCopy ($a.config | default (dict "mountPath" (printf "/etc/%s" $d.name) "reload" "restart" "files" dict)) -}}
-{{- range $k, $x := $track.config.files }}{{ $_ := set $c.files $k $x }}{{ end -}}
-{{- $_ := set $v "config" $c -}}
+{{- /* a track's version: the same merge as a native track's (agentgen.trackVersion in _tracks.tpl) */ -}}
+{{- if or $track.image $track.tag $track.env $track.config -}}
+{{- $version := include "agentgen.trackVersion" (list $a $track $d.name) | fromYaml -}}
+{{- range $k := list "image" "env" "config" }}{{ $_ := set $v $k (index $version $k) }}{{ end -}}
 {{- end -}}
 {{- $out := dict -}}
 {{- range $k, $x := $d }}{{ $_ := set $out $k $x }}{{ end -}}
