@@ -17,17 +17,38 @@ reference fails the render: only a values file can bring one here); returns the 
 {{- define "agentgen.resolve" -}}
 {{- $g := .cache -}}
 {{- $where := .where -}}
-{{- $rx := "\\$\\$\\{|\\$\\{[^}]*\\}" -}}
-{{- $pieces := regexSplit $rx .s -1 -}}
-{{- $out := first $pieces -}}
-{{- range $i, $token := regexFindAll $rx .s -1 -}}
+{{- $out := "" -}}
+{{- $rest := .s -}}
+{{- range $token := regexFindAll "\\$\\$\\{|\\$\\{[^}]*\\}" .s -1 -}}
+{{- /* the text before the token (its first occurrence in what is left is where the scan found it) */ -}}
+{{- $around := splitn $token 2 $rest -}}
+{{- $out = print $out $around._0 -}}
+{{- $rest = $around._1 -}}
 {{- $v := $token -}}
-{{- $inner := trimSuffix "}" (trimPrefix "${" $token) -}}
-{{- $seg := splitList "." $inner -}}
+{{- $seg := splitList "." (trimSuffix "}" (trimPrefix "${" $token)) -}}
 {{- $head := first $seg -}}
-{{- if eq $token "$${" }}{{ $v = "${" -}}
-{{- else if eq $inner "release" }}{{ $v = $g.release -}}
-{{- else if eq $inner "namespace" }}{{ $v = $g.namespace -}}
+{{- /* the usual reference first: ${agents.NAME.ATTR} or ${self.ATTR} */ -}}
+{{- if and (eq $head "agents" "self") (gt (len $seg) 1) -}}
+{{- $target := $.self -}}
+{{- $attr := rest $seg -}}
+{{- if eq $head "agents" }}{{ $target = index $g.agentsByName (first $attr) }}{{ $attr = rest $attr }}{{ end -}}
+{{- if not (and $target $target.enabled $target.port) -}}
+{{- if and (not $target) (eq $head "agents") }}{{ fail (printf "%s: %s: no agent named %q" $where $token (index $seg 1)) }}{{ end -}}
+{{- if not $target }}{{ fail (printf "%s: %s: only an agent's own strings may use ${self.…}" $where $token) }}{{ end -}}
+{{- if not $target.enabled }}{{ fail (printf "%s: %s: agent %q is disabled" $where $token $target.name) }}{{ end -}}
+{{- fail (printf "%s: %s: agent %q has no ports, so no Service" $where $token $target.name) -}}
+{{- end -}}
+{{- $a := join "." $attr -}}
+{{- if eq $a "host" }}{{ $v = $target.fullname -}}
+{{- else if eq $a "port" }}{{ $v = toString $target.port -}}
+{{- else if eq $a "url" }}{{ $v = $target.url -}}
+{{- else if eq $a "fqdn" }}{{ $v = printf "%s.%s.svc" $target.fullname $g.namespace -}}
+{{- else if and (eq (len $attr) 2) (eq (first $attr) "ports") (hasKey $target.values.ports (last $attr)) -}}
+{{- $v = toString (index $target.values.ports (last $attr)).port -}}
+{{- else }}{{ fail (printf "%s: %s: unknown attribute or port %q (host, fqdn, port, url or ports.NAME)" $where $token $a) -}}
+{{- end -}}
+{{- else if eq $token "$${" }}{{ $v = "${" -}}
+{{- else if eq $head "release" "namespace" }}{{ if eq (len $seg) 1 }}{{ $v = index $g $head }}{{ end -}}
 {{- else if and (eq $head "secrets") $.secretRefs }}{{ with index $.secretRefs (join "." (rest $seg)) }}{{ $v = . }}{{ end -}}
 {{- else if and (eq $head "secrets") (ge (len $seg) 3) -}}
 {{- /* the generator turns a spec's ${secrets.S.K} into a variable; a values file's would reach the container as text */ -}}
@@ -39,30 +60,10 @@ reference fails the render: only a values file can bring one here); returns the 
 {{- if not (has $attr (list "host" "port" "url")) }}{{ fail (printf "%s: %s: unknown attribute %q (host, port or url)" $where $token $attr) }}{{ end -}}
 {{- if and (eq $attr "port") (not $dep.port) }}{{ fail (printf "%s: %s: dependency %q has no port (dependencies.%s.port)" $where $token (index $seg 1) (index $seg 1)) }}{{ end -}}
 {{- $v = toString (index $dep $attr) -}}
-{{- else if and (or (eq $head "agents") (eq $head "self")) (gt (len $seg) 1) -}}
-{{- $target := $.self -}}
-{{- $attr := rest $seg -}}
-{{- if eq $head "agents" -}}
-{{- $target = index $g.agentsByName (index $seg 1) -}}
-{{- $attr = rest $attr -}}
-{{- if not $target }}{{ fail (printf "%s: %s: no agent named %q" $where $token (index $seg 1)) }}{{ end -}}
 {{- end -}}
-{{- if not $target }}{{ fail (printf "%s: %s: only an agent's own strings may use ${self.…}" $where $token) }}{{ end -}}
-{{- if not $target.enabled }}{{ fail (printf "%s: %s: agent %q is disabled" $where $token $target.name) }}{{ end -}}
-{{- if not $target.port }}{{ fail (printf "%s: %s: agent %q has no ports, so no Service" $where $token $target.name) }}{{ end -}}
-{{- $a := join "." $attr -}}
-{{- if eq $a "host" }}{{ $v = $target.fullname -}}
-{{- else if eq $a "fqdn" }}{{ $v = printf "%s.%s.svc" $target.fullname $g.namespace -}}
-{{- else if eq $a "port" }}{{ $v = toString $target.port -}}
-{{- else if eq $a "url" }}{{ $v = $target.url -}}
-{{- else if and (eq (len $attr) 2) (eq (first $attr) "ports") (hasKey $target.values.ports (last $attr)) -}}
-{{- $v = toString (index $target.values.ports (last $attr)).port -}}
-{{- else }}{{ fail (printf "%s: %s: unknown attribute or port %q (host, fqdn, port, url or ports.NAME)" $where $token $a) -}}
+{{- $out = print $out $v -}}
 {{- end -}}
-{{- end -}}
-{{- $out = print $out $v (index $pieces (add1 $i)) -}}
-{{- end -}}
-{{- $out -}}
+{{- print $out $rest -}}
 {{- end -}}
 
 {{/*
