@@ -69,11 +69,12 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $specs := list -}}
 {{- $live := "" -}}
 {{- $preview := "" -}}
+{{- /* the spec's checker refuses these; here for values set in a values file or with --set (the usual
+       rolling agent has none of the fields they read) */ -}}
+{{- if or (ne $strategy "rolling") $ro.canary $ro.blueGreen $ro.analysis -}}
 {{- if and (eq $e.kind "StatefulSet") (ne $strategy "rolling") -}}
-{{- /* the spec's checker refuses this; here for an agent set in a values file */ -}}
 {{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
 {{- end -}}
-{{- /* the spec's checker refuses these too; here for values set in a values file or with --set */ -}}
 {{- if and $native (eq $e.kind "Deployment") -}}
 {{- with ($ro.canary | default dict).steps }}{{ fail (printf "agents.%s.rollout.canary.steps: applies to engine argo, not to native (the native engine moves traffic with weight)" $e.name) }}{{ end -}}
 {{- with $ro.analysis }}{{ fail (printf "agents.%s.rollout.analysis: needs engine: argo (the native engine runs no automatic checks)" $e.name) }}{{ end -}}
@@ -81,6 +82,7 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- end -}}
 {{- if not $native -}}
 {{- if not (kindIs "invalid" ($ro.canary | default dict).weight) }}{{ fail (printf "agents.%s.rollout.canary.weight: applies to engine native, not to argo (argo moves traffic with steps)" $e.name) }}{{ end -}}
+{{- end -}}
 {{- end -}}
 {{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
 {{- if or (ne $e.kind "Deployment") (not $native) -}}
