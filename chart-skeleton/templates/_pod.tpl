@@ -239,16 +239,22 @@ the pod template as block YAML.
               {{- end }}
             {{- end }}
           {{- end }}
-          resources:{{ toYaml $res | nindent 12 }}
+          resources:
+            {{- range $bound, $quantities := $res }}
+            {{ $bound }}:
+              {{- range $resource, $q := $quantities }}
+              {{ $resource }}: {{ include "agentgen.scalar" $q }}
+              {{- end }}
+            {{- end }}
           {{- with $a.health }}
           {{- with .liveness }}
-          livenessProbe:{{ toYaml . | nindent 12 }}
+          livenessProbe:{{ include "agentgen.probe" . | trim | nindent 12 }}
           {{- end }}
           {{- with .readiness }}
-          readinessProbe:{{ toYaml . | nindent 12 }}
+          readinessProbe:{{ include "agentgen.probe" . | trim | nindent 12 }}
           {{- end }}
           {{- with .startup }}
-          startupProbe:{{ toYaml . | nindent 12 }}
+          startupProbe:{{ include "agentgen.probe" . | trim | nindent 12 }}
           {{- end }}
           {{- end }}
           securityContext:{{ $scYaml | nindent 12 }}
@@ -385,4 +391,31 @@ Takes list containers agentSecurityContext; returns a YAML list.
 {{- if not $hasTmp }}{{ $_ := set $c "volumeMounts" (append $mounts (dict "name" "tmp" "mountPath" "/tmp")) }}{{ end }}
 - {{ toYaml $c | nindent 2 | trim }}
 {{- end }}
+{{- end -}}
+
+{{/*
+A Kubernetes probe as block YAML (each line begins with a newline; indent it): its timings, and its
+handler (httpGet, tcpSocket, grpc or exec) one level down; lists (exec.command, httpGet.httpHeaders)
+as toYaml writes them. Takes the probe; returns YAML.
+*/}}
+{{- define "agentgen.probe" -}}
+{{- range $field, $v := . }}
+{{- if kindIs "map" $v }}
+{{ $field }}:
+{{- range $k, $x := $v }}
+{{- if kindIs "slice" $x }}
+  {{ $k }}:{{ toYaml $x | nindent 4 }}
+{{- else }}
+  {{ $k }}: {{ include "agentgen.scalar" $x }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{ $field }}: {{ include "agentgen.scalar" $v }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* A scalar as YAML: a string quoted, a number or boolean as JSON writes it (1000000, not 1e+06). Takes the value; returns it. */}}
+{{- define "agentgen.scalar" -}}
+{{- if kindIs "string" . }}{{ quote . }}{{ else }}{{ toJson . }}{{ end -}}
 {{- end -}}
