@@ -56,12 +56,16 @@ agent kind fullname; returns the name.
 {{- end -}}
 {{- end -}}
 
-{{/* Labels on every object (without the component). Takes the root context; returns YAML. */}}
+{{/*
+Labels on every object (without the component). Every value holds only what a label value may
+(letters, digits, '-', '_' and '.'; any other character of a version becomes '_'), so the templates
+write label values in double quotes as they are. Takes the root context; returns YAML.
+*/}}
 {{- define "agentgen.commonLabels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+helm.sh/chart: {{ regexReplaceAll "[^-A-Za-z0-9_.]" (printf "%s-%s" .Chart.Name .Chart.Version) "_" | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/name: {{ include "agentgen.chartName" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | default .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/version: {{ regexReplaceAll "[^-A-Za-z0-9_.]" (.Chart.AppVersion | default .Chart.Version | toString) "_" | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 

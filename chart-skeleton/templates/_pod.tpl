@@ -21,7 +21,7 @@ the pod template as block YAML.
 {{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
     metadata:
       labels:{{ range $k, $v := $d.podLabels }}
-        {{ $k }}: {{ quote $v }}{{ end }}
+        {{ $k }}: "{{ $v }}"{{ end }}
         {{- with $a.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
