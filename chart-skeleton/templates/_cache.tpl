@@ -150,8 +150,9 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- else if hasKey $roll $sname }}{{ if or (ne $kind "Job") $hook }}{{ $checksums = append $checksums $sname }}{{ end }}{{ end -}}
 {{- if not $s }}{{ $_ := unset $uses $sname }}{{ end -}}
 {{- end -}}
-{{- $labels := set (deepCopy $common) "app.kubernetes.io/component" $name -}}
-{{- $selector := set (deepCopy $selBase) "app.kubernetes.io/component" $name -}}
+{{- /* merge, not deepCopy: label maps hold strings only, and a deepCopy costs about ten times as much */ -}}
+{{- $labels := merge (dict "app.kubernetes.io/component" $name) $common -}}
+{{- $selector := merge (dict "app.kubernetes.io/component" $name) $selBase -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
       "workload" $workload "statefulSet" $sts "enabled" $enabled "portName" $pname "port" $port "portIsTCP" $tcp
       "urlVariable" (printf "%s_URL" ($name | upper | replace "-" "_")) "url" (printf "http://%s:%v" $n $port)

@@ -29,7 +29,7 @@ the pod template as block YAML.
       {{- $ann := $a.podAnnotations | default dict }}
       {{- $restart := and $a.config (ne ($a.config.reload | default "restart") "live") }}
       {{- $scrape := and $a.monitoring (not $a.monitoring.serviceMonitor) }}
-      {{- if or $restart $scrape $d.checksumSecrets }}{{ $ann = deepCopy $ann }}{{ end }}
+      {{- if or $restart $scrape $d.checksumSecrets }}{{ $ann = merge (dict) $ann }}{{ end }}
       {{- /* roll when a created Secret it reads through env (or mounts with reload: restart) changes; only that one */}}
       {{- range $d.checksumSecrets }}
       {{- $_ := set $ann (printf "checksum/secret-%s" .) (index $g.secretChecksums .) }}

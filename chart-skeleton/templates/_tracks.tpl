@@ -120,12 +120,12 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $_ := set $vals "config" $version.config -}}
 {{- end -}}
 {{- $sel := $e.selectorLabels -}}
-{{- $podLabels := deepCopy $e.podLabels -}}
+{{- $podLabels := dict "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
 {{- if $track -}}
-{{- $sel = set (deepCopy $e.selectorLabels) "agentgen.io/track" $track -}}
+{{- $sel = merge (dict "agentgen.io/track" $track) $e.selectorLabels -}}
 {{- $_ := set $podLabels "agentgen.io/track" $track -}}
 {{- end -}}
-{{- $_ := set $podLabels "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
+{{- $podLabels = merge $podLabels $e.podLabels -}}
 {{- $name := $e.workloadName -}}
 {{- if and $track (ne $track "stable") }}{{ $name = include "agentgen.objname" (list $prefix $e.name $track) }}{{ end -}}
 {{- $cfgName := $e.configName -}}
