@@ -102,9 +102,8 @@ returns the names, one a line (none when its strings hold no reference).
 {{- define "agentgen.referencedAgents" -}}
 {{- $a := .values -}}
 {{- $ro := $a.rollout | default dict -}}
-{{- $bg := $ro.blueGreen | default dict -}}
-{{- $tracks := list ($ro.canary | default dict) ($bg.blue | default dict) ($bg.green | default dict) -}}
-{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $tracks) -}}
+{{- /* a track's other fields (image, weight, steps, active) hold no reference */ -}}
+{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $ro.canary $ro.blueGreen) -}}
 {{- if contains "${agents." $text -}}
 {{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 -}}
 {{- if hasPrefix "${" . }}{{ trimSuffix "." (trimPrefix "${agents." .) }}{{ "\n" }}{{ end -}}

@@ -62,8 +62,8 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $native := ne ($ro.engine | default "native") "argo" -}}
 {{- $strategy := $ro.strategy | default "rolling" -}}
 {{- $base := 1 -}}
-{{- with $a.scaling }}{{ $base = int (.minReplicas | default 0) }}{{ else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $base = int $a.replicas }}{{ end }}{{ end -}}
-{{- $autoscaled := not (empty $a.scaling) -}}
+{{- $autoscaled := false -}}
+{{- with $a.scaling }}{{ $base = int (.minReplicas | default 0) }}{{ $autoscaled = true }}{{ else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $base = int $a.replicas }}{{ end }}{{ end -}}
 {{- /* each track: [name, its own version fields or nil (the agent's), replicas, autoscaled]; a canary's
        replicas are ceil(base * weight / 100), at least 1 when weight > 0 */ -}}
 {{- $specs := list -}}
@@ -103,44 +103,41 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- end -}}
 {{- end -}}
 {{- $tracks := list -}}
+{{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
+{{- $many := gt (len $specs) 1 -}}
 {{- range $s := $specs -}}
 {{- $track := index $s 0 -}}
-{{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
+{{- $own := index $s 1 -}}
 {{- $t := $e -}}
-{{- if gt (len $specs) 1 }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
+{{- if $many }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
+{{- /* its values: the agent's, or with its version (the track's image, env and config merged over the agent's) */ -}}
 {{- $vals := $a -}}
-{{- $version := dict "image" $a.image "env" $a.env "config" $a.config -}}
-{{- with index $s 1 -}}
-{{- $version = include "agentgen.trackVersion" (list $a . $e.name) | fromYaml -}}
+{{- with $own -}}
+{{- $version := include "agentgen.trackVersion" (list $a . $e.name) | fromYaml -}}
 {{- /* set, not merge: merge would fill the version's empty tag or digest from the agent's */ -}}
 {{- $vals = dict -}}
 {{- range $k, $v := $a }}{{ $_ := set $vals $k $v }}{{ end -}}
 {{- $_ := set $vals "image" $version.image -}}
 {{- $_ := set $vals "env" $version.env -}}
 {{- $_ := set $vals "config" $version.config -}}
-{{- end -}}
-{{- $sel := $e.selectorLabels -}}
-{{- $podLabels := dict "agentgen.io/revision" (include "agentgen.revision" (list $version $.appVersionTag)) -}}
-{{- if $track -}}
-{{- $sel = merge (dict "agentgen.io/track" $track) $e.selectorLabels -}}
-{{- $_ := set $podLabels "agentgen.io/track" $track -}}
-{{- end -}}
-{{- $podLabels = merge $podLabels $e.podLabels -}}
-{{- $name := $e.workloadName -}}
-{{- if and $track (ne $track "stable") }}{{ $name = include "agentgen.objname" (list $prefix $e.name $track) }}{{ end -}}
-{{- $cfgName := $e.configName -}}
-{{- if and (index $s 1) (index $s 1).config }}{{ $cfgName = include "agentgen.objname" (list $prefix $e.name $track "config") }}{{ end -}}
-{{- $_ := set $t "track" $track -}}
 {{- $_ := set $t "values" $vals -}}
-{{- $_ := set $t "workloadName" $name -}}
-{{- $_ := set $t "workloadSelector" (ternary $sel $e.selectorLabels (eq $e.kind "Deployment")) -}}
-{{- $_ := set $t "podLabels" $podLabels -}}
-{{- $_ := set $t "configName" $cfgName -}}
-{{- $_ := set $t "ownConfig" (ne $cfgName $e.configName) -}}
+{{- if .config }}{{ $_ := set $t "configName" (include "agentgen.objname" (list $prefix $e.name $track "config")) }}{{ end -}}
+{{- end -}}
+{{- $podLabels := dict "agentgen.io/revision" (include "agentgen.revision" (list $vals $.appVersionTag)) -}}
+{{- $sel := $e.selectorLabels -}}
+{{- if $track -}}
+{{- $_ := set $podLabels "agentgen.io/track" $track -}}
+{{- if eq $e.kind "Deployment" }}{{ $sel = merge (dict "agentgen.io/track" $track) $sel }}{{ end -}}
+{{- if ne $track "stable" }}{{ $_ := set $t "workloadName" (include "agentgen.objname" (list $prefix $e.name $track)) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $t "track" $track -}}
+{{- $_ := set $t "workloadSelector" $sel -}}
+{{- $_ := set $t "podLabels" (merge $podLabels $e.podLabels) -}}
+{{- $_ := set $t "ownConfig" (ne $t.configName $e.configName) -}}
 {{- $_ := set $t "replicas" (index $s 2) -}}
 {{- $_ := set $t "autoscaled" (index $s 3) -}}
-{{- if gt (len $specs) 1 -}}
-{{- $_ := set $t "ownEnv" false }}{{ with index $s 1 }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
+{{- if $many -}}
+{{- $_ := set $t "ownEnv" false }}{{ with $own }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
 {{- $_ := set $t "checksumSecrets" (include "agentgen.trackChecksums" (list $e $vals) | fromYamlArray) -}}
 {{- end -}}
 {{- $tracks = append $tracks $t -}}
