@@ -147,11 +147,9 @@ the pod template as block YAML.
             {{- $e := index $env $var }}
             - name: {{ quote $var }}
               {{- if hasKey $e "value" }}
-              {{- if and (kindIs "string" $e.value) (contains "${" $e.value) }}
-              value: {{ include "agentgen.resolve" (dict "s" $e.value "self" $d "cache" $g "where" (printf "agents.%s.env.%s" $name $var)) | quote }}
-              {{- else }}
-              value: {{ quote $e.value }}
-              {{- end }}
+              {{- $v := $e.value }}
+              {{- if kindIs "string" $v }}{{ if contains "${" $v }}{{ $v = include "agentgen.resolve" (dict "s" $v "self" $d "cache" $g "where" (printf "agents.%s.env.%s" $name $var)) }}{{ end }}{{ end }}
+              value: {{ quote $v }}
               {{- else if $e.secret }}
               {{- $sn := index $d.secretNames $e.secret | default $e.secret }}
               valueFrom:
@@ -182,13 +180,13 @@ the pod template as block YAML.
             {{- end }}
             {{- /* talksTo: an agent's or a dependency's name, or {agent, port, scheme, path, env: NAME | false} */}}
             {{- range $item := $a.talksTo }}
-            {{- /* the usual item, an agent's name: the variable and URL the cache holds */}}
-            {{- $fast := false }}
-            {{- if kindIs "string" $item }}{{ with index $g.agentsByName $item }}{{ $fast = true }}{{ if .port }}{{ if not (hasKey $env .urlVariable) }}
+            {{- /* the usual item, an agent's name: the variable and URL the cache holds (a name and a port: no quoting needed) */}}
+            {{- with and (kindIs "string" $item) (index $g.agentsByName $item) }}
+            {{- if .port }}{{ if hasKey $env .urlVariable }}{{ else }}
             - name: {{ .urlVariable }}
-              value: {{ quote .url }}
-            {{- end }}{{ end }}{{ end }}{{ end }}
-            {{- if not $fast }}
+              value: "{{ .url }}"
+            {{- end }}{{ end }}
+            {{- else }}
             {{- $call := $item }}
             {{- if kindIs "string" $item }}{{ $call = dict "agent" $item }}{{ end }}
             {{- $target := index $g.agentsByName $call.agent }}
