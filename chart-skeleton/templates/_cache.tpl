@@ -110,14 +110,25 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- if not $sa }}{{ $sa = $n }}{{ end -}}
 {{- $enabled := true -}}
 {{- if $a.enabled }}{{ else if eq $a.enabled false }}{{ $enabled = false }}{{ end -}}
-{{- /* whether the agent may run no pod at all (KEDA down to 0, or replicas 0): helm test skips it */ -}}
+{{- /* its replicas (an autoscaler's minimum), and whether it may run no pod at all (KEDA down to 0, or
+       replicas 0): helm test skips it */ -}}
+{{- $replicas := 1 -}}
+{{- $autoscaled := false -}}
 {{- $zero := false -}}
-{{- with $a.scaling }}{{ if eq (.engine | default "hpa") "keda" }}{{ $zero = eq (int (.minReplicas | default 0)) 0 }}{{ end -}}
-{{- else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $zero = eq (int $a.replicas) 0 }}{{ end }}{{ end -}}
+{{- with $a.scaling -}}
+{{- $autoscaled = true -}}
+{{- $replicas = int (.minReplicas | default 0) -}}
+{{- if eq (.engine | default "hpa") "keda" }}{{ $zero = eq $replicas 0 }}{{ end -}}
+{{- else -}}
+{{- if not (kindIs "invalid" $a.replicas) }}{{ $replicas = int $a.replicas }}{{ $zero = eq $replicas 0 }}{{ end -}}
+{{- end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
 {{- /* rollout.engine: argo → an Argo Rollouts Rollout replaces the Deployment (argo-rollouts.yaml) */ -}}
-{{- $argo := and (eq $kind "Deployment") (eq (toString (dig "engine" "native" ($a.rollout | default dict))) "argo") -}}
+{{- $rollout := $a.rollout | default dict -}}
+{{- $native := ne (toString ($rollout.engine | default "native")) "argo" -}}
+{{- $argo := false -}}
+{{- if not $native }}{{ $argo = eq $kind "Deployment" }}{{ end -}}
 {{- /* a Job run as a Helm hook: its events, its weight, and whether one runs before the release's objects exist */ -}}
 {{- $hook := "" -}}
 {{- $preHook := false -}}
@@ -162,7 +173,8 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
       "configName" $cfg "mayRunNoPod" $zero "argo" $argo
       "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
       "checksumSecrets" $checksums "reloaderSecrets" (join "," ($reload | uniq | sortAlpha)) -}}
-{{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag) -}}
+{{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag "rollout" $rollout
+      "native" $native "replicas" $replicas "autoscaled" $autoscaled) -}}
 {{- $_ := set $dir $name $e -}}
 {{- if $enabled }}{{ $agents = append $agents $e }}{{ end -}}
 {{- end -}}

@@ -52,26 +52,30 @@ configName, ownConfig, replicas and autoscaled (then no replicas field: the auto
 runs several, ownEnv (the track has env of its own: agentgen.pod orders it by $(VAR) use) and checksumSecrets (those
 this track reads, agentgen.trackChecksums); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
-canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
+canary's entry, or nil). Takes dict entry prefix appVersionTag rollout (the agent's rollout, or an empty
+dict) native (its engine is not argo) replicas (its replicas, or its autoscaler's minimum) autoscaled;
+returns nothing.
 */}}
 {{- define "agentgen.tracks" -}}
 {{- $e := .entry -}}
 {{- $a := $e.values -}}
 {{- $prefix := .prefix -}}
-{{- $ro := $a.rollout | default dict -}}
-{{- $native := ne ($ro.engine | default "native") "argo" -}}
+{{- $ro := .rollout -}}
+{{- $native := .native -}}
+{{- $base := .replicas -}}
+{{- $autoscaled := .autoscaled -}}
 {{- $strategy := $ro.strategy | default "rolling" -}}
-{{- $base := 1 -}}
-{{- $autoscaled := false -}}
-{{- with $a.scaling }}{{ $base = int (.minReplicas | default 0) }}{{ $autoscaled = true }}{{ else }}{{ if not (kindIs "invalid" $a.replicas) }}{{ $base = int $a.replicas }}{{ end }}{{ end -}}
-{{- /* each track: [name, its own version fields or nil (the agent's), replicas, autoscaled]; a canary's
-       replicas are ceil(base * weight / 100), at least 1 when weight > 0 */ -}}
-{{- $specs := list -}}
 {{- $live := "" -}}
 {{- $preview := "" -}}
+{{- /* the track of the usual agent's one workload: every Deployment's selector carries one; an Argo agent's one
+       Rollout holds every version (Argo, not a track label, tells them apart), a StatefulSet keeps its selector */ -}}
+{{- $track := "" -}}
+{{- if $native }}{{ if eq $e.kind "Deployment" }}{{ $track = "stable" }}{{ end }}{{ end -}}
+{{- /* the other tracks: {track, own (its version fields), replicas, autoscaled} */ -}}
+{{- $specs := list (dict "track" $track "replicas" $base "autoscaled" $autoscaled) -}}
+{{- if or (ne $strategy "rolling") $ro.canary $ro.blueGreen $ro.analysis -}}
 {{- /* the spec's checker refuses these; here for values set in a values file or with --set (the usual
        rolling agent has none of the fields they read) */ -}}
-{{- if or (ne $strategy "rolling") $ro.canary $ro.blueGreen $ro.analysis -}}
 {{- if and (eq $e.kind "StatefulSet") (ne $strategy "rolling") -}}
 {{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
 {{- end -}}
@@ -83,36 +87,34 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- if not $native -}}
 {{- if not (kindIs "invalid" ($ro.canary | default dict).weight) }}{{ fail (printf "agents.%s.rollout.canary.weight: applies to engine native, not to argo (argo moves traffic with steps)" $e.name) }}{{ end -}}
 {{- end -}}
-{{- end -}}
-{{- /* an Argo agent's one Rollout holds every version; Argo, not a track label, tells them apart */ -}}
-{{- if or (ne $e.kind "Deployment") (not $native) -}}
-{{- $specs = list (list "" nil $base $autoscaled) -}}
-{{- else if and $native (eq $strategy "blueGreen") $ro.blueGreen -}}
+{{- /* native blue-green: the blue and green slots; native canary: a canary beside the stable workload while it
+       carries a version, with ceil(base * weight / 100) replicas, at least 1 when weight > 0 */ -}}
+{{- if eq $track "stable" -}}
+{{- if and (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}
 {{- $preview = ternary "green" "blue" (eq $live "blue") -}}
-{{- $blue := list "blue" ($ro.blueGreen.blue | default dict) $base $autoscaled -}}
-{{- $specs = list $blue (list "green" ($ro.blueGreen.green | default dict) $base $autoscaled) -}}
-{{- else -}}
-{{- $specs = list (list "stable" nil $base $autoscaled) -}}
+{{- $specs = list (dict "track" "blue" "own" ($ro.blueGreen.blue | default dict) "replicas" $base "autoscaled" $autoscaled)
+                  (dict "track" "green" "own" ($ro.blueGreen.green | default dict) "replicas" $base "autoscaled" $autoscaled) -}}
+{{- else if eq $strategy "canary" -}}
 {{- $c := $ro.canary | default dict -}}
-{{- if and $native (eq $strategy "canary") (or $c.image $c.tag $c.env $c.config) -}}
+{{- if or $c.image $c.tag $c.env $c.config -}}
 {{- $w := int ($c.weight | default 0) -}}
 {{- $n := 0 -}}
 {{- if gt $w 0 }}{{ $n = max 1 (div (add (mul $base $w) 99) 100) }}{{ end -}}
-{{- $specs = append $specs (list "canary" $c $n false) -}}
+{{- $specs = append $specs (dict "track" "canary" "own" $c "replicas" $n "autoscaled" false) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $tracks := list -}}
 {{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
 {{- $many := gt (len $specs) 1 -}}
 {{- range $s := $specs -}}
-{{- $track := index $s 0 -}}
-{{- $own := index $s 1 -}}
 {{- $t := $e -}}
 {{- if $many }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
 {{- /* its values: the agent's, or with its version (the track's image, env and config merged over the agent's) */ -}}
 {{- $vals := $a -}}
-{{- with $own -}}
+{{- with $s.own -}}
 {{- $version := include "agentgen.trackVersion" (list $a . $e.name) | fromYaml -}}
 {{- /* set, not merge: merge would fill the version's empty tag or digest from the agent's */ -}}
 {{- $vals = dict -}}
@@ -121,27 +123,28 @@ canary's entry, or nil). Takes dict entry prefix appVersionTag; returns nothing.
 {{- $_ := set $vals "env" $version.env -}}
 {{- $_ := set $vals "config" $version.config -}}
 {{- $_ := set $t "values" $vals -}}
-{{- if .config }}{{ $_ := set $t "configName" (include "agentgen.objname" (list $prefix $e.name $track "config")) }}{{ end -}}
+{{- if .config }}{{ $_ := set $t "configName" (include "agentgen.objname" (list $prefix $e.name $s.track "config")) }}{{ end -}}
 {{- end -}}
 {{- $podLabels := dict "agentgen.io/revision" (include "agentgen.revision" (list $vals $.appVersionTag)) -}}
 {{- $sel := $e.selectorLabels -}}
-{{- if $track -}}
-{{- $_ := set $podLabels "agentgen.io/track" $track -}}
-{{- if eq $e.kind "Deployment" }}{{ $sel = merge (dict "agentgen.io/track" $track) $sel }}{{ end -}}
-{{- if ne $track "stable" }}{{ $_ := set $t "workloadName" (include "agentgen.objname" (list $prefix $e.name $track)) }}{{ end -}}
+{{- with $s.track -}}
+{{- $_ := set $podLabels "agentgen.io/track" . -}}
+{{- if eq $e.kind "Deployment" }}{{ $sel = merge (dict "agentgen.io/track" .) $sel }}{{ end -}}
+{{- if ne . "stable" }}{{ $_ := set $t "workloadName" (include "agentgen.objname" (list $prefix $e.name .)) }}{{ end -}}
 {{- end -}}
-{{- $_ := set $t "track" $track -}}
+{{- $_ := set $t "track" $s.track -}}
 {{- $_ := set $t "workloadSelector" $sel -}}
 {{- $_ := set $t "podLabels" (merge $podLabels $e.podLabels) -}}
-{{- $_ := set $t "ownConfig" (ne $t.configName $e.configName) -}}
-{{- $_ := set $t "replicas" (index $s 2) -}}
-{{- $_ := set $t "autoscaled" (index $s 3) -}}
+{{- $_ := set $t "ownConfig" false -}}
+{{- $_ := set $t "replicas" $s.replicas -}}
+{{- $_ := set $t "autoscaled" $s.autoscaled -}}
 {{- if $many -}}
-{{- $_ := set $t "ownEnv" false }}{{ with $own }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
+{{- $_ := set $t "ownConfig" (ne $t.configName $e.configName) -}}
+{{- $_ := set $t "ownEnv" false }}{{ with $s.own }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
 {{- $_ := set $t "checksumSecrets" (include "agentgen.trackChecksums" (list $e $vals) | fromYamlArray) -}}
+{{- if eq $s.track "canary" }}{{ $_ := set $e "canary" $t }}{{ end -}}
 {{- end -}}
 {{- $tracks = append $tracks $t -}}
-{{- if eq $track "canary" }}{{ $_ := set $e "canary" $t }}{{ end -}}
 {{- end -}}
 {{- $_ := set $e "tracks" $tracks -}}
 {{- /* (set last: with one track, $e is that track and must not hold the list of itself when copied) */ -}}
