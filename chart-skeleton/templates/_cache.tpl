@@ -47,6 +47,10 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- fail (printf "release name %q cannot begin object names: Kubernetes Service names must start with a letter (DNS-1035), so %s-<agent> would be rejected; set fullnameOverride to a name that starts with a letter, for example --set fullnameOverride=r%s" .Release.Name $prefix $prefix) -}}
 {{- end -}}
 {{- end -}}
+{{- /* a namespace Kubernetes would refuse fails here, so the templates write it in double quotes as it is */ -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .Release.Namespace) -}}
+{{- fail (printf "namespace %q is not a Kubernetes namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit)" .Release.Namespace) -}}
+{{- end -}}
 {{- $common := include "agentgen.commonLabels" . | fromYaml -}}
 {{- $selBase := include "agentgen.selectorBase" . | fromYaml -}}
 {{- $secretObjects := dict -}}
