@@ -105,7 +105,7 @@ returns the names, one a line (none when its strings hold no reference).
 {{- /* a track's other fields (image, weight, steps, active) hold no reference */ -}}
 {{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $ro.canary $ro.blueGreen) -}}
 {{- if contains "${agents." $text -}}
-{{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 -}}
+{{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 | uniq -}}
 {{- if hasPrefix "${" . }}{{ trimSuffix "." (trimPrefix "${agents." .) }}{{ "\n" }}{{ end -}}
 {{- end -}}
 {{- end -}}
