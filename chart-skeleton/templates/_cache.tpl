@@ -79,7 +79,7 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- if $mayBeLong }}{{ $long = gt (len $n) 52 }}{{ end -}}
 {{- if $long }}{{ if gt (len $n) 63 }}{{ $n = include "agentgen.objname" (list $prefix $name) }}{{ end }}{{ end -}}
 {{- $kind := $a.kind -}}
-{{- if not $kind }}{{ $kind = ternary "StatefulSet" (ternary "CronJob" "Deployment" (not (empty $a.schedule))) (not (empty $a.state)) }}{{ end -}}
+{{- if $kind }}{{ else }}{{ $kind = ternary "StatefulSet" (ternary "CronJob" "Deployment" (not (empty $a.schedule))) (not (empty $a.state)) }}{{ end -}}
 {{- $workload := true -}}
 {{- $sts := false -}}
 {{- if eq $kind "StatefulSet" }}{{ $sts = true }}{{ else if ne $kind "Deployment" }}{{ $workload = false }}{{ end -}}
@@ -91,13 +91,15 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- with $a.ports -}}
 {{- $p := "" -}}
 {{- with $a.primaryPort }}{{ $pname = . }}{{ $p = index $a.ports . }}{{ end -}}
-{{- if not $p }}{{ $pname = first (keys . | sortAlpha) }}{{ $p = index . $pname }}{{ end -}}
+{{- if $p }}{{ else }}{{ $pname = first (keys . | sortAlpha) }}{{ $p = index . $pname }}{{ end -}}
 {{- $port = $p.port -}}
 {{- $tcp = true -}}
 {{- with $p.protocol }}{{ if ne . "TCP" }}{{ $tcp = false }}{{ end }}{{ end -}}
 {{- end -}}
 {{- /* an agent added in a values file lacks what the spec's agents always hold: give it their defaults */ -}}
-{{- if not (and (hasKey $a "kind") (hasKey $a "rollout") (hasKey $a "resources") (hasKey $a "health")) -}}
+{{- $complete := false -}}
+{{- if hasKey $a "kind" }}{{ if hasKey $a "rollout" }}{{ if hasKey $a "resources" }}{{ if hasKey $a "health" }}{{ $complete = true }}{{ end }}{{ end }}{{ end }}{{ end -}}
+{{- if $complete }}{{ else -}}
 {{- $c := dict "values" $a "name" $name "kind" $kind "portName" $pname "portIsTCP" $tcp "defaults" $.Values.agentDefaults -}}
 {{- $_ := include "agentgen.completeAgent" $c -}}
 {{- $a = $c.values -}}
@@ -109,9 +111,9 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $podSA := true -}}
 {{- with $a.serviceAccount -}}
 {{- if .create }}{{ else if hasKey . "create" }}{{ if eq .create false }}{{ $saCreate = false }}{{ end }}{{ end -}}
-{{- if .name }}{{ $sa = toString .name }}{{ else if not $saCreate }}{{ $sa = "default" }}{{ $podSA = false }}{{ end -}}
+{{- if .name }}{{ $sa = toString .name }}{{ else if $saCreate }}{{ else }}{{ $sa = "default" }}{{ $podSA = false }}{{ end -}}
 {{- end -}}
-{{- if not $sa }}{{ $sa = $n }}{{ end -}}
+{{- if $sa }}{{ else }}{{ $sa = $n }}{{ end -}}
 {{- $enabled := true -}}
 {{- if $a.enabled }}{{ else if eq $a.enabled false }}{{ $enabled = false }}{{ end -}}
 {{- /* its replicas (an autoscaler's minimum), and whether it may run no pod at all (KEDA down to 0, or
@@ -124,15 +126,15 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $replicas = int (.minReplicas | default 0) -}}
 {{- if eq (.engine | default "hpa") "keda" }}{{ $zero = eq $replicas 0 }}{{ end -}}
 {{- else -}}
-{{- if not (kindIs "invalid" $a.replicas) }}{{ $replicas = int $a.replicas }}{{ $zero = eq $replicas 0 }}{{ end -}}
+{{- if kindIs "invalid" $a.replicas }}{{ else }}{{ $replicas = int $a.replicas }}{{ $zero = eq $replicas 0 }}{{ end -}}
 {{- end -}}
 {{- $cfg := "" -}}
 {{- if $a.config }}{{ $cfg = include "agentgen.objname" (list $prefix $name "config") }}{{ end -}}
 {{- /* rollout.engine: argo → an Argo Rollouts Rollout replaces the Deployment (argo-rollouts.yaml) */ -}}
 {{- $rollout := $a.rollout | default dict -}}
-{{- $native := ne (toString ($rollout.engine | default "native")) "argo" -}}
+{{- $native := true -}}
 {{- $argo := false -}}
-{{- if not $native }}{{ $argo = eq $kind "Deployment" }}{{ end -}}
+{{- if eq (toString $rollout.engine) "argo" }}{{ $native = false }}{{ $argo = eq $kind "Deployment" }}{{ end -}}
 {{- /* a Job run as a Helm hook: its events, its weight, and whether one runs before the release's objects exist */ -}}
 {{- $hook := "" -}}
 {{- $preHook := false -}}
@@ -158,25 +160,32 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $reload := list -}}
 {{- range $sname, $_ := $uses -}}
 {{- $s := index $.Values.secrets $sname -}}
-{{- if not $s -}}
-{{- if hasKey $mountRestart $sname }}{{ $reload = append $reload $sname }}{{ end -}}
-{{- else if or $s.existingSecret $s.external -}}
+{{- if $s -}}
+{{- if or $s.existingSecret $s.external -}}
 {{- if or (hasKey $mountRestart $sname) (eq ($s.reload | default "live") "restart") }}{{ $reload = append $reload (index $secretNames $sname) }}{{ end -}}
 {{- else if hasKey $roll $sname }}{{ if or (ne $kind "Job") $hook }}{{ $checksums = append $checksums $sname }}{{ end }}{{ end -}}
-{{- if not $s }}{{ $_ := unset $uses $sname }}{{ end -}}
+{{- else -}}
+{{- /* a Secret the chart does not declare: mounted with reload: restart, Reloader watches it */ -}}
+{{- if hasKey $mountRestart $sname }}{{ $reload = append $reload $sname }}{{ end -}}
+{{- $_ := unset $uses $sname -}}
+{{- end -}}
 {{- end -}}
 {{- /* merge, not deepCopy: label maps hold strings only, and a deepCopy costs about ten times as much */ -}}
 {{- $labels := merge (dict "app.kubernetes.io/component" $name) $common -}}
 {{- $selector := merge (dict "app.kubernetes.io/component" $name) $selBase -}}
+{{- $podLabels := $labels -}}
+{{- if eq $kind "Job" }}{{ $podLabels = $selector }}{{ end -}}
+{{- $reloaderSecrets := "" -}}
+{{- with $reload }}{{ $reloaderSecrets = join "," (uniq . | sortAlpha) }}{{ end -}}
 {{- $e := dict "cache" $g "name" $name "values" $a "fullname" $n "longName" $long "workloadName" $w "kind" $kind
       "workload" $workload "statefulSet" $sts "enabled" $enabled "portName" $pname "port" $port "portIsTCP" $tcp
       "urlVariable" (printf "%s_URL" ($name | upper | replace "-" "_")) "url" (printf "http://%s:%v" $n $port)
       "labels" $labels "selectorLabels" $selector
-      "podLabels" (ternary $selector $labels (eq $kind "Job"))
+      "podLabels" $podLabels
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
       "configName" $cfg "mayRunNoPod" $zero "argo" $argo
       "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
-      "checksumSecrets" $checksums "reloaderSecrets" (join "," ($reload | uniq | sortAlpha)) -}}
+      "checksumSecrets" $checksums "reloaderSecrets" $reloaderSecrets -}}
 {{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag "rollout" $rollout
       "native" $native "replicas" $replicas "autoscaled" $autoscaled) -}}
 {{- $_ := set $dir $name $e -}}
