@@ -36,13 +36,16 @@ appVersionTag; returns the first 10 hex digits.
 */}}
 {{- define "agentgen.revision" -}}
 {{- $version := index . 0 -}}
-{{- $img := $version.image | default dict -}}
-{{- $tag := toString ($img.tag | default "") -}}
-{{- if not (or $tag $img.digest) }}{{ $tag = index . 1 }}{{ end -}}
+{{- /* the hash of [repository, tag, digest, env, config files] as JSON; with, not default, skips a call for
+       each part the usual agent has */ -}}
+{{- $img := $version.image }}{{ if $img }}{{ else }}{{ $img = dict }}{{ end -}}
+{{- $tag := "" }}{{ with $img.tag }}{{ $tag = toString . }}{{ end -}}
+{{- $digest := "" }}{{ with $img.digest }}{{ $digest = toString . }}{{ end -}}
+{{- if $tag }}{{ else if $digest }}{{ else }}{{ $tag = index . 1 }}{{ end -}}
+{{- $env := $version.env }}{{ if $env }}{{ else }}{{ $env = dict }}{{ end -}}
 {{- $files := dict -}}
 {{- with $version.config }}{{ $files = .files | default dict }}{{ end -}}
-{{- $rev := list (toString $img.repository) $tag (toString ($img.digest | default "")) ($version.env | default dict) $files -}}
-{{- toJson $rev | sha256sum | trunc 10 -}}
+{{- list (toString $img.repository) $tag $digest $env $files | toJson | sha256sum | trunc 10 -}}
 {{- end -}}
 
 {{/*
