@@ -25,7 +25,8 @@ kind; workload (a Deployment or StatefulSet); statefulSet; enabled; portName, po
 urlVariable and url (a caller's <TARGET>_URL variable and its value); labels (its object labels,
 with the component); selectorLabels; podLabels (a Job's, whose pod template cannot change, are its
 selector labels only); serviceAccountName, createServiceAccount and podNamesServiceAccount;
-configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); argo (an Argo Rollouts Rollout replaces its Deployment); hook, hookWeight and preHook (a hook
+configName; mayRunNoPod (KEDA with minReplicas 0, or replicas 0); referencedAgents (the agents its
+${agents.NAME.…} references name); argo (an Argo Rollouts Rollout replaces its Deployment); hook, hookWeight and preHook (a hook
 Job's events, comma-separated, its weight, and whether one is pre-*); usesSecrets (the declared secrets it
 reads, its rollout tracks' own env included); secretNames (secret reference -> Secret name, the hook copies for a pre-* hook Job);
 checksumSecrets (the created Secrets whose change rolls its pods); reloaderSecrets (the existing or
@@ -135,6 +136,14 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
 {{- $native := true -}}
 {{- $argo := false -}}
 {{- if eq (toString $rollout.engine) "argo" }}{{ $native = false }}{{ $argo = eq $kind "Deployment" }}{{ end -}}
+{{- /* the agents its strings name in ${agents.NAME.…} (not ${self.…}, not an escaped $${; its canary's and
+       blue-green slots' env and config files too; their other fields hold no reference): its NetworkPolicy
+       callers, like its talksTo targets */ -}}
+{{- $referenced := list -}}
+{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $rollout.canary $rollout.blueGreen) -}}
+{{- if contains "${agents." $text -}}
+{{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 | uniq }}{{ if hasPrefix "${" . }}{{ $referenced = append $referenced (trimSuffix "." (trimPrefix "${agents." .)) }}{{ end }}{{ end -}}
+{{- end -}}
 {{- /* a Job run as a Helm hook: its events, its weight, and whether one runs before the release's objects exist */ -}}
 {{- $hook := "" -}}
 {{- $preHook := false -}}
@@ -183,7 +192,7 @@ of its hook copy) and secretChecksums (secret -> hash of its data). Takes the ro
       "labels" $labels "selectorLabels" $selector
       "podLabels" $podLabels
       "serviceAccountName" $sa "createServiceAccount" $saCreate "podNamesServiceAccount" $podSA
-      "configName" $cfg "mayRunNoPod" $zero "argo" $argo
+      "configName" $cfg "mayRunNoPod" $zero "argo" $argo "referencedAgents" $referenced
       "hook" $hook "preHook" $preHook "hookWeight" $hookWeight "usesSecrets" $uses "secretNames" $secretNames
       "checksumSecrets" $checksums "reloaderSecrets" $reloaderSecrets -}}
 {{- $_ := include "agentgen.tracks" (dict "entry" $e "prefix" $prefix "appVersionTag" $appTag "rollout" $rollout

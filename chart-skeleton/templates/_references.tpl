@@ -93,20 +93,3 @@ a resolved copy, returns nothing.
 {{- $_ := set . "v" $copy -}}
 {{- end -}}
 {{- end -}}
-
-{{/*
-The agents whose names an agent's strings reference (${agents.NAME.…}, not ${self.…}, not an
-escaped $${; its canary's and blue-green slots' env and config files too): its NetworkPolicy callers, like its talksTo targets. Takes the agent's cache entry;
-returns the names, one a line (none when its strings hold no reference).
-*/}}
-{{- define "agentgen.referencedAgents" -}}
-{{- $a := .values -}}
-{{- $ro := $a.rollout | default dict -}}
-{{- /* a track's other fields (image, weight, steps, active) hold no reference */ -}}
-{{- $text := toJson (list $a.env $a.command $a.args ($a.config | default dict).files $ro.canary $ro.blueGreen) -}}
-{{- if contains "${agents." $text -}}
-{{- range regexFindAll "\\$+\\{agents\\.[a-z0-9-]+\\." $text -1 | uniq -}}
-{{- if hasPrefix "${" . }}{{ trimSuffix "." (trimPrefix "${agents." .) }}{{ "\n" }}{{ end -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
