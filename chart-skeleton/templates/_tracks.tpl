@@ -55,7 +55,7 @@ configName, ownConfig, replicas and autoscaled (then no replicas field: the auto
 runs several, ownEnv (the track has env of its own: agentgen.pod orders it by $(VAR) use) and checksumSecrets (those
 this track reads, agentgen.trackChecksums); and sets liveTrack /
 previewTrack (blue-green: the slots the Service and the preview Service select) and canary (the
-canary's entry, or nil). Takes dict entry prefix appVersionTag rollout (the agent's rollout, or an empty
+canary's entry, or ""). Takes dict entry prefix appVersionTag rollout (the agent's rollout, or an empty
 dict) native (its engine is not argo) replicas (its replicas, or its autoscaler's minimum) autoscaled;
 returns nothing.
 */}}
@@ -76,6 +76,7 @@ returns nothing.
 {{- if $native }}{{ if eq $e.kind "Deployment" }}{{ $track = "stable" }}{{ end }}{{ end -}}
 {{- /* the other tracks: {track, own (its version fields), replicas, autoscaled} */ -}}
 {{- $specs := list (dict "track" $track "replicas" $base "autoscaled" $autoscaled) -}}
+{{- $many := false -}}
 {{- if or (ne $strategy "rolling") $ro.canary $ro.blueGreen $ro.analysis -}}
 {{- /* the spec's checker refuses these; here for values set in a values file or with --set (the usual
        rolling agent has none of the fields they read) */ -}}
@@ -96,6 +97,7 @@ returns nothing.
 {{- if and (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}
 {{- $preview = ternary "green" "blue" (eq $live "blue") -}}
+{{- $many = true -}}
 {{- $specs = list (dict "track" "blue" "own" ($ro.blueGreen.blue | default dict) "replicas" $base "autoscaled" $autoscaled)
                   (dict "track" "green" "own" ($ro.blueGreen.green | default dict) "replicas" $base "autoscaled" $autoscaled) -}}
 {{- else if eq $strategy "canary" -}}
@@ -104,14 +106,15 @@ returns nothing.
 {{- $w := int ($c.weight | default 0) -}}
 {{- $n := 0 -}}
 {{- if gt $w 0 }}{{ $n = max 1 (div (add (mul $base $w) 99) 100) }}{{ end -}}
+{{- $many = true -}}
 {{- $specs = append $specs (dict "track" "canary" "own" $c "replicas" $n "autoscaled" false) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $tracks := list -}}
+{{- $canary := "" -}}
 {{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
-{{- $many := gt (len $specs) 1 -}}
 {{- range $s := $specs -}}
 {{- $t := $e -}}
 {{- if $many }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
@@ -145,7 +148,7 @@ returns nothing.
 {{- $_ := set $t "ownConfig" (ne $t.configName $e.configName) -}}
 {{- $_ := set $t "ownEnv" false }}{{ with $s.own }}{{ if .env }}{{ $_ := set $t "ownEnv" true }}{{ end }}{{ end -}}
 {{- $_ := set $t "checksumSecrets" (include "agentgen.trackChecksums" (list $e $vals) | fromYamlArray) -}}
-{{- if eq $s.track "canary" }}{{ $_ := set $e "canary" $t }}{{ end -}}
+{{- if eq $s.track "canary" }}{{ $canary = $t }}{{ end -}}
 {{- end -}}
 {{- $tracks = append $tracks $t -}}
 {{- end -}}
@@ -153,7 +156,7 @@ returns nothing.
 {{- /* (set last: with one track, $e is that track and must not hold the list of itself when copied) */ -}}
 {{- $_ := set $e "liveTrack" $live -}}
 {{- $_ := set $e "previewTrack" $preview -}}
-{{- if not (hasKey $e "canary") }}{{ $_ := set $e "canary" nil }}{{ end -}}
+{{- $_ := set $e "canary" $canary -}}
 {{- end -}}
 
 {{/*
