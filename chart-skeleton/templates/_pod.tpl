@@ -18,7 +18,7 @@ the pod template as block YAML.
 {{- $scYaml := $g.securityDefaultsYaml.container -}}
 {{- if $a.securityContext }}{{ $sc = include "agentgen.securityContext" (list $g.securityDefaults.container $a.securityContext) | fromYaml }}{{ $scYaml = toYaml $sc }}{{ end -}}
 {{- $res := $a.resources -}}
-{{- if not $res }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
+{{- if $res }}{{ else }}{{ $res = include "agentgen.resourceDefaults" . | fromYaml }}{{ end }}
     metadata:
       labels:{{ range $k, $v := $d.podLabels }}
         {{ $k }}: "{{ $v }}"{{ end }}
