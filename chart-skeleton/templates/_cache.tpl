@@ -34,10 +34,9 @@ external Secret names stakater Reloader watches for it, comma-separated); cache 
 agentgen.pod); tracks, liveTrack, previewTrack and canary (its workloads: agentgen.tracks). Release-wide
 also: usedSecrets (declared secrets an enabled agent reads), hookSecrets (secret -> {name, events, weight}
 of its hook copy) and secretChecksums (secret -> hash of its data). Takes the root context; sets
-.agentgenCache, returns nothing.
+.agentgenCache, returns nothing. (Its loop runs once per agent, and a render's time is mostly its number
+of function calls: there "if X, else" stands for "if not X", one call less.)
 */}}
-{{- /* (this loop runs once per agent: `if X }}{{ else` stands for `if not X`, one function call less, as the
-       render's time is its number of calls) */ -}}
 {{- define "agentgen.cache" -}}
 {{- $g := dict -}}
 {{- $_ := set . "agentgenCache" $g -}}
