@@ -74,12 +74,13 @@ returns nothing.
        Rollout holds every version (Argo, not a track label, tells them apart), a StatefulSet keeps its selector */ -}}
 {{- $track := "" -}}
 {{- if $native }}{{ if eq $e.kind "Deployment" }}{{ $track = "stable" }}{{ end }}{{ end -}}
-{{- /* the other tracks: {track, own (its version fields), replicas, autoscaled} */ -}}
+{{- /* each workload: {track, own (the track's own version fields, if any), replicas, autoscaled} */ -}}
 {{- $specs := list (dict "track" $track "replicas" $base "autoscaled" $autoscaled) -}}
 {{- $many := false -}}
+{{- /* only an agent with another strategy or with canary, blueGreen or analysis fields has anything to
+       check or more than one workload; the usual rolling agent skips all of this */ -}}
 {{- if or (ne $strategy "rolling") $ro.canary $ro.blueGreen $ro.analysis -}}
-{{- /* the spec's checker refuses these; here for values set in a values file or with --set (the usual
-       rolling agent has none of the fields they read) */ -}}
+{{- /* the spec's checker refuses these; here for values set in a values file or with --set */ -}}
 {{- if and (eq $e.kind "StatefulSet") (ne $strategy "rolling") -}}
 {{- fail (printf "agents.%s.rollout.strategy: %s is not possible for a StatefulSet: it takes rolling only (a StatefulSet's pods own their volumes)" $e.name (toString $strategy)) -}}
 {{- end -}}
@@ -91,8 +92,9 @@ returns nothing.
 {{- if not $native -}}
 {{- if not (kindIs "invalid" ($ro.canary | default dict).weight) }}{{ fail (printf "agents.%s.rollout.canary.weight: applies to engine native, not to argo (argo moves traffic with steps)" $e.name) }}{{ end -}}
 {{- end -}}
-{{- /* native blue-green: the blue and green slots; native canary: a canary beside the stable workload while it
-       carries a version, with ceil(base * weight / 100) replicas, at least 1 when weight > 0 */ -}}
+{{- /* the workloads: native blue-green's blue and green slots (instead of the stable one), or a native
+       canary beside the stable workload while it carries a version, with ceil(base * weight / 100)
+       replicas, at least 1 when weight > 0 */ -}}
 {{- if eq $track "stable" -}}
 {{- if and (eq $strategy "blueGreen") $ro.blueGreen -}}
 {{- $live = $ro.blueGreen.active | default "blue" -}}
@@ -114,8 +116,8 @@ returns nothing.
 {{- end -}}
 {{- $tracks := list -}}
 {{- $canary := "" -}}
-{{- /* one track (the usual agent): its entry is the agent's own, no copy */ -}}
 {{- range $s := $specs -}}
+{{- /* one workload (the usual agent): its entry is the agent's own, no copy */ -}}
 {{- $t := $e -}}
 {{- if $many }}{{ $t = dict }}{{ range $k, $v := $e }}{{ $_ := set $t $k $v }}{{ end }}{{ end -}}
 {{- /* its values: the agent's, or with its version (the track's image, env and config merged over the agent's) */ -}}
